@@ -1,0 +1,505 @@
+-- What a Supabase project's database already has before any migration runs, recreated for the
+-- local PGlite database. Nothing here is deployed: on Supabase these objects come with the
+-- platform. Every statement is idempotent because this file runs on every start, so a newer
+-- version of it upgrades an existing .data/ directory in place.
+
+-- Roles ----------------------------------------------------------------------------------------
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'anon') then
+    create role anon nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticated') then
+    create role authenticated nologin noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'service_role') then
+    create role service_role nologin noinherit bypassrls;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticator') then
+    create role authenticator login noinherit;
+  end if;
+  if not exists (select 1 from pg_roles where rolname = 'supabase_admin') then
+    create role supabase_admin superuser createdb createrole replication bypassrls;
+  end if;
+end
+$$;
+
+grant anon, authenticated, service_role to authenticator;
+grant anon, authenticated, service_role to postgres;
+
+-- Supabase's timeouts for the API roles.
+alter role anon set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';
+
+-- Schemas and the default privileges Supabase sets up: everything in public is granted to the
+-- API roles, so row level security is what actually decides.
+create schema if not exists extensions;
+create schema if not exists auth;
+create schema if not exists realtime;
+create schema if not exists cron;
+create schema if not exists net;
+create schema if not exists vault;
+
+grant usage on schema public, extensions to anon, authenticated, service_role;
+grant usage on schema auth to anon, authenticated, service_role;
+grant usage on schema realtime to anon, authenticated, service_role;
+
+alter default privileges in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges in schema public grant all on functions to anon, authenticated, service_role;
+alter default privileges in schema public grant all on sequences to anon, authenticated, service_role;
+
+create extension if not exists pgcrypto with schema extensions;
+create extension if not exists vector with schema extensions;
+
+alter role postgres set search_path = "$user", public, extensions;
+alter role anon set search_path = "$user", public, extensions;
+alter role authenticated set search_path = "$user", public, extensions;
+alter role service_role set search_path = "$user", public, extensions;
+
+-- Auth -----------------------------------------------------------------------------------------
+create table if not exists auth.users (
+  instance_id uuid,
+  id uuid primary key default gen_random_uuid(),
+  aud varchar(255) default 'authenticated',
+  role varchar(255) default 'authenticated',
+  email varchar(255),
+  encrypted_password varchar(255),
+  email_confirmed_at timestamptz,
+  invited_at timestamptz,
+  confirmation_token varchar(255),
+  confirmation_sent_at timestamptz,
+  recovery_token varchar(255),
+  recovery_sent_at timestamptz,
+  email_change_token_new varchar(255),
+  email_change varchar(255),
+  email_change_sent_at timestamptz,
+  last_sign_in_at timestamptz,
+  raw_app_meta_data jsonb default '{}'::jsonb,
+  raw_user_meta_data jsonb default '{}'::jsonb,
+  is_super_admin boolean,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  phone text unique,
+  phone_confirmed_at timestamptz,
+  confirmed_at timestamptz generated always as (least(email_confirmed_at, phone_confirmed_at)) stored,
+  banned_until timestamptz,
+  reauthentication_token varchar(255),
+  is_sso_user boolean not null default false,
+  deleted_at timestamptz,
+  is_anonymous boolean not null default false
+);
+create unique index if not exists users_email_partial_key
+  on auth.users (lower(email)) where email is not null and is_sso_user = false;
+
+create or replace function auth.uid() returns uuid
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.sub', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')
+  )::uuid
+$$;
+
+create or replace function auth.role() returns text
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.role', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'role')
+  )::text
+$$;
+
+create or replace function auth.email() returns text
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim.email', true), ''),
+    (nullif(current_setting('request.jwt.claims', true), '')::jsonb ->> 'email')
+  )::text
+$$;
+
+create or replace function auth.jwt() returns jsonb
+language sql stable
+as $$
+  select coalesce(
+    nullif(current_setting('request.jwt.claim', true), ''),
+    nullif(current_setting('request.jwt.claims', true), '')
+  )::jsonb
+$$;
+
+grant execute on function auth.uid(), auth.role(), auth.email(), auth.jwt()
+  to anon, authenticated, service_role;
+
+-- Realtime -------------------------------------------------------------------------------------
+-- realtime.send() stores the broadcast and wakes the local Realtime server with NOTIFY; the server
+-- reads the row (NOTIFY payloads are limited to 8000 bytes, message payloads are not).
+create table if not exists realtime.messages (
+  id uuid not null default gen_random_uuid(),
+  topic text not null,
+  extension text not null,
+  payload jsonb,
+  event text,
+  private boolean default false,
+  updated_at timestamp not null default now(),
+  inserted_at timestamp not null default now(),
+  primary key (id)
+);
+alter table realtime.messages enable row level security;
+grant select, insert, update on realtime.messages to authenticated, anon;
+grant all on realtime.messages to service_role;
+
+-- Set by the Realtime server while it evaluates a subscriber's policies.
+create or replace function realtime.topic() returns text
+language sql stable
+as $$ select nullif(current_setting('realtime.topic', true), '')::text $$;
+
+grant execute on function realtime.topic() to anon, authenticated, service_role;
+
+create or replace function realtime.send(
+  payload jsonb, event text, topic text, private boolean default true
+) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  new_id uuid;
+begin
+  insert into realtime.messages (payload, event, topic, private, extension)
+  values (payload, event, topic, private, 'broadcast')
+  returning id into new_id;
+  perform pg_notify(
+    'realtime_broadcast',
+    jsonb_build_object('id', new_id, 'topic', topic, 'event', event, 'private', private)::text
+  );
+exception
+  when others then
+    -- Like Supabase's realtime.send: a broadcast must never break the caller's transaction.
+    raise warning 'realtime.send failed: %', sqlerrm;
+end;
+$$;
+
+create or replace function realtime.broadcast_changes(
+  topic_name text,
+  event_name text,
+  operation text,
+  table_name text,
+  table_schema text,
+  new record,
+  old record,
+  level text default 'ROW'
+) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  row_data jsonb;
+begin
+  row_data := jsonb_build_object(
+    'schema', table_schema,
+    'table', table_name,
+    'operation', operation,
+    'record', case when new is null then null else to_jsonb(new) end,
+    'old_record', case when old is null then null else to_jsonb(old) end
+  );
+  perform realtime.send(row_data, event_name, topic_name, true);
+end;
+$$;
+
+-- pg_cron ----------------------------------------------------------------------------------------
+-- The API surface of pg_cron 1.6; the local scheduler runs the rows.
+create table if not exists cron.job (
+  jobid bigserial primary key,
+  schedule text not null,
+  command text not null,
+  nodename text not null default 'localhost',
+  nodeport integer not null default 5432,
+  database text not null default current_database(),
+  username text not null default current_user,
+  active boolean not null default true,
+  jobname text
+);
+create unique index if not exists jobname_username_uniq on cron.job (jobname, username);
+
+create table if not exists cron.job_run_details (
+  jobid bigint,
+  runid bigserial primary key,
+  job_pid integer,
+  database text,
+  username text,
+  command text,
+  status text,
+  return_message text,
+  start_time timestamptz,
+  end_time timestamptz
+);
+
+create or replace function cron.validate_schedule(schedule text) returns void
+language plpgsql immutable
+as $$
+declare
+  seconds int;
+begin
+  if schedule ~* '^\s*\d+\s+seconds?\s*$' then
+    seconds := substring(schedule from '\d+')::int;
+    if seconds < 1 or seconds > 59 then
+      raise exception 'invalid schedule: %', schedule using errcode = '22023';
+    end if;
+  elsif array_length(regexp_split_to_array(btrim(schedule), '\s+'), 1) <> 5
+    and schedule !~ '^@(yearly|annually|monthly|weekly|daily|hourly|reboot)$' then
+    raise exception 'invalid schedule: %', schedule using errcode = '22023';
+  end if;
+end;
+$$;
+
+create or replace function cron.schedule(job_name text, schedule text, command text)
+returns bigint
+language plpgsql
+as $$
+declare
+  id bigint;
+begin
+  perform cron.validate_schedule(schedule);
+  insert into cron.job (jobname, schedule, command)
+  values (job_name, schedule, command)
+  on conflict (jobname, username) do update
+    set schedule = excluded.schedule, command = excluded.command, active = true
+  returning jobid into id;
+  perform pg_notify('cron_changed', id::text);
+  return id;
+end;
+$$;
+
+create or replace function cron.schedule(schedule text, command text) returns bigint
+language plpgsql
+as $$
+declare
+  id bigint;
+begin
+  perform cron.validate_schedule(schedule);
+  insert into cron.job (schedule, command) values (schedule, command) returning jobid into id;
+  perform pg_notify('cron_changed', id::text);
+  return id;
+end;
+$$;
+
+create or replace function cron.schedule_in_database(
+  job_name text, schedule text, command text, database text,
+  username text default null, active boolean default true
+) returns bigint
+language plpgsql
+as $$
+declare
+  id bigint;
+begin
+  id := cron.schedule(job_name, schedule, command);
+  update cron.job
+     set database = schedule_in_database.database,
+         username = coalesce(schedule_in_database.username, cron.job.username),
+         active = schedule_in_database.active
+   where jobid = id;
+  return id;
+end;
+$$;
+
+create or replace function cron.unschedule(job_id bigint) returns boolean
+language plpgsql
+as $$
+begin
+  delete from cron.job where jobid = job_id;
+  if not found then
+    raise exception 'could not find valid entry for job %', job_id;
+  end if;
+  perform pg_notify('cron_changed', job_id::text);
+  return true;
+end;
+$$;
+
+create or replace function cron.unschedule(job_name text) returns boolean
+language plpgsql
+as $$
+declare
+  id bigint;
+begin
+  delete from cron.job where jobname = job_name and username = current_user returning jobid into id;
+  if id is null then
+    raise exception 'could not find valid entry for job %', job_name;
+  end if;
+  perform pg_notify('cron_changed', id::text);
+  return true;
+end;
+$$;
+
+create or replace function cron.alter_job(
+  job_id bigint,
+  schedule text default null,
+  command text default null,
+  database text default null,
+  username text default null,
+  active boolean default null
+) returns void
+language plpgsql
+as $$
+begin
+  if schedule is not null then
+    perform cron.validate_schedule(schedule);
+  end if;
+  update cron.job
+     set schedule = coalesce(alter_job.schedule, cron.job.schedule),
+         command = coalesce(alter_job.command, cron.job.command),
+         database = coalesce(alter_job.database, cron.job.database),
+         username = coalesce(alter_job.username, cron.job.username),
+         active = coalesce(alter_job.active, cron.job.active)
+   where jobid = job_id;
+  if not found then
+    raise exception 'could not find valid entry for job %', job_id;
+  end if;
+  perform pg_notify('cron_changed', job_id::text);
+end;
+$$;
+
+-- pg_net -----------------------------------------------------------------------------------------
+-- The API surface of pg_net 0.20; the local drainer sends committed rows of the queue.
+create table if not exists net.http_request_queue (
+  id bigserial primary key,
+  method text not null,
+  url text not null,
+  headers jsonb not null default '{}'::jsonb,
+  body bytea,
+  timeout_milliseconds integer not null default 5000
+);
+
+create table if not exists net._http_response (
+  id bigint primary key,
+  status_code integer,
+  content_type text,
+  headers jsonb,
+  content text,
+  timed_out boolean,
+  error_msg text,
+  created timestamptz not null default now()
+);
+
+create or replace function net._enqueue(
+  method text, url text, params jsonb, headers jsonb, body bytea, timeout_milliseconds integer
+) returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  full_url text := url;
+  query text;
+  request_id bigint;
+begin
+  select string_agg(pg_catalog.format('%s=%s', key, value), '&')
+    into query
+    from jsonb_each_text(coalesce(params, '{}'::jsonb));
+  if query is not null then
+    full_url := full_url || case when position('?' in full_url) > 0 then '&' else '?' end || query;
+  end if;
+  insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
+  values (method, full_url, coalesce(headers, '{}'::jsonb), body, timeout_milliseconds)
+  returning id into request_id;
+  perform pg_notify('net_request', request_id::text);
+  return request_id;
+end;
+$$;
+
+create or replace function net.http_post(
+  url text,
+  body jsonb default '{}'::jsonb,
+  params jsonb default '{}'::jsonb,
+  headers jsonb default '{"Content-Type": "application/json"}'::jsonb,
+  timeout_milliseconds integer default 5000
+) returns bigint
+language plpgsql
+as $$
+declare
+  all_headers jsonb := coalesce(headers, '{}'::jsonb);
+  content_type text;
+begin
+  select value into content_type from jsonb_each_text(all_headers)
+   where lower(key) = 'content-type';
+  if content_type is null then
+    all_headers := all_headers || '{"Content-Type": "application/json"}'::jsonb;
+  elsif content_type <> 'application/json' then
+    raise exception 'Content-Type header must be "application/json"';
+  end if;
+  return net._enqueue('POST', url, params, all_headers,
+    convert_to(coalesce(body, '{}'::jsonb)::text, 'UTF8'), timeout_milliseconds);
+end;
+$$;
+
+create or replace function net.http_get(
+  url text,
+  params jsonb default '{}'::jsonb,
+  headers jsonb default '{}'::jsonb,
+  timeout_milliseconds integer default 5000
+) returns bigint
+language sql
+as $$ select net._enqueue('GET', url, params, headers, null, timeout_milliseconds) $$;
+
+create or replace function net.http_delete(
+  url text,
+  params jsonb default '{}'::jsonb,
+  headers jsonb default '{}'::jsonb,
+  timeout_milliseconds integer default 5000,
+  body jsonb default null
+) returns bigint
+language sql
+as $$
+  select net._enqueue('DELETE', url, params, headers,
+    case when body is null then null else convert_to(body::text, 'UTF8') end, timeout_milliseconds)
+$$;
+
+-- Vault ------------------------------------------------------------------------------------------
+-- Supabase Vault encrypts secrets at rest; locally they are kept as they are, which is fine for a
+-- database that lives under .data/ on a developer's machine. Only the API matters here.
+create table if not exists vault.secrets (
+  id uuid primary key default gen_random_uuid(),
+  name text unique,
+  description text not null default '',
+  secret text not null,
+  key_id uuid,
+  nonce bytea,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+create or replace view vault.decrypted_secrets as
+  select id, name, description, secret, secret as decrypted_secret, key_id, nonce,
+         created_at, updated_at
+    from vault.secrets;
+
+create or replace function vault.create_secret(
+  new_secret text, new_name text default null, new_description text default '',
+  new_key_id uuid default null
+) returns uuid
+language sql
+as $$
+  insert into vault.secrets (secret, name, description, key_id)
+  values (new_secret, new_name, coalesce(new_description, ''), new_key_id)
+  returning id
+$$;
+
+create or replace function vault.update_secret(
+  secret_id uuid, new_secret text default null, new_name text default null,
+  new_description text default null, new_key_id uuid default null
+) returns void
+language sql
+as $$
+  update vault.secrets
+     set secret = coalesce(new_secret, secret),
+         name = coalesce(new_name, name),
+         description = coalesce(new_description, description),
+         key_id = coalesce(new_key_id, key_id),
+         updated_at = now()
+   where id = secret_id
+$$;
+
+revoke all on schema vault from anon, authenticated;
+revoke all on schema cron from anon, authenticated;
+revoke all on schema net from anon, authenticated;
+grant usage on schema cron, net, vault to service_role;
