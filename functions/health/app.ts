@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import type { Db } from '../_shared/db/port.ts';
 import { notFound, onError } from '../_shared/http/errors.ts';
+import type { FunctionContext } from '../_shared/platform/context.ts';
 
 export interface HealthDeps {
   db: Db;
@@ -50,4 +51,12 @@ export function createHealthApp({ db, version, log = console.error }: HealthDeps
   app.notFound(notFound);
   app.onError(onError(log));
   return app;
+}
+
+export function createApp(context: FunctionContext) {
+  return createHealthApp({
+    db: context.db,
+    version: context.env.PARLEY_VERSION ?? 'dev',
+    log: context.log,
+  });
 }

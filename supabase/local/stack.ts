@@ -1,74 +1,106 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
-import type { Db } from '../../functions/_shared/db/port.ts';
-import { createHealthApp } from '../../functions/health/app.ts';
+import { createAuth } from './auth.ts';
+import { startCron } from './cron.ts';
 import { type LocalDatabase, openLocalDatabase } from './database.ts';
+import { createFunctionsRouter } from './functions.ts';
+import { createLocalKeys, type LocalKeys } from './keys.ts';
+import { startNetDrainer } from './net.ts';
+import { createRealtime } from './realtime/server.ts';
+import type { LocalServices, Logger } from './services.ts';
+import { createStaticFiles } from './static.ts';
 
-// The local stack as one object: the database, its Postgres wire endpoint (for psql, Studio or
-// postgres.js), and an HTTP handler serving the functions under /functions/v1/<name>. The caller
-// (start.ts on Deno, or a test) owns the HTTP listener.
+// The local stack as one object: the database, Auth, Realtime, the functions, pg_cron and pg_net,
+// static files, and the database's Postgres wire endpoint. The caller (start.ts on Deno) owns the
+// HTTP listener and hands WebSocket upgrades to handleSocket.
 
 export interface LocalStackOptions {
   /** Persist here; omit for an in-memory database. */
   dataDir?: string;
-  /** Serve the database over the Postgres protocol on this port (0 = any free port). */
+  /** HTTP port clients use (for URLs handed out: SUPABASE_URL, vault's worker URL). */
+  port: number;
+  /** Serve the database over the Postgres protocol on this port; omit for none. */
   dbPort?: number;
   host?: string;
-  version?: string;
-  log?: (message: string, error?: unknown) => void;
+  jwtSecret?: string;
+  /** Extra environment for the functions (LLM keys and the like). */
+  functionEnv?: Record<string, string | undefined>;
+  log?: Logger;
 }
 
 export interface LocalStack {
   database: LocalDatabase;
-  db: Db;
+  keys: LocalKeys;
+  publicUrl: string;
   /** postgres://… URL of the wire endpoint, when one was asked for. */
   dbUrl?: string;
   fetch(request: Request): Promise<Response>;
+  handleSocket(socket: WebSocket, url: URL): void;
   stop(): Promise<void>;
 }
 
-export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
-  const log = options.log ?? ((message, error) => console.error(message, error ?? ''));
-  const database = await openLocalDatabase(options.dataDir ? { dataDir: options.dataDir } : {});
-  const db = createPgliteDb(database.pg);
+  const log: Logger = options.log ?? ((message, error) => console.error(message, error ?? ''));
+  const publicUrl = `http://${host}:${options.port}`;
+  const keys = await createLocalKeys(options.jwtSecret);
+  const database = await openLocalDatabase({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    // pg_cron's worker call reaches this stack's worker function.
+    vaultSecrets: {
+      parley_worker_url: `${publicUrl}/functions/v1/worker`,
+      parley_service_role_key: keys.serviceRoleKey,
+    },
+  });
+  const services: LocalServices = {
+    pg: database.pg,
+    db: createPgliteDb(database.pg),
+    keys,
+    publicUrl,
+    projectDir,
+    log,
+  };
 
   let socketServer: PGLiteSocketServer | undefined;
   let dbUrl: string | undefined;
   if (options.dbPort !== undefined) {
     // One connection at a time: PGlite is a single Postgres session, and two clients sharing it
-    // would see each other's open transactions.
-    socketServer = new PGLiteSocketServer({
-      db: database.pg,
-      host,
-      port: options.dbPort,
-      maxConnections: 1,
-    });
+    // would see each other's open transactions. It is meant for psql and Studio, not for load.
+    socketServer = new PGLiteSocketServer({ db: database.pg, host, port: options.dbPort, maxConnections: 1 });
     await socketServer.start();
     const port = socketServer.getServerConn().split(':').pop();
     dbUrl = `postgresql://postgres:postgres@${host}:${port}/postgres?sslmode=disable`;
   }
 
-  const functions: Record<string, { fetch(request: Request): Response | Promise<Response> }> = {
-    health: createHealthApp({ db, version: options.version ?? 'dev', log }),
-  };
+  const auth = createAuth(services);
+  const realtime = createRealtime(services);
+  const functions = await createFunctionsRouter(services, { ...options.functionEnv, SUPABASE_DB_URL: dbUrl });
+  const staticFiles = createStaticFiles(services);
+  const cron = startCron(services);
+  const net = startNetDrainer(services);
 
   return {
     database,
-    db,
+    keys,
+    publicUrl,
     dbUrl,
-    async fetch(request) {
-      const url = new URL(request.url);
-      const match = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
-      const app = match?.[1] ? functions[match[1]] : undefined;
-      if (!app) {
-        return new Response('Function not found', { status: 404 });
-      }
-      // Functions see their path without the /functions/v1 prefix, as on Supabase.
-      url.pathname = url.pathname.slice('/functions/v1'.length);
-      return app.fetch(new Request(url, request));
+    fetch(request) {
+      const { pathname } = new URL(request.url);
+      if (pathname.startsWith('/auth/v1/')) return auth.fetch(request);
+      if (pathname.startsWith('/realtime/v1/api/')) return realtime.fetch(request);
+      if (pathname.startsWith('/functions/v1/')) return functions.fetch(request);
+      return staticFiles.fetch(request);
     },
+    handleSocket: (socket, url) => realtime.handleSocket(socket, url),
     async stop() {
+      await cron.stop();
+      await net.stop();
+      await realtime.stop();
+      await functions.drain();
       await socketServer?.stop();
       await database.close();
     },

@@ -96,10 +96,10 @@ async function createTenantRows(
      returning id`,
     [`Tenant ${slug}`, slug],
   );
-  await sql.query(`insert into public.tenant_members (tenant_id, user_id, role) values ($1, $2, 'owner')`, [
-    tenantId,
-    owner,
-  ]);
+  await sql.query(
+    `insert into public.tenant_members (tenant_id, user_id, role) values ($1, $2, 'owner')`,
+    [tenantId, owner],
+  );
   const { id: contactId } = await one<{ id: string }>(
     sql,
     `insert into public.contacts (tenant_id, identifier, name) values ($1, 'cust-1', 'Customer One') returning id`,
@@ -199,14 +199,28 @@ export async function createWorld(db: Db): Promise<World> {
       [`order_status_${crypto.randomUUID().slice(0, 8)}`],
     );
     const suffix = crypto.randomUUID().slice(0, 8);
-    const a = await createTenantRows(sql, `tenant-a-${suffix}`, users.ownerA, users.visitorA, toolId);
+    const a = await createTenantRows(
+      sql,
+      `tenant-a-${suffix}`,
+      users.ownerA,
+      users.visitorA,
+      toolId,
+    );
     // Tenant B's visitor is visitorB too, so "visitor of another tenant" is covered as well.
-    const b = await createTenantRows(sql, `tenant-b-${suffix}`, users.ownerB, users.visitorB, toolId);
+    const b = await createTenantRows(
+      sql,
+      `tenant-b-${suffix}`,
+      users.ownerB,
+      users.visitorB,
+      toolId,
+    );
     await sql.query(
       `insert into public.tenant_members (tenant_id, user_id, role) values ($1, $2, 'agent'), ($1, $3, 'admin')`,
       [a.tenantId, users.agentA, users.adminA],
     );
-    await sql.query('insert into public.platform_admins (user_id) values ($1)', [users.platformAdmin]);
+    await sql.query('insert into public.platform_admins (user_id) values ($1)', [
+      users.platformAdmin,
+    ]);
     const { id: conversationOfVisitorB } = await one<{ id: string }>(
       sql,
       `insert into public.conversations (tenant_id, visitor_id) values ($1, $2) returning id`,
