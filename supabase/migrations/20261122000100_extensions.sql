@@ -32,5 +32,21 @@ begin
 end;
 $$;
 
--- Nothing in private is callable by the API roles unless granted explicitly below.
-alter default privileges in schema private revoke execute on functions from public;
+-- Nothing Parley's migrations create is callable by everyone by default: each function is granted
+-- to the roles that need it. (Postgres grants EXECUTE to PUBLIC on every new function; a
+-- schema-scoped default privilege cannot take that back, only the global one can.)
+alter default privileges revoke execute on functions from public;
+
+-- Tenant-scoped rows never change tenant: moving a row between tenants would let a member of both
+-- (or a bug) carry data across the boundary that RLS draws.
+create or replace function private.forbid_tenant_change() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.tenant_id is distinct from old.tenant_id then
+    raise exception '% rows cannot move to another tenant', tg_table_name using errcode = '42501';
+  end if;
+  return new;
+end;
+$$;

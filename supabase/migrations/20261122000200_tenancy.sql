@@ -141,17 +141,18 @@ alter table public.tenant_secrets enable row level security;
 alter table public.tenant_members enable row level security;
 alter table public.platform_admins enable row level security;
 
--- Plans are the price list: any signed-in user may read it (anon reads nothing).
-create policy plans_select on public.plans for select to authenticated using (true);
+-- Plans are the price list for people choosing one: signed-in, non-anonymous users. Visitors
+-- (anonymous users) read nothing but their own conversations; anon reads nothing.
+create policy plans_select on public.plans for select to authenticated
+  using (not coalesce(((select auth.jwt()) ->> 'is_anonymous')::boolean, false));
 
 create policy tenants_select on public.tenants for select to authenticated
   using (private.is_member(id) or (select private.is_platform_admin()));
 create policy tenants_update on public.tenants for update to authenticated
   using (private.has_tenant_role(id, array['owner', 'admin']))
   with check (private.has_tenant_role(id, array['owner', 'admin']));
--- Tenants are created by the signup flow (service role) and deleted by operators only.
-create policy tenants_delete on public.tenants for delete to authenticated
-  using ((select private.is_platform_admin()));
+-- Tenants are created by the signup flow and deleted by operators, both as the service role:
+-- no API role inserts or deletes them.
 
 -- The plan, status and widget key follow billing and operator decisions, never a member's edit.
 revoke update on public.tenants from anon, authenticated;
@@ -159,7 +160,10 @@ grant update (name, allowed_origins, bot_engine, bot_config, llm_config, n8n_web
   enforce_identity) on public.tenants to authenticated;
 
 create policy tenant_secrets_select on public.tenant_secrets for select to authenticated
-  using (private.has_tenant_role(tenant_id, array['owner', 'admin']));
+  using (
+    private.has_tenant_role(tenant_id, array['owner', 'admin'])
+    or (select private.is_platform_admin())
+  );
 create policy tenant_secrets_update on public.tenant_secrets for update to authenticated
   using (private.has_tenant_role(tenant_id, array['owner', 'admin']))
   with check (private.has_tenant_role(tenant_id, array['owner', 'admin']));
@@ -228,3 +232,8 @@ $$;
 
 create trigger tenants_create_secrets after insert on public.tenants
   for each row execute function private.create_tenant_secrets();
+
+create trigger tenant_secrets_same_tenant before update on public.tenant_secrets
+  for each row execute function private.forbid_tenant_change();
+create trigger tenant_members_same_tenant before update on public.tenant_members
+  for each row execute function private.forbid_tenant_change();

@@ -11,7 +11,9 @@ create table public.contacts (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   last_seen_at timestamptz,
-  unique (tenant_id, identifier)
+  unique (tenant_id, identifier),
+  -- Target of conversations' (contact_id, tenant_id) key: a conversation's contact is its tenant's.
+  unique (id, tenant_id)
 );
 
 create trigger contacts_touch before update on public.contacts
@@ -22,7 +24,7 @@ create table public.conversations (
   tenant_id uuid not null references public.tenants (id) on delete cascade,
   -- The anonymous Supabase user chatting; kept null once that user has been cleaned up.
   visitor_id uuid references auth.users (id) on delete set null,
-  contact_id uuid references public.contacts (id) on delete set null,
+  contact_id uuid,
   channel text not null default 'web' check (channel in ('web', 'whatsapp')),
   status text not null default 'bot' check (status in ('bot', 'handoff', 'open', 'resolved')),
   assignee_id uuid references auth.users (id) on delete set null,
@@ -37,7 +39,9 @@ create table public.conversations (
   handoff_at timestamptz,
   resolved_at timestamptz,
   created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now()
+  updated_at timestamptz not null default now(),
+  foreign key (contact_id, tenant_id) references public.contacts (id, tenant_id)
+    on delete set null (contact_id)
 );
 create index conversations_tenant_recent_idx on public.conversations (tenant_id, last_message_at desc nulls last);
 create index conversations_tenant_status_idx on public.conversations (tenant_id, status);
@@ -78,7 +82,8 @@ create index messages_tenant_created_idx on public.messages (tenant_id, created_
 create trigger messages_touch before update on public.messages
   for each row execute function private.touch_updated_at();
 
--- A message's tenant is its conversation's, whatever the client sent.
+-- A message's tenant is its conversation's, whatever the client sent, and a message written
+-- through the API is stamped with the server's clock (only service work may backdate, e.g. imports).
 create or replace function private.message_defaults() returns trigger
 language plpgsql
 security definer
@@ -86,12 +91,58 @@ set search_path = ''
 as $$
 begin
   select tenant_id into new.tenant_id from public.conversations where id = new.conversation_id;
+  if coalesce((select auth.role()), '') in ('authenticated', 'anon') then
+    new.created_at := now();
+    new.updated_at := now();
+  end if;
   return new;
 end;
 $$;
 
 create trigger messages_defaults before insert on public.messages
   for each row execute function private.message_defaults();
+
+-- Messages stay in their conversation.
+create or replace function private.forbid_message_move() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.conversation_id is distinct from old.conversation_id
+     or new.tenant_id is distinct from old.tenant_id then
+    raise exception 'messages cannot move to another conversation' using errcode = '42501';
+  end if;
+  return new;
+end;
+$$;
+
+create trigger messages_stay_put before update on public.messages
+  for each row execute function private.forbid_message_move();
+
+-- A conversation is assigned only to a member of its tenant.
+create or replace function private.check_conversation_assignee() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.assignee_id is not null and not exists (
+    select 1 from public.tenant_members
+     where tenant_id = new.tenant_id and user_id = new.assignee_id
+  ) then
+    raise exception 'assignee is not a member of this tenant' using errcode = '23514';
+  end if;
+  return new;
+end;
+$$;
+
+create trigger conversations_assignee before insert or update of assignee_id on public.conversations
+  for each row execute function private.check_conversation_assignee();
+
+create trigger contacts_same_tenant before update on public.contacts
+  for each row execute function private.forbid_tenant_change();
+create trigger conversations_same_tenant before update on public.conversations
+  for each row execute function private.forbid_tenant_change();
 
 -- Conversation counters, maintained in the same transaction as the message.
 create or replace function private.message_counters() returns trigger
@@ -176,8 +227,9 @@ create policy messages_select on public.messages for select to authenticated
   );
 create policy messages_insert_visitor on public.messages for insert to authenticated
   with check (
-    role = 'user' and not is_private and author_id is null
-    and tokens_in = 0 and tokens_out = 0 and cost_usd = 0 and feedback is null
+    role = 'user' and not is_private and author_id is null and status = 'sent'
+    and tokens_in = 0 and tokens_out = 0 and cost_usd = 0 and feedback is null and model is null
+    and sources = '[]'::jsonb and quick_replies = '[]'::jsonb
     and private.visitor_can_post(conversation_id)
   );
 create policy messages_insert_staff on public.messages for insert to authenticated

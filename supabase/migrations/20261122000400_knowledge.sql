@@ -170,3 +170,8 @@ revoke execute on function public.match_document_chunks(uuid, text, extensions.v
   double precision, double precision, integer) from public, anon;
 grant execute on function public.match_document_chunks(uuid, text, extensions.vector, integer,
   double precision, double precision, integer) to authenticated, service_role;
+
+create trigger documents_same_tenant before update on public.documents
+  for each row execute function private.forbid_tenant_change();
+create trigger document_chunks_same_tenant before update on public.document_chunks
+  for each row execute function private.forbid_tenant_change();

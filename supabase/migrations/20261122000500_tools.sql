@@ -116,3 +116,10 @@ create policy webhook_endpoints_update on public.webhook_endpoints for update to
   with check (private.has_tenant_role(tenant_id, array['owner', 'admin']));
 create policy webhook_endpoints_delete on public.webhook_endpoints for delete to authenticated
   using (private.has_tenant_role(tenant_id, array['owner', 'admin']));
+
+create trigger tenant_tools_same_tenant before update on public.tenant_tools
+  for each row execute function private.forbid_tenant_change();
+create trigger tool_executions_same_tenant before update on public.tool_executions
+  for each row execute function private.forbid_tenant_change();
+create trigger webhook_endpoints_same_tenant before update on public.webhook_endpoints
+  for each row execute function private.forbid_tenant_change();

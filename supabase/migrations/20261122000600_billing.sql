@@ -63,3 +63,8 @@ create policy stripe_events_select on public.stripe_events for select to authent
 
 create policy usage_daily_select on public.usage_daily for select to authenticated
   using (private.is_member(tenant_id) or (select private.is_platform_admin()));
+
+create trigger subscriptions_same_tenant before update on public.subscriptions
+  for each row execute function private.forbid_tenant_change();
+create trigger usage_daily_same_tenant before update on public.usage_daily
+  for each row execute function private.forbid_tenant_change();

@@ -256,3 +256,6 @@ grant execute on function
   private.job_stats(),
   private.job_backoff(integer)
 to service_role;
+
+create trigger jobs_same_tenant before update on public.jobs
+  for each row execute function private.forbid_tenant_change();

@@ -165,11 +165,13 @@ grant execute on function private.can_use_topic(text) to authenticated, service_
 create policy parley_topics_receive on realtime.messages for select to authenticated
   using (
     realtime.messages.extension in ('broadcast', 'presence')
+    and realtime.messages.topic = (select realtime.topic())
     and private.can_use_topic((select realtime.topic()))
   );
 
 create policy parley_topics_send on realtime.messages for insert to authenticated
   with check (
     realtime.messages.extension in ('broadcast', 'presence')
+    and realtime.messages.topic = (select realtime.topic())
     and private.can_use_topic((select realtime.topic()))
   );
