@@ -154,7 +154,8 @@ begin
   update public.conversations
      set message_count = message_count + 1,
          unread_count = case when new.role = 'user' then unread_count + 1 else unread_count end,
-         last_message_at = new.created_at
+         -- Out-of-order inserts (imports) must not make a conversation look idle.
+         last_message_at = greatest(last_message_at, new.created_at)
    where id = new.conversation_id;
   return null;
 end;

@@ -137,11 +137,13 @@ begin
      where j.status = 'queued'
        and j.run_at <= now()
        and (p_kinds is null or j.kind = any (p_kinds))
+       -- One job per ordering key at a time: none of the key may be running (a revived dead job
+       -- may be older than the one running), and none older may still be waiting.
        and (j.ordering_key is null or not exists (
-             select 1 from public.jobs earlier
-              where earlier.ordering_key = j.ordering_key
-                and earlier.id < j.id
-                and earlier.status in ('queued', 'running')))
+             select 1 from public.jobs other
+              where other.ordering_key = j.ordering_key
+                and other.id <> j.id
+                and (other.status = 'running' or (other.status = 'queued' and other.id < j.id))))
      order by j.priority desc, j.run_at, j.id
      limit greatest(coalesce(p_limit, 1), 1)
      for update skip locked
