@@ -378,3 +378,42 @@ describe('broadcasts', () => {
     }
   });
 });
+
+describe('rows of other topics', () => {
+  it('authorizing one topic never exposes or accepts rows of another', async () => {
+    const inbox = `tenant:${w.a.tenantId}:inbox`;
+    const own = `conversation:${w.a.conversationId}`;
+    const { seen, inserted } = await rolledBack(
+      (f) => db.asService(f),
+      async (sql) => {
+        await sql.query(
+          `insert into realtime.messages (topic, extension, event, payload, private)
+           values ($1, 'broadcast', 'handoff', '{"secret":"inbox only"}'::jsonb, true)`,
+          [inbox],
+        );
+        // Now look as visitorA, with its own conversation's topic being authorized.
+        await sql.query(
+          `select set_config('role', 'authenticated', true), set_config('request.jwt.claims', $1, true)`,
+          [JSON.stringify(w.claims.visitorA)],
+        );
+        await setTopic(sql, own);
+        const seen = await sql.query('select 1 from realtime.messages where topic = $1', [inbox]);
+        await sql.query('savepoint other_topic');
+        let inserted = true;
+        try {
+          await sql.query(
+            `insert into realtime.messages (topic, extension, event, payload, private)
+             values ($1, 'broadcast', 'spoof', '{}'::jsonb, true)`,
+            [inbox],
+          );
+        } catch (error) {
+          if (codeOf(error) !== '42501') throw error;
+          inserted = false;
+          await sql.query('rollback to savepoint other_topic');
+        }
+        return { seen: seen.length, inserted };
+      },
+    );
+    expect({ seen, inserted }).toEqual({ seen: 0, inserted: false });
+  });
+});
