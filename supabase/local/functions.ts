@@ -78,7 +78,8 @@ export async function createFunctionsRouter(
       config,
       get app() {
         app ??= import(pathToFileURL(join(config.entrypoint, '..', 'app.ts')).href).then(
-          (module: { createApp(context: FunctionContext): FunctionApp }) => module.createApp(context),
+          (module: { createApp(context: FunctionContext): FunctionApp }) =>
+            module.createApp(context),
         );
         return app;
       },
@@ -105,14 +106,20 @@ export async function createFunctionsRouter(
         app = await entry.app;
       } catch (error) {
         services.log(`function ${entry.config.name} failed to boot`, error);
-        return Response.json({ code: 'BOOT_ERROR', message: 'Function failed to start' }, { status: 503 });
+        return Response.json(
+          { code: 'BOOT_ERROR', message: 'Function failed to start' },
+          { status: 503 },
+        );
       }
       url.pathname = url.pathname.slice('/functions/v1'.length);
       try {
         return await app.fetch(new Request(url, request));
       } catch (error) {
         services.log(`function ${entry.config.name} crashed`, error);
-        return Response.json({ code: 'WORKER_ERROR', message: 'Function exited due to an error' }, { status: 500 });
+        return Response.json(
+          { code: 'WORKER_ERROR', message: 'Function exited due to an error' },
+          { status: 500 },
+        );
       }
     },
     async drain() {

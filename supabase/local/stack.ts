@@ -1,10 +1,10 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
 import { createAuth } from './auth.ts';
 import { startCron } from './cron.ts';
 import { type LocalDatabase, openLocalDatabase } from './database.ts';
+import { serveDatabase } from './database-socket.ts';
 import { createFunctionsRouter } from './functions.ts';
 import { createLocalKeys, type LocalKeys } from './keys.ts';
 import { startNetDrainer } from './net.ts';
@@ -65,20 +65,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     log,
   };
 
-  let socketServer: PGLiteSocketServer | undefined;
-  let dbUrl: string | undefined;
-  if (options.dbPort !== undefined) {
-    // One connection at a time: PGlite is a single Postgres session, and two clients sharing it
-    // would see each other's open transactions. It is meant for psql and Studio, not for load.
-    socketServer = new PGLiteSocketServer({ db: database.pg, host, port: options.dbPort, maxConnections: 1 });
-    await socketServer.start();
-    const port = socketServer.getServerConn().split(':').pop();
-    dbUrl = `postgresql://postgres:postgres@${host}:${port}/postgres?sslmode=disable`;
-  }
+  const socket =
+    options.dbPort === undefined
+      ? undefined
+      : await serveDatabase(database.pg, { host, port: options.dbPort });
+  const dbUrl = socket?.url;
 
   const auth = createAuth(services);
   const realtime = createRealtime(services);
-  const functions = await createFunctionsRouter(services, { ...options.functionEnv, SUPABASE_DB_URL: dbUrl });
+  const functions = await createFunctionsRouter(services, {
+    ...options.functionEnv,
+    SUPABASE_DB_URL: dbUrl,
+  });
   const staticFiles = createStaticFiles(services);
   const cron = startCron(services);
   const net = startNetDrainer(services);
@@ -101,7 +99,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await net.stop();
       await realtime.stop();
       await functions.drain();
-      await socketServer?.stop();
+      await socket?.stop();
       await database.close();
     },
   };

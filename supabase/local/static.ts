@@ -36,7 +36,10 @@ async function serveFile(root: string, relative: string): Promise<Response | nul
   }
 }
 
-export function createStaticFiles(services: LocalServices, widgetKey = 'pk_demo_trailhead'): HttpService {
+export function createStaticFiles(
+  services: LocalServices,
+  widgetKey = 'pk_demo_trailhead',
+): HttpService {
   const widgetDir = join(services.projectDir, 'widget', 'dist');
   const adminDir = join(services.projectDir, 'admin', 'dist');
   const demoPage = join(services.projectDir, 'supabase', 'local', 'demo', 'shop.html');
@@ -55,13 +58,18 @@ export function createStaticFiles(services: LocalServices, widgetKey = 'pk_demo_
         return new Response(html, { headers: { 'content-type': 'text/html; charset=utf-8' } });
       }
       if (pathname.startsWith('/widget/')) {
-        const file = await serveFile(widgetDir, decodeURIComponent(pathname.slice('/widget/'.length)));
+        const file = await serveFile(
+          widgetDir,
+          decodeURIComponent(pathname.slice('/widget/'.length)),
+        );
         if (file) return file;
       }
       if (pathname === '/admin' || pathname.startsWith('/admin/')) {
         const relative = decodeURIComponent(pathname.slice('/admin/'.length));
         // A single-page app: unknown paths are client-side routes.
-        const file = (relative && (await serveFile(adminDir, relative))) || (await serveFile(adminDir, 'index.html'));
+        const file =
+          (relative && (await serveFile(adminDir, relative))) ||
+          (await serveFile(adminDir, 'index.html'));
         if (file) return file;
       }
       return new Response('Not found', { status: 404 });

@@ -31,13 +31,17 @@ beforeAll(async () => {
 });
 afterAll(() => database.close());
 
-const routerFetch = (input: RequestInfo | URL, init?: RequestInit) => router.fetch(new Request(input, init));
+const routerFetch = (input: RequestInfo | URL, init?: RequestInit) =>
+  router.fetch(new Request(input, init));
 
 function client(accessToken?: string) {
   return createClient(publicUrl, keys.anonKey, {
     auth: { autoRefreshToken: false, persistSession: false },
     realtime: { transport: WebSocket as never },
-    global: { fetch: routerFetch, ...(accessToken ? { headers: { Authorization: `Bearer ${accessToken}` } } : {}) },
+    global: {
+      fetch: routerFetch,
+      ...(accessToken ? { headers: { Authorization: `Bearer ${accessToken}` } } : {}),
+    },
   });
 }
 
@@ -52,7 +56,9 @@ async function userToken(expiresIn: string | number = '1h', secret = keys.jwtSec
 describe('functions router', () => {
   it('passes a valid JWT through to a verify_jwt function, which sees its path without the prefix', async () => {
     const token = await userToken();
-    const { data, error } = await client(token).functions.invoke('echo/orders/7', { body: { hello: 'world' } });
+    const { data, error } = await client(token).functions.invoke('echo/orders/7', {
+      body: { hello: 'world' },
+    });
     expect(error).toBeNull();
     expect(data).toEqual({
       method: 'POST',
@@ -100,12 +106,16 @@ describe('functions router', () => {
   });
 
   it("surfaces a function's 4xx as FunctionsHttpError carrying our JSON body", async () => {
-    const { data, error } = await client(await userToken()).functions.invoke('echo/teapot', { method: 'GET' });
+    const { data, error } = await client(await userToken()).functions.invoke('echo/teapot', {
+      method: 'GET',
+    });
     expect(data).toBeNull();
     expect(error).toBeInstanceOf(FunctionsHttpError);
     const response = (error as FunctionsHttpError).context as Response;
     expect(response.status).toBe(418);
-    expect(await response.json()).toEqual({ error: { code: 'teapot', message: 'short and stout' } });
+    expect(await response.json()).toEqual({
+      error: { code: 'teapot', message: 'short and stout' },
+    });
   });
 
   it('answers unknown and disabled functions with 404 "Function not found"', async () => {

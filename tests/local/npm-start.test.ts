@@ -35,7 +35,8 @@ async function npmStart(port: number, dbPort: number) {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 90_000;
   while (!output.includes('Parley local stack ready')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`npm start failed:\n${output}`);
+    if (child.exitCode !== null || Date.now() > deadline)
+      throw new Error(`npm start failed:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return {

@@ -43,7 +43,15 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
   const cwd = options.cwd ?? projectDir;
   const port = await freePort();
   const dbPort = await freePort();
-  const args = ['run', '--allow-all', 'supabase/local/start.ts', '--port', String(port), '--db-port', String(dbPort)];
+  const args = [
+    'run',
+    '--allow-all',
+    'supabase/local/start.ts',
+    '--port',
+    String(port),
+    '--db-port',
+    String(dbPort),
+  ];
   args.push(...(options.dataDir ? ['--data', options.dataDir] : ['--memory']));
   const child: ChildProcess = spawn(join(cwd, 'node_modules', '.bin', 'deno'), args, {
     cwd,
@@ -57,7 +65,9 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
   child.stderr?.on('data', (chunk) => {
     output += chunk;
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => resolve(code)),
+  );
 
   const deadline = Date.now() + (options.timeoutMs ?? 90_000);
   while (!output.includes('Parley local stack ready')) {

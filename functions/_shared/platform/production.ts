@@ -18,6 +18,8 @@ export function productionContext(env: Record<string, string | undefined>): Func
     log,
     // Without an edge runtime (plain Deno) the promise still runs; only its errors need catching.
     waitUntil: (promise) =>
-      runtime ? runtime.waitUntil(promise) : void promise.catch((e) => log('background task failed', e)),
+      runtime
+        ? runtime.waitUntil(promise)
+        : void promise.catch((e) => log('background task failed', e)),
   };
 }

@@ -1,0 +1,202 @@
+// `npm run bench:local`: figures for the local stack, printed, never asserted.
+//   - cold start to ready (fresh data directory: migrations + seed; existing directory; in memory)
+//   - auth sign-ins per second (sequential and 8 concurrent)
+//   - realtime fan-out latency, p50/p95 from a message INSERT to its receipt by subscribers,
+//     with 1 and 100 subscribers on the conversation's private channel
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import { createPostgresDb } from '../functions/_shared/db/postgres.ts';
+import { createLocalKeys } from '../supabase/local/keys.ts';
+
+const projectDir = join(import.meta.dirname ?? '.', '..');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+const median = (values: number[]) => percentile(values, 50);
+const ms = (n: number) => `${n.toFixed(1)} ms`;
+
+async function startStack(args: string[]) {
+  const port = await freePort();
+  const dbPort = await freePort();
+  const started = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      'run',
+      '--allow-all',
+      'supabase/local/start.ts',
+      '--port',
+      `${port}`,
+      '--db-port',
+      `${dbPort}`,
+      ...args,
+    ],
+    cwd: projectDir,
+    stdout: 'piped',
+    stderr: 'inherit',
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let output = '';
+  while (!output.includes('Parley local stack ready')) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`stack exited:\n${output}`);
+    output += value;
+  }
+  const readyMs = performance.now() - started;
+  // Keep draining stdout so the child never blocks on a full pipe.
+  (async () => {
+    while (!(await reader.read()).done);
+  })();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dbUrl: `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres?sslmode=disable`,
+    readyMs,
+    async stop() {
+      child.kill('SIGTERM');
+      await child.status;
+    },
+  };
+}
+
+async function coldStart() {
+  const memory: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const stack = await startStack(['--memory']);
+    memory.push(stack.readyMs);
+    await stack.stop();
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'parley-bench-'));
+  const fresh = await startStack(['--data', dir]);
+  await fresh.stop();
+  const existing = await startStack(['--data', dir]);
+  await existing.stop();
+  await rm(dir, { recursive: true, force: true });
+  console.log('Cold start to ready (process spawn → "ready" line)');
+  console.log(`  in memory, migrations + seed   median of 3: ${ms(median(memory))}`);
+  console.log(`  new data directory             ${ms(fresh.readyMs)}`);
+  console.log(`  existing data directory        ${ms(existing.readyMs)}`);
+}
+
+type Stack = Awaited<ReturnType<typeof startStack>>;
+
+function client(stack: Stack, anonKey: string): SupabaseClient {
+  return createClient(stack.url, anonKey, {
+    auth: { autoRefreshToken: false, persistSession: false },
+  });
+}
+
+async function authThroughput(stack: Stack, anonKey: string) {
+  const email = `bench-${crypto.randomUUID()}@example.test`;
+  const password = 'bench-password-1';
+  const signUp = await client(stack, anonKey).auth.signUp({ email, password });
+  if (signUp.error) throw signUp.error;
+  const signIn = async () => {
+    const { error } = await client(stack, anonKey).auth.signInWithPassword({ email, password });
+    if (error) throw error;
+  };
+  await signIn();
+  const sequential = 30;
+  let started = performance.now();
+  for (let i = 0; i < sequential; i++) await signIn();
+  const sequentialRate = sequential / ((performance.now() - started) / 1000);
+  const concurrent = 48;
+  started = performance.now();
+  for (let i = 0; i < concurrent; i += 8) await Promise.all(Array.from({ length: 8 }, signIn));
+  const concurrentRate = concurrent / ((performance.now() - started) / 1000);
+  const anonymous = 30;
+  started = performance.now();
+  for (let i = 0; i < anonymous; i++) {
+    const { error } = await client(stack, anonKey).auth.signInAnonymously();
+    if (error) throw error;
+  }
+  const anonymousRate = anonymous / ((performance.now() - started) / 1000);
+  console.log('Auth (bcrypt cost 10 in the WASM Postgres, like GoTrue)');
+  console.log(`  password sign-ins, sequential     ${sequentialRate.toFixed(1)} /s`);
+  console.log(`  password sign-ins, 8 concurrent   ${concurrentRate.toFixed(1)} /s`);
+  console.log(`  anonymous sign-ins, sequential    ${anonymousRate.toFixed(1)} /s`);
+}
+
+async function fanOut(stack: Stack, anonKey: string, subscribers: number, messages: number) {
+  const visitor = client(stack, anonKey);
+  const { data, error } = await visitor.auth.signInAnonymously();
+  if (error || !data.session || !data.user) throw error ?? new Error('no session');
+  const token = data.session.access_token;
+  const db = createPostgresDb(stack.dbUrl, { max: 1 });
+  const [conversation] = await db.asService((sql) =>
+    sql.query<{ id: string; tenant_id: string }>(
+      `insert into public.conversations (tenant_id, visitor_id)
+       select id, $1 from public.tenants where slug = 'trailhead' returning id, tenant_id`,
+      [data.user?.id],
+    ),
+  );
+  if (!conversation) throw new Error('no demo tenant');
+
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const clients = Array.from({ length: subscribers }, () => client(stack, anonKey));
+  await Promise.all(
+    clients.map(async (c) => {
+      await c.realtime.setAuth(token);
+      await new Promise<void>((resolve, reject) => {
+        c.channel(`conversation:${conversation.id}`, { config: { private: true } })
+          .on('broadcast', { event: 'message_created' }, ({ payload }) => {
+            const start = sentAt.get(payload.content as string);
+            if (start !== undefined) latencies.push(performance.now() - start);
+          })
+          .subscribe((status, err) => {
+            if (status === 'SUBSCRIBED') resolve();
+            else if (status === 'CHANNEL_ERROR' || status === 'TIMED_OUT')
+              reject(err ?? new Error(status));
+          });
+      });
+    }),
+  );
+  for (let i = 0; i < messages; i++) {
+    const content = `bench ${subscribers}/${i} ${crypto.randomUUID()}`;
+    sentAt.set(content, performance.now());
+    await db.asService((sql) =>
+      sql.query(
+        `insert into public.messages (conversation_id, role, content) values ($1, 'assistant', $2)`,
+        [conversation.id, content],
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const deadline = Date.now() + 10_000;
+  while (latencies.length < subscribers * messages && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await Promise.all(clients.map((c) => c.removeAllChannels()));
+  await db.close();
+  const lost = subscribers * messages - latencies.length;
+  console.log(
+    `  ${String(subscribers).padStart(3)} subscriber(s) × ${messages} messages   p50 ${ms(median(latencies))}   p95 ${ms(percentile(latencies, 95))}${lost ? `   (${lost} not received)` : ''}`,
+  );
+}
+
+const keys = await createLocalKeys(Deno.env.get('JWT_SECRET') ?? undefined);
+await coldStart();
+const stack = await startStack(['--memory']);
+try {
+  await authThroughput(stack, keys.anonKey);
+  console.log('Realtime fan-out: INSERT into messages → broadcast received (private channel)');
+  await fanOut(stack, keys.anonKey, 1, 50);
+  await fanOut(stack, keys.anonKey, 100, 20);
+} finally {
+  await stack.stop();
+}
+Deno.exit(0);
