@@ -14,6 +14,7 @@ type Release = () => void;
 
 const READY_FOR_QUERY = 0x5a; // 'Z'
 const IDLE = 0x49; // 'I'
+const TERMINATE = 0x58; // 'X'
 
 interface ExclusivePglite {
   _runExclusiveTransaction<T>(fn: () => Promise<T>): Promise<T>;
@@ -67,7 +68,10 @@ export function exclusiveSessionView(pg: PGlite): PGlite {
           options.onRawData(data);
         },
       });
-      if (tail.length === 6 && tail[0] === READY_FOR_QUERY && tail[5] === IDLE) release?.();
+      const idle = tail.length === 6 && tail[0] === READY_FOR_QUERY && tail[5] === IDLE;
+      // Terminate gets no ReadyForQuery: the client is leaving, and any transaction of its was
+      // already rolled back by the server (or will be, through exec below).
+      if (idle || (message[0] === TERMINATE && !pg.isInTransaction())) release?.();
     },
     // Used by the server to roll back after a client vanished mid-transaction; the lock is ours
     // then, so run it directly instead of queueing behind ourselves.

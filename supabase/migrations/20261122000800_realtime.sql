@@ -4,7 +4,8 @@
 --   conversation:<uuid>  the conversation's visitor and its tenant's members
 --   tenant:<uuid>:inbox  the tenant's members
 
--- A message as the widget needs it: never tokens, cost or author internals.
+-- A message as the widget needs it: never tokens or cost, and for a staff author only the name
+-- and avatar the tenant chose to show, not the account behind them.
 create or replace function private.message_event_payload(m public.messages) returns jsonb
 language sql stable
 set search_path = ''
@@ -18,7 +19,11 @@ as $$
     'sources', m.sources,
     'status', m.status,
     'client_msg_id', m.client_msg_id,
-    'author_id', m.author_id,
+    'author', (
+      select jsonb_build_object('name', tm.display_name, 'avatar_url', tm.avatar_url)
+        from public.tenant_members tm
+       where tm.tenant_id = m.tenant_id and tm.user_id = m.author_id
+    ),
     'feedback', m.feedback,
     'created_at', m.created_at,
     'updated_at', m.updated_at

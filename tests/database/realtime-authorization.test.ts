@@ -243,6 +243,28 @@ describe('broadcasts', () => {
     }
   });
 
+  it("an agent's reply carries the name and avatar the tenant shows, not the staff account id", async () => {
+    const sent = await asService(async (sql) => {
+      await sql.query(
+        `update public.tenant_members set display_name = 'Sam', avatar_url = 'https://cdn.example/sam.png'
+          where tenant_id = $1 and user_id = $2`,
+        [w.a.tenantId, w.users.agentA],
+      );
+      const [m] = await sql.query<{ id: string }>(
+        `insert into public.messages (conversation_id, tenant_id, role, content, author_id)
+         values ($1, $2, 'agent', 'Hi, Sam here.', $3) returning id`,
+        [w.a.conversationId, w.a.tenantId, w.users.agentA],
+      );
+      return broadcastsAbout(sql, m?.id as string);
+    });
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.payload).toMatchObject({
+      role: 'agent',
+      author: { name: 'Sam', avatar_url: 'https://cdn.example/sam.png' },
+    });
+    expect(JSON.stringify(sent[0]?.payload)).not.toContain(w.users.agentA);
+  });
+
   it('a private note goes to tenant:<A>:inbox only, never to the conversation topic', async () => {
     const sent = await asService(async (sql) => {
       const [m] = await sql.query<{ id: string }>(

@@ -94,3 +94,16 @@ it('a client that disconnects mid-transaction is rolled back and releases the se
   sql = postgres(server.url, { max: 1, prepare: false, onnotice: () => {} });
   expect((await sql`select 1 as ok`)[0]).toEqual({ ok: 1 });
 });
+
+it('a client that ends its connection cleanly leaves the session free for in-process work', async () => {
+  await sql.end({ timeout: 2 });
+  const leaving = postgres(server.url, { max: 1, prepare: false, onnotice: () => {} });
+  await leaving`select 1`;
+  await leaving.end({ timeout: 2 });
+  const done = await Promise.race([
+    local.pg.query('select 1 as ok').then(() => 'ran'),
+    sleep(3000).then(() => 'stuck'),
+  ]);
+  expect(done).toBe('ran');
+  sql = postgres(server.url, { max: 1, prepare: false, onnotice: () => {} });
+});
