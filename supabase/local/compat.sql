@@ -235,20 +235,60 @@ create table if not exists cron.job_run_details (
   end_time timestamptz
 );
 
+-- pg_cron's schedule language (its parser is Vixie cron's): five fields of comma-separated
+-- elements, '*' | n | n-m, a /step after '*' or a range, month and weekday names, '$' alone as
+-- the day of month for the last day, anything after the fifth field ignored; an @keyword; or
+-- 'N seconds' with 1 <= N <= 59. supabase/local/cron-schedule.ts reads the same language.
 create or replace function cron.validate_schedule(schedule text) returns void
 language plpgsql immutable
+set search_path = ''
 as $$
 declare
-  seconds int;
+  fields text[] := regexp_split_to_array(regexp_replace(schedule, '^[ \t]+', ''), '[ \t]+');
+  lows int[] := array[0, 0, 1, 1, 0];
+  highs int[] := array[59, 23, 31, 12, 7];
+  months text[] := array['jan','feb','mar','apr','may','jun','jul','aug','sep','oct','nov','dec'];
+  weekdays text[] := array['sun','mon','tue','wed','thu','fri','sat'];
+  element text;
+  parts text[];
+  bound text;
+  n numeric;
+  i int;
+  valid boolean := true;
 begin
-  if schedule ~* '^\s*\d+\s+seconds?\s*$' then
-    seconds := substring(schedule from '\d+')::int;
-    if seconds < 1 or seconds > 59 then
-      raise exception 'invalid schedule: %', schedule using errcode = '22023';
-    end if;
-  elsif array_length(regexp_split_to_array(btrim(schedule), '\s+'), 1) <> 5
-    and schedule !~ '^@(yearly|annually|monthly|weekly|daily|hourly|reboot)$' then
-    raise exception 'invalid schedule: %', schedule using errcode = '22023';
+  if lower(schedule) ~ '^\s*\+?\d+\s*second(s\s*)?$' then
+    valid := substring(schedule from '\d+')::numeric between 1 and 59;
+  elsif schedule ~ '^[ \t]*@' then
+    valid := schedule
+      ~ '^[ \t]*@(reboot|restart|yearly|annually|monthly|weekly|daily|midnight|hourly)([ \t\n]|$)';
+  elsif coalesce(array_length(fields, 1), 0) < 5 or fields[5] = '' then
+    valid := false;
+  else
+    <<each_field>>
+    for i in 1..5 loop
+      continue when i = 3 and fields[3] = '$';
+      foreach element in array string_to_array(lower(fields[i]), ',') loop
+        -- {star, first, last, step}; a step needs '*' or a range.
+        parts := regexp_match(element, '^(?:(\*)|([a-z0-9]+)(?:-([a-z0-9]+))?)(?:/(\d+))?$');
+        valid := parts is not null
+          and (parts[4] is null or parts[1] is not null or parts[3] is not null)
+          and (parts[4] is null or parts[4]::numeric between 1 and highs[i]);
+        exit each_field when not valid;
+        foreach bound in array array_remove(array[parts[2], parts[3]], null) loop
+          n := case
+            when bound ~ '^\d+$' then bound::numeric
+            when i = 4 then array_position(months, bound)
+            when i = 5 then array_position(weekdays, bound) - 1
+          end;
+          valid := n between lows[i] and highs[i];
+          exit each_field when valid is not true;
+        end loop;
+      end loop;
+    end loop;
+  end if;
+  if valid is not true then
+    raise exception 'invalid schedule: %', schedule using errcode = '22023',
+      hint = 'Use cron format (e.g. 5 4 * * *), or interval format ''[1-59] seconds''';
   end if;
 end;
 $$;
@@ -264,7 +304,7 @@ begin
   insert into cron.job (jobname, schedule, command)
   values (job_name, schedule, command)
   on conflict (jobname, username) do update
-    set schedule = excluded.schedule, command = excluded.command, active = true
+    set schedule = excluded.schedule, command = excluded.command, database = excluded.database
   returning jobid into id;
   perform pg_notify('cron_changed', id::text);
   return id;
@@ -324,7 +364,7 @@ declare
 begin
   delete from cron.job where jobname = job_name and username = current_user returning jobid into id;
   if id is null then
-    raise exception 'could not find valid entry for job %', job_name;
+    raise exception 'could not find valid entry for job ''%''', job_name;
   end if;
   perform pg_notify('cron_changed', id::text);
   return true;
@@ -381,6 +421,21 @@ create table if not exists net._http_response (
   created timestamptz not null default now()
 );
 
+-- pg_net encodes params with curl_escape: every byte but A-Z a-z 0-9 - . _ ~ as %XX.
+create or replace function net._urlencode_string(string varchar) returns text
+language sql immutable strict
+set search_path = ''
+as $$
+  select coalesce(string_agg(
+           case when b between 48 and 57 or b between 65 and 90 or b between 97 and 122
+                  or b in (45, 46, 95, 126)
+                then chr(b)
+                else '%' || upper(lpad(to_hex(b), 2, '0')) end, '' order by i), '')
+    from (select i, get_byte(bytes, i) as b
+            from convert_to(string, 'UTF8') as bytes,
+                 generate_series(0, octet_length(bytes) - 1) as i) as each_byte
+$$;
+
 create or replace function net._enqueue(
   method text, url text, params jsonb, headers jsonb, body bytea, timeout_milliseconds integer
 ) returns bigint
@@ -393,7 +448,7 @@ declare
   query text;
   request_id bigint;
 begin
-  select string_agg(pg_catalog.format('%s=%s', key, value), '&')
+  select string_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value), '&')
     into query
     from jsonb_each_text(coalesce(params, '{}'::jsonb));
   if query is not null then
@@ -428,7 +483,7 @@ begin
     raise exception 'Content-Type header must be "application/json"';
   end if;
   return net._enqueue('POST', url, params, all_headers,
-    convert_to(coalesce(body, '{}'::jsonb)::text, 'UTF8'), timeout_milliseconds);
+    convert_to(body::text, 'UTF8'), timeout_milliseconds);
 end;
 $$;
 
