@@ -5,6 +5,7 @@ import { createAuth } from './auth.ts';
 import { startCron } from './cron.ts';
 import { type LocalDatabase, openLocalDatabase } from './database.ts';
 import { serveDatabase } from './database-socket.ts';
+import { createDemoN8n } from './demo/n8n.ts';
 import { createFunctionsRouter } from './functions.ts';
 import { createLocalKeys, type LocalKeys } from './keys.ts';
 import { startNetDrainer } from './net.ts';
@@ -78,6 +79,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     SUPABASE_DB_URL: dbUrl,
   });
   const staticFiles = createStaticFiles(services);
+  const demoN8n = createDemoN8n(services);
   const cron = startCron(services);
   const net = startNetDrainer(services);
 
@@ -91,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (pathname.startsWith('/auth/v1/')) return auth.fetch(request);
       if (pathname.startsWith('/realtime/v1/api/')) return realtime.fetch(request);
       if (pathname.startsWith('/functions/v1/')) return functions.fetch(request);
+      if (pathname.startsWith('/demo/n8n/')) return demoN8n.fetch(request);
       return staticFiles.fetch(request);
     },
     handleSocket: (socket, url) => realtime.handleSocket(socket, url),

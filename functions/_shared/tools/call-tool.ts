@@ -1,0 +1,233 @@
+import { signRequest } from '../webhooks/signature.ts';
+
+/**
+ * Calls a tenant's tool webhook (an n8n workflow, usually) the way DESIGN's signed-webhook
+ * contract says, and turns whatever happens into a result the bot can hand to the model.
+ * Remote failures never throw: a broken tool must not break the reply.
+ */
+
+export interface ToolCallBody {
+  tool: string;
+  arguments: unknown;
+  call_id: string;
+  conversation: { id: string; tenant_id: string; contact: unknown };
+}
+
+export interface CallToolOptions {
+  url: string;
+  secret: string;
+  /** Per attempt, covering the response body as well as the headers. */
+  timeoutMs: number;
+  body: ToolCallBody;
+  fetch: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  /** Milliseconds since the epoch; signatures use it for their timestamp. */
+  now?: () => number;
+  maxAttempts?: number;
+  /** Reuse the id of an earlier call that may have reached the tool; defaults to a new UUID. */
+  deliveryId?: string;
+  /** Bytes of response kept; the rest is dropped. */
+  maxResponseBytes?: number;
+  /** Wait before the second attempt; doubled for each one after. */
+  backoffMs?: number;
+}
+
+export interface ToolCallResult {
+  /** The tool answered 2xx. */
+  ok: boolean;
+  /** Of the last attempt that got an answer. */
+  status?: number;
+  /**
+   * Parsed JSON; {text} when the answer is not JSON, {text, truncated: true} when it was cut at
+   * maxResponseBytes; null when no attempt got an answer.
+   */
+  response: unknown;
+  attempts: number;
+  durationMs: number;
+  /** The same on every attempt, so the tool can dedupe retries of a call it already acted on. */
+  deliveryId: string;
+  error?: string;
+}
+
+// A tool's answer goes into the model's context window; 64 KB is already generous.
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
+const DEFAULT_BACKOFF_MS = 250;
+// The user is waiting on the reply: retries stay short, whatever Retry-After asks for.
+const MAX_BACKOFF_MS = 2_000;
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+type Attempt =
+  | { kind: 'answer'; status: number; response: unknown; retryAfterMs: number | null }
+  | { kind: 'failure'; error: string };
+
+export async function callToolWebhook(options: CallToolOptions): Promise<ToolCallResult> {
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? defaultSleep;
+  const maxAttempts = Math.max(1, Math.floor(options.maxAttempts ?? 3));
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const backoffMs = options.backoffMs ?? DEFAULT_BACKOFF_MS;
+  const deliveryId = options.deliveryId ?? crypto.randomUUID();
+  const started = now();
+  const finish = (result: Omit<ToolCallResult, 'deliveryId' | 'durationMs'>): ToolCallResult => ({
+    ...result,
+    deliveryId,
+    durationMs: Math.max(0, Math.round(now() - started)),
+  });
+
+  if (!URL.canParse(options.url)) {
+    return finish({ ok: false, response: null, attempts: 0, error: 'invalid webhook url' });
+  }
+  if (!options.secret) {
+    return finish({
+      ok: false,
+      response: null,
+      attempts: 0,
+      error: 'the tool has no signing secret',
+    });
+  }
+  let raw: string;
+  try {
+    raw = JSON.stringify(options.body);
+  } catch (error) {
+    return finish({
+      ok: false,
+      response: null,
+      attempts: 0,
+      error: `body cannot be serialised: ${(error as Error).message}`,
+    });
+  }
+
+  let last: Attempt = { kind: 'failure', error: 'not attempted' };
+  let lastAnswer: Extract<Attempt, { kind: 'answer' }> | null = null;
+  let attempts = 0;
+  while (attempts < maxAttempts) {
+    if (attempts > 0) {
+      const exponential = backoffMs * 2 ** (attempts - 1);
+      const asked = last.kind === 'answer' ? last.retryAfterMs : null;
+      await sleep(Math.min(MAX_BACKOFF_MS, Math.max(exponential, asked ?? 0)));
+    }
+    attempts++;
+    last = await attempt(options, raw, deliveryId, Math.floor(now() / 1000), maxBytes);
+    if (last.kind === 'answer') {
+      lastAnswer = last;
+      if (!retryable(last.status)) break;
+    }
+  }
+
+  if (last.kind === 'answer') {
+    const ok = last.status >= 200 && last.status < 300;
+    return finish({
+      ok,
+      status: last.status,
+      response: last.response,
+      attempts,
+      ...(ok ? {} : { error: `HTTP ${last.status}` }),
+    });
+  }
+  // The last attempt failed outright; an earlier answer (a 503, say) still tells the model more
+  // than nothing.
+  return finish({
+    ok: false,
+    ...(lastAnswer ? { status: lastAnswer.status } : {}),
+    response: lastAnswer?.response ?? null,
+    attempts,
+    error: last.error,
+  });
+}
+
+function retryable(status: number): boolean {
+  return status >= 500 || status === 429;
+}
+
+async function attempt(
+  options: CallToolOptions,
+  raw: string,
+  deliveryId: string,
+  timestamp: number,
+  maxBytes: number,
+): Promise<Attempt> {
+  // Signed per attempt: a retry carries a fresh timestamp so it is not refused as stale.
+  const signed = await signRequest({ secret: options.secret, body: raw, timestamp, deliveryId });
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, options.timeoutMs);
+  try {
+    const response = await options.fetch(options.url, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        'User-Agent': 'Parley-Webhooks/1',
+        ...signed,
+      },
+      body: raw,
+      signal: controller.signal,
+    });
+    const { text, truncated } = await readCapped(response, maxBytes);
+    return {
+      kind: 'answer',
+      status: response.status,
+      response: parseResponse(text, truncated),
+      retryAfterMs: retryAfter(response.headers.get('Retry-After')),
+    };
+  } catch (error) {
+    if (timedOut) return { kind: 'failure', error: `timed out after ${options.timeoutMs} ms` };
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);
+    return { kind: 'failure', error: `network error: ${detail}` };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readCapped(
+  response: Response,
+  maxBytes: number,
+): Promise<{ text: string; truncated: boolean }> {
+  if (!response.body) return { text: '', truncated: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let truncated = false;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const room = maxBytes - size;
+    if (value.length > room) {
+      chunks.push(value.subarray(0, room));
+      size += room;
+      truncated = true;
+      await reader.cancel().catch(() => {});
+      break;
+    }
+    chunks.push(value);
+    size += value.length;
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  // A cut can split a multi-byte character; the decoder replaces the fragment.
+  return { text: new TextDecoder().decode(bytes), truncated };
+}
+
+function parseResponse(text: string, truncated: boolean): unknown {
+  if (truncated) return { text, truncated: true };
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { text };
+  }
+}
+
+// Only the delta-seconds form: an HTTP date would need a clock agreeing with the tool's.
+function retryAfter(value: string | null): number | null {
+  const seconds = value?.trim();
+  return seconds && /^\d{1,6}$/.test(seconds) ? Number(seconds) * 1000 : null;
+}
