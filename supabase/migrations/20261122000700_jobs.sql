@@ -118,7 +118,10 @@ create or replace function private.claim_jobs(
   p_worker text,
   p_limit integer default 1,
   p_lease interval default interval '60 seconds',
-  p_kinds text[] default null
+  p_kinds text[] default null,
+  -- Only jobs of this ordering key: a request that just enqueued a reply works its own
+  -- conversation's queue without picking up other tenants' work.
+  p_ordering_key text default null
 ) returns setof public.jobs
 language plpgsql
 security definer
@@ -137,6 +140,7 @@ begin
      where j.status = 'queued'
        and j.run_at <= now()
        and (p_kinds is null or j.kind = any (p_kinds))
+       and (p_ordering_key is null or j.ordering_key = p_ordering_key)
        -- One job per ordering key at a time: none of the key may be running (a revived dead job
        -- may be older than the one running), and none older may still be waiting.
        and (j.ordering_key is null or not exists (
@@ -250,7 +254,7 @@ $$;
 grant execute on function
   private.enqueue_job(text, jsonb, uuid, timestamptz, text, integer, text, integer),
   private.reclaim_expired_jobs(),
-  private.claim_jobs(text, integer, interval, text[]),
+  private.claim_jobs(text, integer, interval, text[], text),
   private.extend_job_lease(bigint, text, interval),
   private.complete_job(bigint, text, jsonb),
   private.fail_job(bigint, text, text, interval),

@@ -101,7 +101,12 @@ describe('local database', () => {
       const crons = await second.pg.query<{ jobname: string }>(
         'select jobname from cron.job order by 1',
       );
-      expect(crons.rows.map((r) => r.jobname)).toEqual(['parley-retention', 'parley-worker']);
+      expect(crons.rows.map((r) => r.jobname)).toEqual([
+        'parley-engine-housekeeping',
+        'parley-retention',
+        'parley-webhook-receipts',
+        'parley-worker',
+      ]);
     } finally {
       await second.close();
     }

@@ -607,7 +607,7 @@ describe('schedules', () => {
       active: boolean;
     }>(
       `select jobname, schedule, command, active from cron.job
-        where jobname like 'parley-%' order by jobname`,
+        where jobname in ('parley-retention', 'parley-worker') order by jobname`,
     );
     expect(jobs).toEqual([
       {

@@ -132,12 +132,18 @@ const EXPECTATIONS = {
   stripe_events: only({ platformAdmin: 's---' }),
   usage_daily: only(membersRead),
   jobs: only({ platformAdmin: 's---' }),
+  // The conversation engine's state: the audit trail is the tenant's to read; rate-limit counters,
+  // the answer cache and webhook receipts are the service's alone.
+  reply_groundings: only(membersRead),
+  rate_limits: only({}),
+  answer_cache: only({}),
+  webhook_receipts: only({}),
 } satisfies Record<string, Record<Actor, Ops>>;
 
 type CaseName = keyof typeof EXPECTATIONS;
 
 /** Tables whose rows belong to no tenant: left out of the "ownerB sees nothing of A" checks. */
-const GLOBAL_TABLES = new Set(['plans', 'tools', 'platform_admins', 'stripe_events']);
+const GLOBAL_TABLES = new Set(['plans', 'tools', 'platform_admins', 'stripe_events', 'rate_limits']);
 
 // --- How each case is attempted ----------------------------------------------------------------
 
@@ -353,6 +359,40 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  reply_groundings: {
+    where: 'message_id = $1',
+    params: (c) => [c.w.a.assistantMessageId],
+    set: 'latency_ms = latency_ms',
+    insert: (c) => [
+      `insert into public.reply_groundings (message_id, tenant_id, conversation_id, question, engine)
+       values ($1, $2, $3, 'q', 'ai')`,
+      [c.w.a.messageId, c.w.a.tenantId, c.w.a.conversationId],
+    ],
+  },
+  rate_limits: {
+    where: `key = 'world'`,
+    params: () => [],
+    set: 'hits = hits',
+    insert: () => [`insert into public.rate_limits (key, window_start, hits) values ('rls-test', now(), 1)`, []],
+  },
+  answer_cache: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'reply = reply',
+    insert: (c) => [
+      `insert into public.answer_cache (tenant_id, question_hash, reply) values ($1, 'rls-test', 'x')`,
+      [c.w.a.tenantId],
+    ],
+  },
+  webhook_receipts: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'source = source',
+    insert: (c) => [
+      `insert into public.webhook_receipts (delivery_id, source, tenant_id) values (gen_random_uuid(), 'rls-test', $1)`,
+      [c.w.a.tenantId],
+    ],
+  },
 };
 
 const CASES = (Object.keys(EXPECTATIONS) as CaseName[]).map((name) => ({
@@ -404,13 +444,24 @@ async function refusedByRaising(run: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
+async function refusedAsFalse(run: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await run();
+  } catch (error) {
+    if (codeOf(error) === '42501') return false;
+    throw error;
+  }
+}
+
 async function attempt(actor: Actor, op: Op, table: string, t: Target): Promise<boolean> {
   const params = t.params(ctx);
   return asActor(actor, async (sql) => {
     switch (op) {
+      // A missing table privilege (42501) is a refusal too, one level before RLS.
       case 'select':
-        return (
-          (await sql.query(`select 1 from public.${table} where ${t.where}`, params)).length > 0
+        return refusedAsFalse(
+          async () =>
+            (await sql.query(`select 1 from public.${table} where ${t.where}`, params)).length > 0,
         );
       case 'insert': {
         const [text, values] = t.insert(ctx);
@@ -435,13 +486,12 @@ async function attempt(actor: Actor, op: Op, table: string, t: Target): Promise<
           if (codeOf(error) === '42501') return false;
           throw error;
         }
-      case 'delete': {
-        const rows = await sql.query(
-          `delete from public.${table} where ${t.where} returning 1 as one`,
-          params,
+      case 'delete':
+        return refusedAsFalse(
+          async () =>
+            (await sql.query(`delete from public.${table} where ${t.where} returning 1 as one`, params))
+              .length > 0,
         );
-        return rows.length > 0;
-      }
     }
   });
 }
@@ -570,8 +620,16 @@ describe('tenant isolation', () => {
       const set = table === 'tenants' ? 'name = name' : 'tenant_id = tenant_id';
       found[table] = await asActor('ownerB', async (sql) => {
         const counts: number[] = [];
+        // Each statement in a savepoint: a refused privilege (42501) counts as nothing touched.
         const q = async (text: string) => {
-          counts.push((await sql.query(text, [ctx.w.a.tenantId])).length);
+          await sql.query('savepoint attempt');
+          try {
+            counts.push((await sql.query(text, [ctx.w.a.tenantId])).length);
+          } catch (error) {
+            if (codeOf(error) !== '42501') throw error;
+            await sql.query('rollback to savepoint attempt');
+            counts.push(0);
+          }
         };
         await q(`select 1 from public.${table} where ${key} = $1`);
         await q(`update public.${table} set ${set} where ${key} = $1 returning 1`);

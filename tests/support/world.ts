@@ -122,6 +122,19 @@ async function createTenantRows(
      values ($1, $2, 'assistant', 'Let me check that for you.', 12, 8) returning id`,
     [conversationId, tenantId],
   );
+  await sql.query(
+    `insert into public.reply_groundings (message_id, tenant_id, conversation_id, question, engine)
+     values ($1, $2, $3, 'Where is my order?', 'ai')`,
+    [assistantMessageId, tenantId, conversationId],
+  );
+  await sql.query(
+    `insert into public.answer_cache (tenant_id, question_hash, reply) values ($1, 'hash-1', 'Cached answer')`,
+    [tenantId],
+  );
+  await sql.query(
+    `insert into public.webhook_receipts (delivery_id, source, tenant_id) values (gen_random_uuid(), 'n8n-callback', $1)`,
+    [tenantId],
+  );
   const { id: privateNoteId } = await one<{ id: string }>(
     sql,
     `insert into public.messages (conversation_id, tenant_id, role, content, is_private, author_id)
@@ -231,6 +244,7 @@ export async function createWorld(db: Db): Promise<World> {
       `select private.enqueue_job('reply', '{}'::jsonb, $1) as id`,
       [a.tenantId],
     );
+    await sql.query(`insert into public.rate_limits (key, window_start, hits) values ('world', now(), 1)`);
     const stripeEventId = `evt_${crypto.randomUUID().replaceAll('-', '')}`;
     await sql.query(
       `insert into public.stripe_events (id, type, created_at, payload) values ($1, 'customer.subscription.updated', now(), '{}')`,
