@@ -143,7 +143,13 @@ const EXPECTATIONS = {
 type CaseName = keyof typeof EXPECTATIONS;
 
 /** Tables whose rows belong to no tenant: left out of the "ownerB sees nothing of A" checks. */
-const GLOBAL_TABLES = new Set(['plans', 'tools', 'platform_admins', 'stripe_events', 'rate_limits']);
+const GLOBAL_TABLES = new Set([
+  'plans',
+  'tools',
+  'platform_admins',
+  'stripe_events',
+  'rate_limits',
+]);
 
 // --- How each case is attempted ----------------------------------------------------------------
 
@@ -373,7 +379,10 @@ const TARGETS: Record<CaseName, Target> = {
     where: `key = 'world'`,
     params: () => [],
     set: 'hits = hits',
-    insert: () => [`insert into public.rate_limits (key, window_start, hits) values ('rls-test', now(), 1)`, []],
+    insert: () => [
+      `insert into public.rate_limits (key, window_start, hits) values ('rls-test', now(), 1)`,
+      [],
+    ],
   },
   answer_cache: {
     where: 'tenant_id = $1',
@@ -489,8 +498,12 @@ async function attempt(actor: Actor, op: Op, table: string, t: Target): Promise<
       case 'delete':
         return refusedAsFalse(
           async () =>
-            (await sql.query(`delete from public.${table} where ${t.where} returning 1 as one`, params))
-              .length > 0,
+            (
+              await sql.query(
+                `delete from public.${table} where ${t.where} returning 1 as one`,
+                params,
+              )
+            ).length > 0,
         );
     }
   });

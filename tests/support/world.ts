@@ -244,7 +244,9 @@ export async function createWorld(db: Db): Promise<World> {
       `select private.enqueue_job('reply', '{}'::jsonb, $1) as id`,
       [a.tenantId],
     );
-    await sql.query(`insert into public.rate_limits (key, window_start, hits) values ('world', now(), 1)`);
+    await sql.query(
+      `insert into public.rate_limits (key, window_start, hits) values ('world', now(), 1)`,
+    );
     const stripeEventId = `evt_${crypto.randomUUID().replaceAll('-', '')}`;
     await sql.query(
       `insert into public.stripe_events (id, type, created_at, payload) values ($1, 'customer.subscription.updated', now(), '{}')`,
