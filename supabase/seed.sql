@@ -97,42 +97,128 @@ select 'b0000000-0000-4000-8000-000000000001', t.id, t.slug, t.description,
  where t.slug in ('order_status', 'book_fitting')
 on conflict (tenant_id, name) do nothing;
 
--- Knowledge base. Chunks are stored as text; their vectors are computed by the embedder the stack
--- is configured with.
-insert into public.documents (id, tenant_id, title, source_url, mime_type, content, status, chunk_count)
+-- Knowledge base: the help centre's articles as Markdown, status 'pending'. Each gets an
+-- ingest_document job, so whatever runs the job queue (the worker on Supabase, or the local stack
+-- as it opens) cuts them into chunks and embeds them with the configured embedder.
+insert into public.documents (id, tenant_id, title, source_url, mime_type, content, status)
 values
   ('d0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000001',
    'Shipping', 'https://trailhead.example/help/shipping', 'text/markdown',
-   '# Shipping', 'ready', 2),
+   $md$# Shipping
+
+Every order ships from our warehouse in Denver.
+
+## Delivery times
+
+Orders placed before 2 pm Mountain Time ship the same business day.
+
+- **Standard shipping** takes 3 to 5 business days within the continental US.
+- **Express shipping** takes 1 to 2 business days.
+
+You receive a tracking link by email as soon as the parcel leaves our Denver warehouse.
+
+## Costs
+
+| Service | Order total | Cost |
+| --- | --- | --- |
+| Standard | over $75 | free |
+| Standard | below $75 | $6.95 |
+| Express | any | $19.95 |
+| Canada (flat rate) | any | $24.95 |
+
+Standard shipping is free on orders over $75; below that it costs $6.95. Express shipping costs
+$19.95.
+
+## International orders
+
+We ship to Canada for a flat $24.95, and do not currently ship to other countries.
+$md$, 'pending'),
   ('d0000000-0000-4000-8000-000000000002', 'b0000000-0000-4000-8000-000000000001',
    'Returns and exchanges', 'https://trailhead.example/help/returns', 'text/markdown',
-   '# Returns and exchanges', 'ready', 2),
+   $md$# Returns and exchanges
+
+## Policy
+
+You can return unused gear within **60 days of delivery** for a full refund to the original
+payment method.
+
+Footwear may be tried indoors. Boots worn outside can still be exchanged for a different size
+within 30 days.
+
+## How to return
+
+1. Start a return from your order page, or ask us in chat.
+2. Print the prepaid label. A $5.95 fee is deducted from your refund unless the item is faulty.
+3. Pack the item with its tags.
+4. Drop the parcel at any UPS point.
+
+## Refunds
+
+Refunds are issued within 5 business days of the parcel reaching us, to the original payment
+method.
+$md$, 'pending'),
   ('d0000000-0000-4000-8000-000000000003', 'b0000000-0000-4000-8000-000000000001',
    'Boot sizing and fittings', 'https://trailhead.example/help/boot-fitting', 'text/markdown',
-   '# Boot sizing and fittings', 'ready', 2),
+   $md$# Boot sizing and fittings
+
+## Finding your size
+
+Hiking boots should leave a thumb's width between your longest toe and the front of the boot.
+
+- Try boots in the afternoon, when feet are largest.
+- Wear the socks you hike in.
+- Between two sizes, pick the larger and adjust with the lacing or an insole.
+
+## In-store fittings
+
+Our Denver and Boulder stores offer free 30-minute boot fittings with a trained fitter,
+including foot measurement and insole advice. Fittings can be booked in chat for any day the
+store is open.
+$md$, 'pending'),
   ('d0000000-0000-4000-8000-000000000004', 'b0000000-0000-4000-8000-000000000001',
    'Warranty', 'https://trailhead.example/help/warranty', 'text/markdown',
-   '# Warranty', 'ready', 1),
+   $md$# Warranty
+
+## Coverage
+
+All Trailhead-brand gear carries a **lifetime warranty** against defects in materials and
+workmanship.
+
+Other brands are covered by their manufacturer's warranty, which we handle for you.
+
+## What is not covered
+
+- Normal wear
+- Accidents
+- Alterations
+$md$, 'pending'),
   ('d0000000-0000-4000-8000-000000000005', 'b0000000-0000-4000-8000-000000000001',
    'Stores and opening hours', 'https://trailhead.example/stores', 'text/markdown',
-   '# Stores and opening hours', 'ready', 1)
+   $md$# Stores and opening hours
+
+## Denver
+
+1450 Larimer Street. Open Monday to Saturday 9 am to 8 pm and Sunday 10 am to 6 pm.
+
+## Boulder
+
+1800 Pearl Street. Open every day 10 am to 7 pm.
+
+## Parking
+
+Both stores offer free parking for customers.
+$md$, 'pending')
 on conflict (id) do nothing;
 
-insert into public.document_chunks (document_id, chunk_index, heading, content) values
-  ('d0000000-0000-4000-8000-000000000001', 0, 'Shipping > Delivery times',
-   'Orders placed before 2 pm Mountain Time ship the same business day. Standard shipping takes 3 to 5 business days within the continental US; express shipping takes 1 to 2 business days. You receive a tracking link by email as soon as the parcel leaves our Denver warehouse.'),
-  ('d0000000-0000-4000-8000-000000000001', 1, 'Shipping > Costs',
-   'Standard shipping is free on orders over $75; below that it costs $6.95. Express shipping costs $19.95. We ship to Canada for a flat $24.95, and do not currently ship to other countries.'),
-  ('d0000000-0000-4000-8000-000000000002', 0, 'Returns and exchanges > Policy',
-   'You can return unused gear within 60 days of delivery for a full refund to the original payment method. Footwear may be tried indoors; boots worn outside can still be exchanged for a different size within 30 days.'),
-  ('d0000000-0000-4000-8000-000000000002', 1, 'Returns and exchanges > How to return',
-   'Start a return from your order page or ask us in chat. Print the prepaid label (a $5.95 fee is deducted unless the item is faulty), pack the item with its tags, and drop it at any UPS point. Refunds are issued within 5 business days of the parcel reaching us.'),
-  ('d0000000-0000-4000-8000-000000000003', 0, 'Boot sizing and fittings > Finding your size',
-   'Hiking boots should leave a thumb''s width between your longest toe and the front of the boot. Try boots in the afternoon, when feet are largest, and with the socks you hike in. Between two sizes, pick the larger and adjust with the lacing or an insole.'),
-  ('d0000000-0000-4000-8000-000000000003', 1, 'Boot sizing and fittings > In-store fittings',
-   'Our Denver and Boulder stores offer free 30-minute boot fittings with a trained fitter, including foot measurement and insole advice. Fittings can be booked in chat for any day the store is open.'),
-  ('d0000000-0000-4000-8000-000000000004', 0, 'Warranty > Coverage',
-   'All Trailhead-brand gear carries a lifetime warranty against defects in materials and workmanship. Other brands are covered by their manufacturer''s warranty, which we handle for you. Normal wear, accidents and alterations are not covered.'),
-  ('d0000000-0000-4000-8000-000000000005', 0, 'Stores and opening hours > Locations',
-   'Denver: 1450 Larimer Street, open Monday to Saturday 9 am to 8 pm and Sunday 10 am to 6 pm. Boulder: 1800 Pearl Street, open every day 10 am to 7 pm. Both stores offer free parking for customers.')
-on conflict (document_id, chunk_index) do nothing;
+-- One job per seeded document, under a fixed dedupe key: re-applying the seed queues nothing new.
+select private.enqueue_job(
+         'ingest_document',
+         jsonb_build_object('document_id', d.id),
+         d.tenant_id,
+         p_ordering_key => 'document:' || d.id,
+         p_dedupe_key => 'seed:ingest_document:' || d.id
+       )
+  from public.documents d
+ where d.tenant_id = 'b0000000-0000-4000-8000-000000000001'
+   and d.status = 'pending'
+   and d.id::text like 'd0000000-0000-4000-8000-%';

@@ -1,14 +1,19 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { vector } from '@electric-sql/pglite/vector';
 import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
+import type { Db } from '../../functions/_shared/db/port.ts';
+import { createEmbedder } from '../../functions/_shared/embeddings/config.ts';
 import type { Embedder } from '../../functions/_shared/embeddings/embedder.ts';
-import { createHashingEmbedder } from '../../functions/_shared/embeddings/hashing.ts';
-import { embedMissingChunks } from '../../functions/_shared/knowledge/embed-missing-chunks.ts';
+import {
+  INGEST_DOCUMENT_JOB,
+  ingestDocument,
+} from '../../functions/_shared/knowledge/ingest-document.ts';
 
 // The local stand-in for a Supabase project's Postgres: PGlite (real Postgres 17 in WASM) with
 // pgvector, the SQL objects Supabase itself provides (compat.sql), then the project's migrations
@@ -23,7 +28,11 @@ export interface LocalDatabaseOptions {
   seed?: boolean;
   /** Vault secrets to create or update, e.g. the worker URL and service key for pg_cron. */
   vaultSecrets?: Record<string, string>;
-  /** Fills in vectors for chunks stored as text. Default: the hashing embedder. */
+  /**
+   * Ingests the documents left pending (the seed's, say) before the database is handed out, so
+   * search works on them at once. Default: the embedder EMBEDDINGS_PROVIDER selects, which is the
+   * hashing one unless configured otherwise; null leaves pending documents to the job queue.
+   */
   embedder?: Embedder | null;
   /** Where migrations and seed.sql live; defaults to this project's supabase/ folder. */
   supabaseDir?: string;
@@ -122,6 +131,51 @@ async function upsertVaultSecrets(pg: PGlite, secrets: Record<string, string>) {
   }
 }
 
+/**
+ * Works the pending documents' ingestion here and now instead of waiting for the worker. Their
+ * queued ingest_document jobs are then finished as the worker would have finished them, so the
+ * queue neither shows them as due nor embeds the same documents a second time. A document that
+ * fails keeps its job queued: the worker retries it with backoff, as it would any failed job.
+ */
+async function ingestPendingDocuments(db: Db, embedder: Embedder): Promise<void> {
+  const pending = await db.asService((sql) =>
+    sql.query<{ id: string }>(
+      `select id from public.documents where status = 'pending' order by created_at, id`,
+    ),
+  );
+  for (const { id } of pending) {
+    let result: Awaited<ReturnType<typeof ingestDocument>>;
+    try {
+      result = await ingestDocument(db, embedder, id);
+    } catch (error) {
+      console.error(
+        `local database: ingesting document ${id} failed; the job queue will retry`,
+        error,
+      );
+      continue;
+    }
+    await db.asService((sql) =>
+      sql.query(
+        `update public.jobs
+            set status = 'succeeded', finished_at = now(), last_error = null,
+                result = $3::jsonb
+          where kind = $1 and status = 'queued' and payload ->> 'document_id' = $2`,
+        [
+          INGEST_DOCUMENT_JOB,
+          id,
+          {
+            document_id: id,
+            status: result.status,
+            chunk_count: result.chunkCount,
+            model: result.model,
+            worker: 'local-database-open',
+          },
+        ],
+      ),
+    );
+  }
+}
+
 export async function openLocalDatabase(
   options: LocalDatabaseOptions = {},
 ): Promise<LocalDatabase> {
@@ -142,10 +196,9 @@ export async function openLocalDatabase(
     const applied = await applyMigrations(pg, join(dir, 'migrations'));
     const seeded = options.seed === false ? false : await applySeed(pg, join(dir, 'seed.sql'));
     if (options.vaultSecrets) await upsertVaultSecrets(pg, options.vaultSecrets);
-    const embedder = options.embedder === undefined ? createHashingEmbedder() : options.embedder;
-    if (embedder) {
-      await createPgliteDb(pg).asService((sql) => embedMissingChunks(sql, embedder));
-    }
+    const embedder =
+      options.embedder === undefined ? createEmbedder(process.env) : options.embedder;
+    if (embedder) await ingestPendingDocuments(createPgliteDb(pg), embedder);
     return { pg, applied, seeded, close: () => pg.close() };
   } catch (error) {
     await pg.close().catch(() => {});
