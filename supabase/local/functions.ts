@@ -65,6 +65,8 @@ export async function createFunctionsRouter(
     SUPABASE_URL: services.publicUrl,
     SUPABASE_ANON_KEY: services.keys.anonKey,
     SUPABASE_SERVICE_ROLE_KEY: services.keys.serviceRoleKey,
+    // Supabase hands functions no JWT secret; Parley reads JWT_SECRET (set as a function secret).
+    JWT_SECRET: services.keys.jwtSecret,
     SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: services.keys.anonKey }),
     SUPABASE_SECRET_KEYS: JSON.stringify({ default: services.keys.serviceRoleKey }),
   };

@@ -29,14 +29,14 @@ security definer
 set search_path = ''
 as $$
 declare
-  window_start timestamptz := to_timestamp(
+  current_window timestamptz := to_timestamp(
     floor(extract(epoch from now()) / p_window_seconds) * p_window_seconds);
   total integer;
 begin
   insert into public.rate_limits as r (key, window_start, hits)
-  values (p_key, window_start, 1)
-  on conflict (key, window_start) do update set hits = r.hits + 1
-  returning hits into total;
+  values (p_key, current_window, 1)
+  on conflict on constraint rate_limits_pkey do update set hits = r.hits + 1
+  returning r.hits into total;
   return total <= p_limit;
 end;
 $$;

@@ -1,0 +1,92 @@
+import type { Sql } from '../db/port.ts';
+
+export interface ReplyContext {
+  message: { id: string; content: string; created_at: Date };
+  conversation: {
+    id: string;
+    tenant_id: string;
+    status: string;
+    locale: string | null;
+    contact: { id: string; identifier: string; name: string | null; email: string | null } | null;
+  };
+  tenant: {
+    id: string;
+    name: string;
+    bot_engine: 'ai' | 'n8n';
+    bot_config: Record<string, unknown>;
+    llm_config: Record<string, unknown>;
+    n8n_webhook_url: string | null;
+  };
+  secrets: {
+    llm_api_key: string | null;
+    n8n_secret: string;
+    n8n_previous_secret: string | null;
+    n8n_previous_expires_at: Date | null;
+  };
+  /** Earlier public messages of the conversation, oldest first, not including `message`. */
+  history: { role: 'user' | 'assistant' | 'agent' | 'system'; content: string }[];
+  /** The reply already stored for this message, when a retried job finds its work done. */
+  existingReplyId: string | null;
+}
+
+/** Everything a reply needs, read as the service in one transaction. Null when the message is gone. */
+export async function loadReplyContext(
+  sql: Sql,
+  messageId: string,
+  historyLimit = 12,
+): Promise<ReplyContext | null> {
+  const [row] = await sql.query<{
+    message: ReplyContext['message'];
+    conversation: ReplyContext['conversation'];
+    tenant: ReplyContext['tenant'];
+    secrets: ReplyContext['secrets'];
+    existing_reply_id: string | null;
+  }>(
+    `select jsonb_build_object('id', m.id, 'content', m.content, 'created_at', m.created_at) as message,
+            jsonb_build_object(
+              'id', c.id, 'tenant_id', c.tenant_id, 'status', c.status, 'locale', c.locale,
+              'contact', case when ct.id is null then null else jsonb_build_object(
+                'id', ct.id, 'identifier', ct.identifier, 'name', ct.name, 'email', ct.email) end
+            ) as conversation,
+            jsonb_build_object(
+              'id', t.id, 'name', t.name, 'bot_engine', t.bot_engine, 'bot_config', t.bot_config,
+              'llm_config', t.llm_config, 'n8n_webhook_url', t.n8n_webhook_url
+            ) as tenant,
+            jsonb_build_object(
+              'llm_api_key', s.llm_api_key, 'n8n_secret', s.n8n_secret,
+              'n8n_previous_secret', s.n8n_previous_secret,
+              'n8n_previous_expires_at', s.n8n_previous_expires_at
+            ) as secrets,
+            (select r.id from public.messages r where r.in_reply_to = m.id and r.role = 'assistant') as existing_reply_id
+       from public.messages m
+       join public.conversations c on c.id = m.conversation_id
+       join public.tenants t on t.id = c.tenant_id
+       join public.tenant_secrets s on s.tenant_id = t.id
+       left join public.contacts ct on ct.id = c.contact_id
+      where m.id = $1`,
+    [messageId],
+  );
+  if (!row) return null;
+  const history = await sql.query<ReplyContext['history'][number]>(
+    `select role, content from (
+       select role, content, created_at, id from public.messages
+        where conversation_id = $1 and not is_private and id <> $2 and created_at <= $3
+        order by created_at desc, id desc limit $4
+     ) recent order by created_at, id`,
+    [row.conversation.id, messageId, row.message.created_at, historyLimit],
+  );
+  const secrets = row.secrets;
+  return {
+    message: { ...row.message, created_at: new Date(row.message.created_at) },
+    conversation: row.conversation,
+    tenant: row.tenant,
+    secrets: {
+      ...secrets,
+      n8n_previous_expires_at: secrets.n8n_previous_expires_at
+        ? new Date(secrets.n8n_previous_expires_at)
+        : null,
+    },
+    history,
+    existingReplyId: row.existing_reply_id,
+  };
+}

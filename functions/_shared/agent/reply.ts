@@ -1,0 +1,361 @@
+import { z } from 'zod';
+import type { Db, Sql } from '../db/port.ts';
+import type { Embedder } from '../embeddings/embedder.ts';
+import type { Job } from '../jobs/types.ts';
+import { estimateCostUsd } from '../llm/cost.ts';
+import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
+import type { ChatMessage, LlmProvider } from '../llm/types.ts';
+import { createDeltaBroadcaster, sendConversationEvent } from './broadcast.ts';
+import { cachedAnswer, questionHash, storeAnswer } from './cache.ts';
+import { loadReplyContext, type ReplyContext } from './context.ts';
+import { retrievalAnswer } from './fallback.ts';
+import { relayToN8n } from './n8n.ts';
+import { phrasesFor } from './phrases.ts';
+import { conversationMessages } from './prompt.ts';
+import { splitQuickReplies, visiblePrefix } from './quick-replies.ts';
+import { type Passage, retrievePassages, sourcesOf } from './retrieval.ts';
+import { loadTenantTools, runToolCalls, type ToolOutcome, toolSpecs } from './tools.ts';
+
+// One reply to one visitor message: the heart of the bot. Reads the conversation, answers from
+// the cache, the LLM (grounded in retrieved passages, with the tenant's tools) or retrieval alone,
+// and stores the reply with what grounded it in one transaction. Safe to run again after a crash:
+// a message already answered is left alone, and the unique in_reply_to keeps it to one reply.
+
+export const MAX_TOOL_ROUNDS = 3;
+
+export interface ReplyDeps {
+  db: Db;
+  embedder: Embedder;
+  env: Readonly<Record<string, string | undefined>>;
+  fetch: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  log?: (message: string, error?: unknown) => void;
+  /** Builds the tenant's model client; replaceable in tests. */
+  llmFor?: (context: ReplyContext) => LlmProvider | null;
+}
+
+const payloadSchema = z.object({
+  message_id: z.string().uuid(),
+  conversation_id: z.string().uuid(),
+});
+
+interface Draft {
+  content: string;
+  quickReplies: string[];
+  engine: 'ai' | 'n8n' | 'retrieval' | 'cache';
+  provider: string | null;
+  model: string | null;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+  rounds: number;
+  fallbackReason: string | null;
+  tools: ToolOutcome[];
+  handoff: { reason: string } | null;
+  passages: Passage[];
+  sources: unknown[];
+}
+
+function defaultLlm(deps: ReplyDeps) {
+  return (context: ReplyContext): LlmProvider | null => {
+    const config = resolveLlmConfig(
+      context.tenant.llm_config,
+      context.secrets.llm_api_key,
+      deps.env,
+    );
+    return config
+      ? createLlmProvider(config, {
+          fetch: deps.fetch,
+          ...(deps.sleep ? { sleep: deps.sleep } : {}),
+        })
+      : null;
+  };
+}
+
+async function askModel(
+  deps: ReplyDeps,
+  llm: LlmProvider,
+  context: ReplyContext,
+  passages: Passage[],
+): Promise<Omit<Draft, 'engine' | 'passages' | 'sources' | 'fallbackReason'>> {
+  const db = deps.db;
+  const tools = await db.asService((sql) => loadTenantTools(sql, context.tenant.id));
+  const specs = toolSpecs(tools);
+  const messages: ChatMessage[] = conversationMessages(context, passages);
+  const deltas = createDeltaBroadcaster(
+    db,
+    context.conversation.id,
+    context.message.id,
+    visiblePrefix,
+    150,
+    deps.log,
+  );
+  const outcomes: ToolOutcome[] = [];
+  let tokensIn = 0;
+  let tokensOut = 0;
+  let handoff: { reason: string } | null = null;
+  let text = '';
+  let rounds = 0;
+  try {
+    for (;;) {
+      rounds++;
+      deltas.reset();
+      // After the last tool round the model must answer with what it has.
+      const mayUseTools = rounds <= MAX_TOOL_ROUNDS && handoff === null;
+      const result = await llm.complete({
+        messages,
+        ...(mayUseTools ? { tools: specs } : {}),
+        temperature:
+          typeof context.tenant.llm_config.temperature === 'number'
+            ? context.tenant.llm_config.temperature
+            : 0.3,
+        onDelta: (delta) => deltas.push(delta),
+      });
+      tokensIn += result.usage.inputTokens;
+      tokensOut += result.usage.outputTokens;
+      text = result.content;
+      if (!mayUseTools || result.toolCalls.length === 0) break;
+      messages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls });
+      const round = await runToolCalls(
+        { db, fetch: deps.fetch, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
+        context,
+        tools,
+        result.toolCalls,
+      );
+      outcomes.push(...round);
+      for (const outcome of round) {
+        messages.push({
+          role: 'tool',
+          toolCallId: outcome.call.id,
+          name: outcome.call.name,
+          content: outcome.content,
+        });
+        handoff ??= outcome.handoff;
+      }
+    }
+  } finally {
+    await deltas.close();
+  }
+  const { content, quickReplies } = splitQuickReplies(text);
+  return {
+    content,
+    quickReplies,
+    provider: llm.provider,
+    model: llm.model,
+    tokensIn,
+    tokensOut,
+    costUsd: estimateCostUsd(llm.model, { inputTokens: tokensIn, outputTokens: tokensOut }),
+    rounds,
+    tools: outcomes,
+    handoff,
+  };
+}
+
+async function documentUrls(db: Db, passages: Passage[]) {
+  if (passages.length === 0) return {};
+  const rows = await db.asService((sql) =>
+    sql.query<{ id: string; source_url: string | null }>(
+      'select id, source_url from public.documents where id = any($1::uuid[])',
+      [[...new Set(passages.map((p) => p.document_id))]],
+    ),
+  );
+  return Object.fromEntries(rows.map((r) => [r.id, r.source_url]));
+}
+
+async function draftReply(deps: ReplyDeps, context: ReplyContext): Promise<Draft> {
+  const db = deps.db;
+  const question = context.message.content;
+  const hash = await questionHash(question);
+  const cached = await db.asService((sql) => cachedAnswer(sql, context.tenant.id, hash));
+  const base = {
+    provider: null,
+    model: null,
+    tokensIn: 0,
+    tokensOut: 0,
+    costUsd: 0,
+    rounds: 0,
+    tools: [],
+    handoff: null,
+  };
+  if (cached) {
+    return {
+      ...base,
+      content: cached.reply,
+      quickReplies: cached.quick_replies,
+      engine: 'cache',
+      fallbackReason: null,
+      passages: (cached.grounding.chunks as Passage[] | undefined) ?? [],
+      sources: cached.sources,
+    };
+  }
+  const passages = await db.asService((sql) =>
+    retrievePassages(sql, deps.embedder, context.tenant.id, question),
+  );
+  const sources = sourcesOf(passages, await documentUrls(db, passages));
+  const llm = (deps.llmFor ?? defaultLlm(deps))(context);
+  if (!llm) {
+    return {
+      ...base,
+      ...retrievalAnswer(passages, context.conversation.locale),
+      engine: 'retrieval',
+      fallbackReason: 'no_llm',
+      passages,
+      sources,
+    };
+  }
+  try {
+    const answer = await askModel(deps, llm, context, passages);
+    if (!answer.content && !answer.handoff) throw new Error('the model returned an empty reply');
+    return { ...answer, engine: 'ai', fallbackReason: null, passages, sources };
+  } catch (error) {
+    deps.log?.('LLM failed, answering from retrieval', error);
+    return {
+      ...base,
+      ...retrievalAnswer(passages, context.conversation.locale),
+      engine: 'retrieval',
+      fallbackReason: 'llm_failed',
+      passages,
+      sources,
+      provider: llm.provider,
+      model: llm.model,
+    };
+  }
+}
+
+/** Stores a drafted reply with its grounding, in one transaction; null when one was already stored. */
+export function storeReply(
+  deps: Pick<ReplyDeps, 'db'>,
+  context: ReplyContext,
+  draft: Draft,
+  latencyMs: number,
+  inReplyTo: string | null = context.message.id,
+) {
+  return deps.db.asService((sql) => writeReply(sql, context, draft, latencyMs, inReplyTo));
+}
+
+/** The writes of storeReply, inside the caller's transaction. */
+export async function writeReply(
+  sql: Sql,
+  context: ReplyContext,
+  draft: Draft,
+  latencyMs: number,
+  inReplyTo: string | null,
+): Promise<string | null> {
+  const phrases = phrasesFor(context.conversation.locale);
+  const content = draft.handoff
+    ? [draft.content, phrases.handoff].filter(Boolean).join('\n\n')
+    : draft.content;
+  const [reply] = await sql.query<{ id: string }>(
+    `insert into public.messages
+         (conversation_id, role, content, quick_replies, sources, tokens_in, tokens_out, cost_usd, model, in_reply_to)
+       values ($1, 'assistant', $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9)
+       on conflict (in_reply_to) where in_reply_to is not null and role = 'assistant' do nothing
+       returning id`,
+    [
+      context.conversation.id,
+      content,
+      draft.handoff ? [] : draft.quickReplies,
+      draft.sources,
+      draft.tokensIn,
+      draft.tokensOut,
+      draft.costUsd.toFixed(6),
+      draft.model,
+      inReplyTo,
+    ],
+  );
+  if (!reply) return null;
+  await sql.query(
+    `insert into public.reply_groundings
+         (message_id, tenant_id, conversation_id, question, retrieval_query, chunks, tool_calls, engine,
+          provider, model, fallback_reason, rounds, latency_ms)
+       values ($1, $2, $3, $4, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12)`,
+    [
+      reply.id,
+      context.tenant.id,
+      context.conversation.id,
+      context.message.content,
+      draft.passages.map((p) => ({
+        chunk_id: p.chunk_id,
+        document_id: p.document_id,
+        title: p.title,
+        heading: p.heading,
+        score: p.score,
+        full_text_rank: p.full_text_rank,
+        semantic_rank: p.semantic_rank,
+        similarity: p.similarity,
+      })),
+      draft.tools.map((t) => ({
+        name: t.call.name,
+        call_id: t.call.id,
+        execution_id: t.executionId,
+        success: t.success,
+      })),
+      draft.engine,
+      draft.provider,
+      draft.model,
+      draft.fallbackReason,
+      draft.rounds,
+      latencyMs,
+    ],
+  );
+  const executionIds = draft.tools
+    .map((t) => t.executionId)
+    .filter((id): id is string => Boolean(id));
+  if (executionIds.length) {
+    await sql.query(
+      'update public.tool_executions set message_id = $1 where id = any($2::uuid[])',
+      [reply.id, executionIds],
+    );
+  }
+  if (draft.handoff) {
+    await sql.query(
+      `update public.conversations set status = 'handoff' where id = $1 and status = 'bot'`,
+      [context.conversation.id],
+    );
+  }
+  await sql.query(`select private.aggregate_usage(current_date, current_date, $1)`, [
+    context.tenant.id,
+  ]);
+  if (draft.engine === 'ai' && draft.tools.length === 0) {
+    await storeAnswer(sql, context.tenant.id, await questionHash(context.message.content), {
+      reply: draft.content,
+      sources: draft.sources,
+      quick_replies: draft.quickReplies,
+      grounding: { chunks: draft.passages },
+    });
+  }
+  return reply.id;
+}
+
+/** The job handler for kind 'reply'. */
+export function createReplyHandler(deps: ReplyDeps) {
+  return async (job: Job) => {
+    const started = Date.now();
+    const payload = payloadSchema.parse(job.payload);
+    const context = await deps.db.asService((sql) => loadReplyContext(sql, payload.message_id));
+    if (!context) return { skipped: 'message_gone' };
+    if (context.existingReplyId)
+      return { skipped: 'already_answered', reply_id: context.existingReplyId };
+    if (context.conversation.status !== 'bot')
+      return { skipped: `conversation_${context.conversation.status}` };
+
+    await sendConversationEvent(deps.db, context.conversation.id, 'typing', {
+      typing: true,
+      by: 'bot',
+    }).catch((error) => deps.log?.('typing broadcast failed', error));
+    const draft =
+      context.tenant.bot_engine === 'n8n'
+        ? await relayToN8n(deps, context)
+        : await draftReply(deps, context);
+    if (draft === null) return { relayed: 'n8n', awaiting_callback: true };
+    const replyId = await storeReply(deps, context, draft, Date.now() - started);
+    return {
+      reply_id: replyId,
+      engine: draft.engine,
+      rounds: draft.rounds,
+      fallback: draft.fallbackReason,
+    };
+  };
+}
+
+export type { Draft };

@@ -1,0 +1,213 @@
+import type { Db, Sql } from '../db/port.ts';
+import type { ToolCall, ToolSpec } from '../llm/types.ts';
+import { callToolWebhook } from '../tools/call-tool.ts';
+import { validateArguments } from '../tools/validate-arguments.ts';
+import type { ReplyContext } from './context.ts';
+
+export interface TenantTool {
+  id: string;
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+  webhook_url: string;
+  secret: string;
+  timeout_ms: number;
+}
+
+export const HANDOFF_TOOL = 'handoff_to_human';
+
+const handoffSpec: ToolSpec = {
+  name: HANDOFF_TOOL,
+  description:
+    'Hand the conversation to a person from the support team: when the customer asks for a human, is upset, or needs something you cannot do or answer.',
+  parameters: {
+    type: 'object',
+    properties: {
+      reason: { type: 'string', description: 'One sentence for the agent taking over.' },
+    },
+    additionalProperties: false,
+  },
+};
+
+export async function loadTenantTools(sql: Sql, tenantId: string): Promise<TenantTool[]> {
+  return sql.query<TenantTool>(
+    `select id, name, description, parameters, webhook_url, secret, timeout_ms
+       from public.tenant_tools where tenant_id = $1 and enabled order by name`,
+    [tenantId],
+  );
+}
+
+export function toolSpecs(tools: TenantTool[]): ToolSpec[] {
+  return [
+    ...tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
+    handoffSpec,
+  ];
+}
+
+export interface ToolOutcome {
+  call: ToolCall;
+  /** What the model is told. */
+  content: string;
+  success: boolean;
+  executionId: string | null;
+  handoff: { reason: string } | null;
+}
+
+export interface ToolDeps {
+  db: Db;
+  fetch: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+async function audit(
+  db: Db,
+  context: ReplyContext,
+  tool: TenantTool,
+  call: ToolCall,
+  outcome: {
+    success: boolean;
+    response: unknown;
+    error: string | null;
+    status: number | null;
+    attempts: number;
+    durationMs: number;
+    deliveryId: string | null;
+  },
+): Promise<string> {
+  const [row] = await db.asService((sql) =>
+    sql.query<{ id: string }>(
+      `insert into public.tool_executions
+         (tenant_id, tenant_tool_id, conversation_id, tool_name, call_id, delivery_id, arguments, response,
+          success, error, http_status, attempts, duration_ms)
+       values ($1, $2, $3, $4, $5, coalesce($6::uuid, gen_random_uuid()), $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13)
+       returning id`,
+      [
+        context.tenant.id,
+        tool.id,
+        context.conversation.id,
+        tool.name,
+        call.id,
+        outcome.deliveryId,
+        call.arguments ?? { raw: call.rawArguments },
+        outcome.response ?? null,
+        outcome.success,
+        outcome.error,
+        outcome.status,
+        outcome.attempts,
+        Math.round(outcome.durationMs),
+      ],
+    ),
+  );
+  return row?.id ?? '';
+}
+
+async function runOne(
+  deps: ToolDeps,
+  context: ReplyContext,
+  tools: TenantTool[],
+  call: ToolCall,
+): Promise<ToolOutcome> {
+  if (call.name === HANDOFF_TOOL) {
+    const reason =
+      typeof (call.arguments as { reason?: unknown })?.reason === 'string'
+        ? (call.arguments as { reason: string }).reason
+        : 'The assistant asked for a person.';
+    return {
+      call,
+      content: JSON.stringify({ ok: true, note: 'A person will take over.' }),
+      success: true,
+      executionId: null,
+      handoff: { reason },
+    };
+  }
+  const tool = tools.find((t) => t.name === call.name);
+  if (!tool) {
+    return {
+      call,
+      content: JSON.stringify({ error: `There is no tool named ${call.name}.` }),
+      success: false,
+      executionId: null,
+      handoff: null,
+    };
+  }
+  if (call.arguments === undefined) {
+    const executionId = await audit(deps.db, context, tool, call, {
+      success: false,
+      response: null,
+      error: 'arguments are not valid JSON',
+      status: null,
+      attempts: 0,
+      durationMs: 0,
+      deliveryId: null,
+    });
+    return {
+      call,
+      content: JSON.stringify({ error: 'The arguments were not valid JSON.' }),
+      success: false,
+      executionId,
+      handoff: null,
+    };
+  }
+  const validation = validateArguments(tool.parameters, call.arguments);
+  if (!validation.ok) {
+    // Never call a workflow with arguments its schema refuses: the model gets the reasons instead.
+    const executionId = await audit(deps.db, context, tool, call, {
+      success: false,
+      response: null,
+      error: `invalid arguments: ${validation.errors.join('; ')}`,
+      status: null,
+      attempts: 0,
+      durationMs: 0,
+      deliveryId: null,
+    });
+    return {
+      call,
+      content: JSON.stringify({ error: 'Invalid arguments.', details: validation.errors }),
+      success: false,
+      executionId,
+      handoff: null,
+    };
+  }
+  const result = await callToolWebhook({
+    url: tool.webhook_url,
+    secret: tool.secret,
+    timeoutMs: tool.timeout_ms,
+    body: {
+      tool: tool.name,
+      arguments: call.arguments,
+      call_id: call.id,
+      conversation: {
+        id: context.conversation.id,
+        tenant_id: context.tenant.id,
+        contact: context.conversation.contact,
+      },
+    },
+    fetch: deps.fetch,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  });
+  const executionId = await audit(deps.db, context, tool, call, {
+    success: result.ok,
+    response: result.response ?? null,
+    error: result.ok ? null : (result.error ?? 'failed'),
+    status: result.status ?? null,
+    attempts: result.attempts,
+    durationMs: result.durationMs,
+    deliveryId: result.deliveryId,
+  });
+  const content = result.ok
+    ? JSON.stringify(result.response ?? {})
+    : JSON.stringify({
+        error: `The ${tool.name} service is not available right now${result.status ? ` (HTTP ${result.status})` : ''}, after ${result.attempts} attempts. Tell the customer you could not check this now and offer a person.`,
+      });
+  return { call, content, success: result.ok, executionId, handoff: null };
+}
+
+/** Runs one turn's tool calls in parallel; each is validated, signed, retried and audited. */
+export function runToolCalls(
+  deps: ToolDeps,
+  context: ReplyContext,
+  tools: TenantTool[],
+  calls: ToolCall[],
+) {
+  return Promise.all(calls.map((call) => runOne(deps, context, tools, call)));
+}

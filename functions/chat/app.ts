@@ -1,0 +1,361 @@
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { createClaimsVerifier } from '../_shared/auth/claims.ts';
+import type { Db, Sql } from '../_shared/db/port.ts';
+import { createEmbedder } from '../_shared/embeddings/config.ts';
+import { publicCors } from '../_shared/http/cors.ts';
+import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
+import { jsonBody, limitBody, queryParams } from '../_shared/http/validation.ts';
+import { verifyIdentityHash } from '../_shared/identity/verify-identity.ts';
+import { createJobHandlers } from '../_shared/jobs/handlers.ts';
+import { createJobRunner, type JobRunner } from '../_shared/jobs/runner.ts';
+import type { FunctionContext } from '../_shared/platform/context.ts';
+import { type ChatLimits, chatLimits, enforceRateLimits } from './limits.ts';
+import { originAllowed, publicConfig, tenantByKey } from './tenant.ts';
+import { requireVisitor, type VisitorEnv } from './visitor.ts';
+
+// The visitor-facing API the widget speaks (DESIGN, "Visitor flow"). Every query that reads or
+// writes the visitor's conversation runs as the visitor, so RLS decides; the steps that must see
+// beyond it (the widget key, the tenant's identity secret, creating the conversation after the
+// checks) run as the service, deliberately.
+
+export interface ChatDeps {
+  db: Db;
+  verifier: { verify(token: string): Promise<import('../_shared/db/port.ts').JwtClaims | null> };
+  runner: JobRunner;
+  waitUntil(promise: Promise<unknown>): void;
+  limits: ChatLimits;
+  log: (message: string, error?: unknown) => void;
+}
+
+const uuid = z.string().uuid();
+const locale = z
+  .string()
+  .regex(/^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})?$/)
+  .max(16);
+
+const sessionSchema = z.object({
+  key: z.string().min(3).max(80),
+  visitor: z
+    .object({
+      identifier: z.string().min(1).max(255),
+      identityHash: z.string().max(128).optional(),
+      name: z.string().max(200).optional(),
+      email: z.string().email().max(320).optional(),
+      attributes: z
+        .record(
+          z.string().max(64),
+          z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]),
+        )
+        .optional(),
+    })
+    .optional(),
+  locale: locale.optional(),
+  page_url: z.string().url().max(2048).optional(),
+  new_conversation: z.boolean().optional(),
+});
+
+const feedbackSchema = z.union([
+  z.object({ message_id: uuid, rating: z.enum(['up', 'down']).nullable() }),
+  z.object({
+    conversation_id: uuid,
+    csat: z.number().int().min(1).max(5),
+    comment: z.string().max(2000).optional(),
+  }),
+]);
+
+type Conversation = {
+  id: string;
+  tenant_id: string;
+  status: string;
+  identity_verified: boolean;
+  created_at: Date;
+};
+
+async function visitorConversation(sql: Sql, id: string): Promise<Conversation> {
+  const [conversation] = await sql.query<Conversation>(
+    'select id, tenant_id, status, identity_verified, created_at from public.conversations where id = $1',
+    [id],
+  );
+  // Someone else's conversation and no conversation look the same from outside.
+  if (!conversation) throw new HttpError(404, 'conversation_not_found', 'No such conversation.');
+  return conversation;
+}
+
+const MESSAGE_COLUMNS = `id, conversation_id, role, content, quick_replies, sources, status, client_msg_id, feedback, created_at, updated_at,
+  (select jsonb_build_object('name', tm.display_name, 'avatar_url', tm.avatar_url) from public.tenant_members tm
+    where tm.tenant_id = messages.tenant_id and tm.user_id = messages.author_id) as author`;
+
+export function createChatApp(deps: ChatDeps) {
+  const { db, limits } = deps;
+  const app = new Hono<VisitorEnv>();
+  app.use('*', publicCors());
+  app.use('*', limitBody(limits.maxBodyBytes));
+
+  app.get('/chat/config', async (c) => {
+    const { key, locale: requested } = queryParams(
+      c,
+      z.object({ key: z.string().min(3).max(80), locale: locale.optional() }),
+    );
+    const tenant = await db.asService((sql) => tenantByKey(sql, key));
+    c.header('cache-control', 'public, max-age=60, stale-while-revalidate=600');
+    return c.json(publicConfig(tenant, requested));
+  });
+
+  const visitorOnly = requireVisitor(deps.verifier);
+
+  app.post('/chat/sessions', visitorOnly, async (c) => {
+    const body = await jsonBody(c, sessionSchema);
+    const visitor = c.get('visitor');
+    await enforceRateLimits(db, [
+      [`sessions:visitor:${visitor.sub}`, limits.visitorSessionsPerMinute],
+    ]);
+    const result = await db.asService(async (sql) => {
+      const tenant = await tenantByKey(sql, body.key);
+      if (!originAllowed(tenant.allowed_origins, c.req.header('origin') ?? null)) {
+        throw new HttpError(403, 'origin_not_allowed', 'This site may not use this chat widget.');
+      }
+      let contactId: string | null = null;
+      if (body.visitor) {
+        const [secret] = await sql.query<{ identity_secret: string }>(
+          'select identity_secret from public.tenant_secrets where tenant_id = $1',
+          [tenant.id],
+        );
+        const verified =
+          !!secret &&
+          !!body.visitor.identityHash &&
+          (await verifyIdentityHash(
+            secret.identity_secret,
+            body.visitor.identifier,
+            body.visitor.identityHash,
+          ));
+        if (!verified)
+          throw new HttpError(403, 'identity_invalid', 'The identity could not be verified.');
+        const [contact] = await sql.query<{ id: string }>(
+          `insert into public.contacts (tenant_id, identifier, name, email, attributes, last_seen_at)
+           values ($1, $2, $3, $4, coalesce($5::jsonb, '{}'::jsonb), now())
+           on conflict (tenant_id, identifier) do update
+             set name = coalesce(excluded.name, contacts.name), email = coalesce(excluded.email, contacts.email),
+                 attributes = contacts.attributes || excluded.attributes, last_seen_at = now()
+           returning id`,
+          [
+            tenant.id,
+            body.visitor.identifier,
+            body.visitor.name ?? null,
+            body.visitor.email ?? null,
+            body.visitor.attributes ?? null,
+          ],
+        );
+        contactId = contact?.id ?? null;
+      } else if (tenant.enforce_identity) {
+        // Others only guard the identify call; an unverified visitor here cannot chat at all.
+        throw new HttpError(
+          403,
+          'identity_required',
+          'This chat is only available to signed-in customers.',
+        );
+      }
+
+      if (!body.new_conversation) {
+        const [open] = await sql.query<Conversation>(
+          `select id, tenant_id, status, identity_verified, created_at from public.conversations
+            where tenant_id = $1 and visitor_id = $2 and status <> 'resolved'
+              and ($3::uuid is null or contact_id = $3::uuid) and ($3::uuid is not null or not identity_verified)
+            order by created_at desc limit 1`,
+          [tenant.id, visitor.sub, contactId],
+        );
+        if (open) return { tenant, conversation: open, created: false };
+      }
+      const [conversation] = await sql.query<Conversation>(
+        `insert into public.conversations (tenant_id, visitor_id, contact_id, locale, page_url, identity_verified)
+         values ($1, $2, $3, $4, $5, $6)
+         returning id, tenant_id, status, identity_verified, created_at`,
+        [
+          tenant.id,
+          visitor.sub,
+          contactId,
+          body.locale ?? null,
+          body.page_url ?? null,
+          contactId !== null,
+        ],
+      );
+      return { tenant, conversation: conversation as Conversation, created: true };
+    });
+    return c.json(
+      { conversation: result.conversation, config: publicConfig(result.tenant, body.locale) },
+      result.created ? 201 : 200,
+    );
+  });
+
+  app.post('/chat/messages', visitorOnly, async (c) => {
+    const body = await jsonBody(
+      c,
+      z.object({
+        conversation_id: uuid,
+        client_msg_id: z.string().min(1).max(100),
+        content: z.string().trim().min(1, 'must not be empty').max(limits.maxMessageLength),
+      }),
+    );
+    const visitor = c.get('visitor');
+    const conversation = await db.asUser(visitor, (sql) =>
+      visitorConversation(sql, body.conversation_id),
+    );
+    if (conversation.status === 'resolved') {
+      throw new HttpError(
+        409,
+        'conversation_resolved',
+        'This conversation is closed: start a new one.',
+      );
+    }
+    const [quota] = await db.asService((sql) =>
+      sql.query<{ reason: string | null; enforce: boolean }>(
+        `select private.quota_exceeded(t.id) as reason, t.enforce_identity as enforce from public.tenants t where t.id = $1`,
+        [conversation.tenant_id],
+      ),
+    );
+    if (quota?.reason)
+      throw new HttpError(403, 'quota_exceeded', 'This chat cannot take more messages right now.');
+    if (quota?.enforce && !conversation.identity_verified) {
+      throw new HttpError(
+        403,
+        'identity_required',
+        'This chat is only available to signed-in customers.',
+      );
+    }
+    await enforceRateLimits(db, [
+      [`messages:visitor:${visitor.sub}`, limits.visitorMessagesPerMinute],
+      [`messages:tenant:${conversation.tenant_id}`, limits.tenantMessagesPerMinute],
+    ]);
+    // As the visitor: RLS decides, and the insert trigger enqueues the reply in the same transaction.
+    const { message, duplicate } = await db.asUser(visitor, async (sql) => {
+      const [inserted] = await sql.query(
+        `insert into public.messages (conversation_id, role, content, client_msg_id)
+         values ($1, 'user', $2, $3)
+         on conflict (conversation_id, client_msg_id) do nothing
+         returning ${MESSAGE_COLUMNS}`,
+        [body.conversation_id, body.content, body.client_msg_id],
+      );
+      if (inserted) return { message: inserted, duplicate: false };
+      const [existing] = await sql.query(
+        `select ${MESSAGE_COLUMNS} from public.messages where conversation_id = $1 and client_msg_id = $2`,
+        [body.conversation_id, body.client_msg_id],
+      );
+      return { message: existing, duplicate: true };
+    });
+    // Work the reply now; the worker picks it up if this instance dies first.
+    deps.waitUntil(
+      deps.runner.drain({ orderingKey: `conversation:${body.conversation_id}`, maxMs: 120_000 }),
+    );
+    return c.json({ message, duplicate }, 202);
+  });
+
+  app.get('/chat/messages', visitorOnly, async (c) => {
+    const query = queryParams(
+      c,
+      z.object({
+        conversation_id: uuid,
+        after: z.string().datetime({ offset: true }).optional(),
+        limit: z.coerce.number().int().min(1).max(200).default(100),
+      }),
+    );
+    const visitor = c.get('visitor');
+    const result = await db.asUser(visitor, async (sql) => {
+      const conversation = await visitorConversation(sql, query.conversation_id);
+      const messages = await sql.query(
+        `select ${MESSAGE_COLUMNS} from public.messages
+          where conversation_id = $1 and ($2::timestamptz is null or created_at > $2::timestamptz)
+          order by created_at, id limit $3`,
+        [query.conversation_id, query.after ?? null, query.limit],
+      );
+      return { conversation: { id: conversation.id, status: conversation.status }, messages };
+    });
+    return c.json(result);
+  });
+
+  app.post('/chat/feedback', visitorOnly, async (c) => {
+    const body = await jsonBody(c, feedbackSchema);
+    const visitor = c.get('visitor');
+    const ok = await db.asUser(visitor, async (sql) => {
+      if ('message_id' in body) {
+        const rating = body.rating === null ? null : body.rating === 'up' ? 1 : -1;
+        const [row] = await sql.query<{ ok: boolean }>(
+          'select public.rate_message($1, $2::smallint) as ok',
+          [body.message_id, rating],
+        );
+        return row?.ok ?? false;
+      }
+      const [row] = await sql.query<{ ok: boolean }>(
+        'select public.rate_conversation($1, $2::smallint, $3) as ok',
+        [body.conversation_id, body.csat, body.comment ?? null],
+      );
+      return row?.ok ?? false;
+    });
+    if (!ok) throw new HttpError(404, 'not_found', 'Nothing to rate there.');
+    return c.json({ ok: true });
+  });
+
+  app.post('/chat/handoff', visitorOnly, async (c) => {
+    const body = await jsonBody(
+      c,
+      z.object({ conversation_id: uuid, reason: z.string().max(500).optional() }),
+    );
+    const visitor = c.get('visitor');
+    const conversation = await db.asUser(visitor, (sql) =>
+      visitorConversation(sql, body.conversation_id),
+    );
+    if (conversation.status === 'resolved') {
+      throw new HttpError(
+        409,
+        'conversation_resolved',
+        'This conversation is closed: start a new one.',
+      );
+    }
+    const updated = await db.asService(async (sql) => {
+      const [row] = await sql.query<{ id: string; status: string }>(
+        `update public.conversations set status = 'handoff' where id = $1 and status = 'bot' returning id, status`,
+        [conversation.id],
+      );
+      if (row) {
+        await sql.query(
+          `insert into public.messages (conversation_id, role, content) values ($1, 'system', $2)`,
+          [
+            conversation.id,
+            body.reason
+              ? `Visitor asked for a person: ${body.reason}`
+              : 'Visitor asked for a person.',
+          ],
+        );
+      }
+      return row ?? { id: conversation.id, status: conversation.status };
+    });
+    return c.json({ conversation: updated });
+  });
+
+  app.notFound(notFound);
+  app.onError(onError(deps.log));
+  return app;
+}
+
+export function createApp(context: FunctionContext) {
+  const embedder = createEmbedder(context.env, { fetch });
+  const runner = createJobRunner({
+    db: context.db,
+    handlers: createJobHandlers({
+      db: context.db,
+      embedder,
+      env: context.env,
+      fetch,
+      log: context.log,
+    }),
+    workerId: `chat:${crypto.randomUUID()}`,
+    log: context.log,
+  });
+  return createChatApp({
+    db: context.db,
+    verifier: createClaimsVerifier(context.env),
+    runner,
+    waitUntil: context.waitUntil,
+    limits: chatLimits(context.env),
+    log: context.log,
+  });
+}

@@ -1,0 +1,73 @@
+import type { Sql } from '../_shared/db/port.ts';
+import { HttpError } from '../_shared/http/errors.ts';
+
+export interface WidgetTenant {
+  id: string;
+  name: string;
+  status: string;
+  allowed_origins: string[];
+  bot_config: Record<string, unknown>;
+  enforce_identity: boolean;
+}
+
+export async function tenantByKey(sql: Sql, key: string): Promise<WidgetTenant> {
+  const [tenant] = await sql.query<WidgetTenant>(
+    `select id, name, status, allowed_origins, bot_config, enforce_identity
+       from public.tenants where widget_key = $1`,
+    [key],
+  );
+  if (!tenant) throw new HttpError(404, 'unknown_key', 'No widget has this key.');
+  if (tenant.status !== 'active')
+    throw new HttpError(403, 'tenant_suspended', 'This chat is not available.');
+  return tenant;
+}
+
+/**
+ * The embedding page must be one the tenant allowed. Entries are origins ("https://shop.example")
+ * or a wildcard subdomain ("https://*.shop.example"); no entries at all allows any origin, which
+ * the admin SPA warns about.
+ */
+export function originAllowed(allowed: string[], origin: string | null): boolean {
+  if (allowed.length === 0) return true;
+  if (!origin) return false;
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  return allowed.some((entry) => {
+    const wildcard = /^(https?):\/\/\*\.(.+)$/.exec(entry);
+    if (!wildcard) return entry.replace(/\/$/, '') === url.origin;
+    return `${url.protocol}` === `${wildcard[1]}:` && url.hostname.endsWith(`.${wildcard[2]}`);
+  });
+}
+
+/** The bot's public face for the widget, in the visitor's language where the tenant has one. */
+export function publicConfig(tenant: WidgetTenant, locale: string | undefined) {
+  const config = tenant.bot_config;
+  const language = (locale ?? (typeof config.locale === 'string' ? config.locale : 'en')).slice(
+    0,
+    2,
+  );
+  const localized = (value: unknown) => {
+    if (typeof value === 'string' || Array.isArray(value)) return value;
+    if (value && typeof value === 'object') {
+      const map = value as Record<string, unknown>;
+      return map[language] ?? map.en ?? Object.values(map)[0] ?? null;
+    }
+    return null;
+  };
+  return {
+    name: typeof config.name === 'string' ? config.name : tenant.name,
+    greeting: localized(config.greeting),
+    quick_starts: localized(config.quick_starts) ?? [],
+    color: typeof config.color === 'string' ? config.color : '#2563eb',
+    font: typeof config.font === 'string' ? config.font : null,
+    avatar_url: typeof config.avatar_url === 'string' ? config.avatar_url : null,
+    position: config.position === 'left' ? 'left' : 'right',
+    locale: language,
+    prechat_form: config.prechat_form ?? null,
+    identity_required: tenant.enforce_identity,
+  };
+}

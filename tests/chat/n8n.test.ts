@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signRequest } from '../../functions/_shared/webhooks/signature.ts';
+import {
+  type ChatHarness,
+  createTenant,
+  isReply,
+  startChatHarness,
+  TOOL_SECRET,
+  Visitor,
+} from '../support/chat.ts';
+
+// Engine `n8n`: the tenant's workflow writes the replies, at once or later through /n8n-callback.
+
+let h: ChatHarness;
+beforeAll(async () => {
+  h = await startChatHarness();
+}, 120_000);
+afterAll(() => h?.close());
+
+async function conversation(path: string) {
+  const tenant = await createTenant(h, { engine: 'n8n', n8nPath: path });
+  const visitor = await Visitor.signIn(h);
+  const session = await visitor.call('sessions', { key: tenant.key });
+  const conversationId = session.body.conversation.id as string;
+  await visitor.subscribe(conversationId);
+  return { tenant, visitor, conversationId };
+}
+
+async function callback(
+  body: Record<string, unknown>,
+  options: { secret?: string; deliveryId?: string } = {},
+) {
+  const raw = JSON.stringify(body);
+  const headers = await signRequest({
+    secret: options.secret ?? TOOL_SECRET,
+    body: raw,
+    ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}),
+  });
+  const res = await fetch(`${h.stack.url}/functions/v1/n8n-callback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: raw,
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+describe('n8n engine', () => {
+  it('relays the conversation, signed, and stores the workflow’s immediate answer', async () => {
+    h.receiver.on('/n8n-now', {
+      status: 200,
+      body: { reply: 'From your n8n workflow.', quick_replies: ['Thanks'] },
+    });
+    const { visitor, conversationId, tenant } = await conversation('/n8n-now');
+    await visitor.call('messages', {
+      conversation_id: conversationId,
+      client_msg_id: 'n1',
+      content: 'Hello n8n',
+    });
+    const reply = await visitor.waitFor(isReply);
+    expect(reply.payload).toMatchObject({
+      content: 'From your n8n workflow.',
+      quick_replies: ['Thanks'],
+    });
+    const [delivery] = h.receiver.deliveries('/n8n-now');
+    expect(delivery?.verified).toBe(true);
+    expect(delivery?.body).toMatchObject({
+      tool: 'parley.reply',
+      arguments: { message: { content: 'Hello n8n' } },
+      conversation: { id: conversationId, tenant_id: tenant.id },
+    });
+    await visitor.close();
+  });
+
+  it('takes a later answer through /n8n-callback, once per delivery, and refuses forgeries', async () => {
+    h.receiver.on('/n8n-later', { status: 202, body: {} });
+    const { visitor, conversationId } = await conversation('/n8n-later');
+    await visitor.call('messages', {
+      conversation_id: conversationId,
+      client_msg_id: 'n2',
+      content: 'Any news?',
+    });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(visitor.replies()).toHaveLength(0);
+
+    const forged = await callback(
+      { conversation_id: conversationId, reply: 'Fake' },
+      { secret: 'not-the-secret-0123456789' },
+    );
+    expect(forged.status).toBe(401);
+
+    const deliveryId = crypto.randomUUID();
+    const first = await callback(
+      { conversation_id: conversationId, reply: 'Your booking is confirmed.' },
+      { deliveryId },
+    );
+    expect(first.status).toBe(201);
+    const reply = await visitor.waitFor(isReply);
+    expect(reply.payload.content).toBe('Your booking is confirmed.');
+
+    const replay = await callback(
+      { conversation_id: conversationId, reply: 'Your booking is confirmed.' },
+      { deliveryId },
+    );
+    expect(replay).toEqual({ status: 200, body: { ok: true, duplicate: true } });
+    const [row] = await h.db.asService((sql) =>
+      sql.query<{ n: number }>(
+        `select count(*)::int as n from public.messages where conversation_id = $1 and role = 'assistant'`,
+        [conversationId],
+      ),
+    );
+    expect(row?.n).toBe(1);
+
+    const handoff = await callback({
+      conversation_id: conversationId,
+      reply: 'A colleague will take over.',
+      handoff: true,
+    });
+    expect(handoff.status).toBe(201);
+    await visitor.waitFor((e) => e.event === 'status_changed' && e.payload.status === 'handoff');
+    await visitor.close();
+  });
+
+  it('a workflow that fails gets the visitor a retrieval answer and the offer of a person', async () => {
+    h.receiver.on('/n8n-down', 'fail');
+    const { visitor, conversationId } = await conversation('/n8n-down');
+    await visitor.call('messages', {
+      conversation_id: conversationId,
+      client_msg_id: 'n3',
+      content: 'Hello?',
+    });
+    const reply = await visitor.waitFor(isReply, 20_000);
+    expect(reply.payload.quick_replies).toEqual(['Talk to a human']);
+    await visitor.close();
+  });
+
+  it('after a secret rotation, the previous secret works until it expires', async () => {
+    h.receiver.on('/n8n-rotated', { status: 202, body: {} });
+    const { visitor, conversationId, tenant } = await conversation('/n8n-rotated');
+    await visitor.call('messages', {
+      conversation_id: conversationId,
+      client_msg_id: 'r1',
+      content: 'Rotate?',
+    });
+    const rotate = (expiresIn: string) =>
+      h.db.asService((sql) =>
+        sql.query(
+          `update public.tenant_secrets set n8n_previous_secret = $2, n8n_secret = 'brand-new-secret-0123456789abcdef',
+                  n8n_previous_expires_at = now() + $3::interval where tenant_id = $1`,
+          [tenant.id, TOOL_SECRET, expiresIn],
+        ),
+      );
+    await rotate('1 hour');
+    expect(
+      (await callback({ conversation_id: conversationId, reply: 'Old secret, still valid.' }))
+        .status,
+    ).toBe(201);
+    expect(
+      (
+        await callback(
+          { conversation_id: conversationId, reply: 'New secret.' },
+          { secret: 'brand-new-secret-0123456789abcdef' },
+        )
+      ).status,
+    ).toBe(201);
+    await rotate('-1 second');
+    expect(
+      (await callback({ conversation_id: conversationId, reply: 'Old secret, expired.' })).status,
+    ).toBe(401);
+    await visitor.close();
+  });
+
+  it('answers malformed callbacks with 4xx', async () => {
+    const res = await fetch(`${h.stack.url}/functions/v1/n8n-callback`, {
+      method: 'POST',
+      body: '{"nope"',
+    });
+    expect(res.status).toBe(400);
+    const missing = await callback({ conversation_id: 'not-a-uuid', reply: 'x' });
+    expect(missing.status).toBe(400);
+  });
+});
