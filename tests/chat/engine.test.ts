@@ -115,6 +115,46 @@ describe('replies', () => {
     await visitor.close();
   });
 
+  it('records tokens on the reply and rolls them into usage_daily', async () => {
+    h.llm.script({ text: 'Counted.', usage: { inputTokens: 120, outputTokens: 30 } });
+    const { visitor, conversationId } = await conversationWith(shop);
+    await send(visitor, conversationId, 'Count my tokens please');
+    const reply = await visitor.waitFor(isReply);
+    const [row] = await h.db.asService((sql) =>
+      sql.query<{ tokens_in: number; tokens_out: number; model: string; usage_in: number }>(
+        `select m.tokens_in, m.tokens_out, m.model,
+                (select u.tokens_in from public.usage_daily u where u.tenant_id = m.tenant_id and u.day = current_date)::int as usage_in
+           from public.messages m where m.id = $1`,
+        [reply.payload.id],
+      ),
+    );
+    expect(row).toMatchObject({ tokens_in: 120, tokens_out: 30 });
+    expect(row?.usage_in).toBeGreaterThanOrEqual(120);
+    await visitor.close();
+  });
+
+  it('answers the same question again within five minutes from the cache, without the model', async () => {
+    h.llm.script({ text: 'Our Denver store opens at 9 am.' });
+    const first = await conversationWith(shop);
+    await send(first.visitor, first.conversationId, 'When does the Denver store open?');
+    await first.visitor.waitFor(isReply);
+    const calls = h.llm.requests.length;
+    const second = await conversationWith(shop);
+    await send(second.visitor, second.conversationId, 'when does the denver store open');
+    const reply = await second.visitor.waitFor(isReply);
+    expect(reply.payload.content).toBe('Our Denver store opens at 9 am.');
+    expect(h.llm.requests.length).toBe(calls);
+    const [grounding] = await h.db.asService((sql) =>
+      sql.query<{ engine: string }>(
+        'select engine from public.reply_groundings where message_id = $1',
+        [reply.payload.id],
+      ),
+    );
+    expect(grounding?.engine).toBe('cache');
+    await first.visitor.close();
+    await second.visitor.close();
+  });
+
   it('answers through the Anthropic wire format too', async () => {
     const claude = await createTenant(h, { llm: 'anthropic' });
     h.llm.script({ text: 'Bonjour from Claude.' });

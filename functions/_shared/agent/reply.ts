@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Db, Sql } from '../db/port.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
 import type { Job } from '../jobs/types.ts';
-import { estimateCostUsd } from '../llm/cost.ts';
+import { estimateCostUsd, priceOverridesFromEnv } from '../llm/cost.ts';
 import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
 import type { ChatMessage, LlmProvider } from '../llm/types.ts';
 import { createDeltaBroadcaster, sendConversationEvent } from './broadcast.ts';
@@ -144,7 +144,11 @@ async function askModel(
     model: llm.model,
     tokensIn,
     tokensOut,
-    costUsd: estimateCostUsd(llm.model, { inputTokens: tokensIn, outputTokens: tokensOut }),
+    costUsd: estimateCostUsd(
+      llm.model,
+      { inputTokens: tokensIn, outputTokens: tokensOut },
+      priceOverridesFromEnv(deps.env),
+    ),
     rounds,
     tools: outcomes,
     handoff,
