@@ -2,8 +2,6 @@
 //   - POST /chat/messages → reply received over Realtime, p50/p95/p99, with a zero-delay fake
 //     LLM, at 1, 10 and 50 concurrent visitors; replies per second sustained
 //   - retrieval (embedding + hybrid search) latency p50/p95 at 1k and 20k chunks
-import { createServer } from 'node:net';
-import { join } from 'node:path';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { toSql } from 'pgvector';
 import { retrievePassages } from '../functions/_shared/agent/retrieval.ts';
@@ -16,74 +14,20 @@ import {
 import { openLocalDatabase } from '../supabase/local/database.ts';
 import { createLocalKeys } from '../supabase/local/keys.ts';
 import { FAKE_API_KEY, FAKE_MODEL, startFakeLlm } from '../tests/support/fake-llm.ts';
+import { ms as millis, percentile, startStack } from './support.ts';
 
-const projectDir = join(import.meta.dirname ?? '.', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-};
-const ms = (n: number) => `${n.toFixed(1)} ms`.padStart(9);
-
-async function startStack() {
-  const port = await freePort();
-  const dbPort = await freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      'run',
-      '--allow-all',
-      'supabase/local/start.ts',
-      '--memory',
-      '--port',
-      `${port}`,
-      '--db-port',
-      `${dbPort}`,
-    ],
-    cwd: projectDir,
-    env: {
-      CHAT_VISITOR_MESSAGES_PER_MINUTE: '100000',
-      CHAT_TENANT_MESSAGES_PER_MINUTE: '100000',
-      CHAT_VISITOR_SESSIONS_PER_MINUTE: '100000',
-    },
-    stdout: 'piped',
-    stderr: 'null',
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = '';
-  while (!output.includes('Parley local stack ready')) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`stack exited:\n${output}`);
-    output += value;
-  }
-  (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    dbUrl: `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres?sslmode=disable`,
-    async stop() {
-      child.kill('SIGTERM');
-      await child.status;
-    },
-  };
-}
+const ms = (n: number) => millis(n).padStart(9);
 
 async function endToEnd() {
   const keys = await createLocalKeys();
   const llm = await startFakeLlm({
     defaultReply: { text: 'Standard shipping takes 3 to 5 business days.' },
   });
-  const stack = await startStack();
+  const stack = await startStack(['--memory'], {
+    CHAT_VISITOR_MESSAGES_PER_MINUTE: '100000',
+    CHAT_TENANT_MESSAGES_PER_MINUTE: '100000',
+    CHAT_VISITOR_SESSIONS_PER_MINUTE: '100000',
+  });
   const db = createPostgresDb(stack.dbUrl, { max: 1 });
   const [tenant] = await db.asService((sql) =>
     sql.query<{ id: string; widget_key: string }>(

@@ -4,73 +4,14 @@
 //   - realtime fan-out latency, p50/p95 from a message INSERT to its receipt by subscribers,
 //     with 1 and 100 subscribers on the conversation's private channel
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { createPostgresDb } from '../functions/_shared/db/postgres.ts';
 import { createLocalKeys } from '../supabase/local/keys.ts';
+import { ms, percentile, startStack } from './support.ts';
 
-const projectDir = join(import.meta.dirname ?? '.', '..');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
-};
 const median = (values: number[]) => percentile(values, 50);
-const ms = (n: number) => `${n.toFixed(1)} ms`;
-
-async function startStack(args: string[]) {
-  const port = await freePort();
-  const dbPort = await freePort();
-  const started = performance.now();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      'run',
-      '--allow-all',
-      'supabase/local/start.ts',
-      '--port',
-      `${port}`,
-      '--db-port',
-      `${dbPort}`,
-      ...args,
-    ],
-    cwd: projectDir,
-    stdout: 'piped',
-    stderr: 'inherit',
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let output = '';
-  while (!output.includes('Parley local stack ready')) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`stack exited:\n${output}`);
-    output += value;
-  }
-  const readyMs = performance.now() - started;
-  // Keep draining stdout so the child never blocks on a full pipe.
-  (async () => {
-    while (!(await reader.read()).done);
-  })();
-  return {
-    url: `http://127.0.0.1:${port}`,
-    dbUrl: `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres?sslmode=disable`,
-    readyMs,
-    async stop() {
-      child.kill('SIGTERM');
-      await child.status;
-    },
-  };
-}
 
 async function coldStart() {
   const memory: number[] = [];

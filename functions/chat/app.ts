@@ -2,13 +2,12 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { createClaimsVerifier } from '../_shared/auth/claims.ts';
 import type { Db, Sql } from '../_shared/db/port.ts';
-import { createEmbedder } from '../_shared/embeddings/config.ts';
 import { publicCors } from '../_shared/http/cors.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
 import { jsonBody, limitBody, queryParams } from '../_shared/http/validation.ts';
 import { verifyIdentityHash } from '../_shared/identity/verify-identity.ts';
-import { createJobHandlers } from '../_shared/jobs/handlers.ts';
-import { createJobRunner, type JobRunner } from '../_shared/jobs/runner.ts';
+import { createContextRunner } from '../_shared/jobs/context-runner.ts';
+import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 import { type ChatLimits, chatLimits, enforceRateLimits } from './limits.ts';
 import { originAllowed, publicConfig, tenantByKey } from './tenant.ts';
@@ -337,23 +336,10 @@ export function createChatApp(deps: ChatDeps) {
 }
 
 export function createApp(context: FunctionContext) {
-  const embedder = createEmbedder(context.env, { fetch });
-  const runner = createJobRunner({
-    db: context.db,
-    handlers: createJobHandlers({
-      db: context.db,
-      embedder,
-      env: context.env,
-      fetch,
-      log: context.log,
-    }),
-    workerId: `chat:${crypto.randomUUID()}`,
-    log: context.log,
-  });
   return createChatApp({
     db: context.db,
     verifier: createClaimsVerifier(context.env),
-    runner,
+    runner: createContextRunner(context, 'chat'),
     waitUntil: context.waitUntil,
     limits: chatLimits(context.env),
     log: context.log,

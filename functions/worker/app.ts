@@ -1,11 +1,10 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { bearerToken, createClaimsVerifier } from '../_shared/auth/claims.ts';
-import { createEmbedder } from '../_shared/embeddings/config.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
 import { limitBody } from '../_shared/http/validation.ts';
-import { createJobHandlers } from '../_shared/jobs/handlers.ts';
-import { createJobRunner, type JobRunner } from '../_shared/jobs/runner.ts';
+import { createContextRunner } from '../_shared/jobs/context-runner.ts';
+import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 
 // Drains the job queue: called by pg_cron through pg_net every 10 seconds, and safe to call
@@ -51,20 +50,8 @@ export function createWorkerApp(deps: WorkerDeps) {
 
 export function createApp(context: FunctionContext) {
   const verifier = createClaimsVerifier(context.env);
-  const embedder = createEmbedder(context.env, { fetch });
   return createWorkerApp({
-    runner: createJobRunner({
-      db: context.db,
-      handlers: createJobHandlers({
-        db: context.db,
-        embedder,
-        env: context.env,
-        fetch,
-        log: context.log,
-      }),
-      workerId: `worker:${crypto.randomUUID()}`,
-      log: context.log,
-    }),
+    runner: createContextRunner(context, 'worker'),
     isService: async (token) => {
       if (token === context.env.SUPABASE_SERVICE_ROLE_KEY) return true;
       return (await verifier.verify(token))?.role === 'service_role';

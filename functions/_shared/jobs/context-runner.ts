@@ -1,0 +1,21 @@
+import { createEmbedder } from '../embeddings/config.ts';
+import type { FunctionContext } from '../platform/context.ts';
+import { createJobHandlers } from './handlers.ts';
+import { createJobRunner } from './runner.ts';
+
+/** A job runner with every handler, for a function that works jobs (chat right away, worker later). */
+export function createContextRunner(context: FunctionContext, name: string) {
+  const embedder = createEmbedder(context.env, { fetch });
+  return createJobRunner({
+    db: context.db,
+    handlers: createJobHandlers({
+      db: context.db,
+      embedder,
+      env: context.env,
+      fetch,
+      log: context.log,
+    }),
+    workerId: `${name}:${crypto.randomUUID()}`,
+    log: context.log,
+  });
+}
