@@ -7,6 +7,7 @@ import {
   runWorker,
   startChatHarness,
   type TestTenant,
+  TOOL_SECRET,
   Visitor,
 } from '../support/chat.ts';
 
@@ -235,6 +236,49 @@ describe('tools', () => {
       arguments: { order_number: 'TH-10421' },
     });
     await visitor.close();
+  });
+
+  it('after a tool secret rotation, calls verify with the previous secret until it expires', async () => {
+    const rotate = (expires: string) =>
+      h.db.asService((sql) =>
+        sql.query(
+          `update public.tenant_tools set secret = 'rotated-secret-0123456789abcdef', previous_secret = $2,
+                  previous_secret_expires_at = now() + $3::interval
+            where tenant_id = $1 and name = 'order_status'`,
+          [shop.id, TOOL_SECRET, expires],
+        ),
+      );
+    const ask = async () => {
+      h.llm.script(
+        { toolCalls: [{ name: 'order_status', arguments: { order_number: 'TH-10421' } }] },
+        { text: 'Done.' },
+      );
+      const { visitor, conversationId } = await conversationWith(shop);
+      const before = h.receiver.deliveries('/order').length;
+      await send(visitor, conversationId, 'Status of TH-10421?');
+      await visitor.waitFor(isReply);
+      await visitor.close();
+      return h.receiver.deliveries('/order').slice(before);
+    };
+    h.receiver.on('/order', { status: 200, body: { found: true } });
+    try {
+      await rotate('1 hour');
+      // The receiver still knows only the old secret: the previous one's signature carries it.
+      const during = await ask();
+      expect(during.map((d) => d.verified)).toEqual([true]);
+      expect(String(during[0]?.headers['x-parley-signature']).split(',')).toHaveLength(2);
+      await rotate('-1 second');
+      const after = await ask();
+      expect(after.every((d) => !d.verified)).toBe(true);
+    } finally {
+      await h.db.asService((sql) =>
+        sql.query(
+          `update public.tenant_tools set secret = $2, previous_secret = null, previous_secret_expires_at = null
+            where tenant_id = $1 and name = 'order_status'`,
+          [shop.id, TOOL_SECRET],
+        ),
+      );
+    }
   });
 
   it('runs several tool calls of one turn in parallel', async () => {

@@ -118,7 +118,7 @@ function mulberry32(seed: number) {
   };
 }
 
-/** What the embedder sees for a chunk (as in embedMissingChunks). */
+/** What the embedder sees for a chunk (as in chunkEmbeddingText). */
 const embeddingText = (heading: string, content: string) => `${heading}\n${content}`.trim();
 
 async function addDocument(

@@ -2,6 +2,7 @@ import type { Db, Sql } from '../db/port.ts';
 import type { ToolCall, ToolSpec } from '../llm/types.ts';
 import { callToolWebhook } from '../tools/call-tool.ts';
 import { validateArguments } from '../tools/validate-arguments.ts';
+import { activeSecrets } from '../webhooks/signature.ts';
 import type { ReplyContext } from './context.ts';
 
 export interface TenantTool {
@@ -11,6 +12,8 @@ export interface TenantTool {
   parameters: Record<string, unknown>;
   webhook_url: string;
   secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
   timeout_ms: number;
 }
 
@@ -31,7 +34,8 @@ const handoffSpec: ToolSpec = {
 
 export async function loadTenantTools(sql: Sql, tenantId: string): Promise<TenantTool[]> {
   return sql.query<TenantTool>(
-    `select id, name, description, parameters, webhook_url, secret, timeout_ms
+    `select id, name, description, parameters, webhook_url, secret, previous_secret,
+            previous_secret_expires_at, timeout_ms
        from public.tenant_tools where tenant_id = $1 and enabled order by name`,
     [tenantId],
   );
@@ -170,7 +174,16 @@ async function runOne(
   }
   const result = await callToolWebhook({
     url: tool.webhook_url,
-    secret: tool.secret,
+    // Signed with the previous secret as well until it expires: a workflow not yet updated after a
+    // rotation keeps verifying.
+    secret: activeSecrets(
+      {
+        secret: tool.secret,
+        previousSecret: tool.previous_secret,
+        previousExpiresAt: tool.previous_secret_expires_at,
+      },
+      Math.floor(Date.now() / 1000),
+    ),
     timeoutMs: tool.timeout_ms,
     body: {
       tool: tool.name,

@@ -15,7 +15,8 @@ export interface ToolCallBody {
 
 export interface CallToolOptions {
   url: string;
-  secret: string;
+  /** The current secret, or during a rotation's overlap the current and the previous one. */
+  secret: string | readonly string[];
   /** Per attempt, covering the response body as well as the headers. */
   timeoutMs: number;
   body: ToolCallBody;
@@ -78,7 +79,11 @@ export async function callToolWebhook(options: CallToolOptions): Promise<ToolCal
   if (!URL.canParse(options.url)) {
     return finish({ ok: false, response: null, attempts: 0, error: 'invalid webhook url' });
   }
-  if (!options.secret) {
+  if (
+    typeof options.secret === 'string'
+      ? !options.secret
+      : options.secret.length === 0 || options.secret.some((x) => !x)
+  ) {
     return finish({
       ok: false,
       response: null,

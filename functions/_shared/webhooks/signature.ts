@@ -25,7 +25,9 @@ export type SignedHeaders = {
 };
 
 export interface SignRequestOptions {
-  secret: string;
+  /** The current secret first; during a rotation's overlap also the previous one, so a receiver
+   * still holding either verifies the request (one `v1=` value per secret, as Stripe does). */
+  secret: string | readonly string[];
   /** The exact bytes sent, as text: re-serialising parsed JSON would not reproduce them. */
   body: string;
   /** Unix seconds; defaults to the current time. */
@@ -35,16 +37,28 @@ export interface SignRequestOptions {
 }
 
 export async function signRequest(options: SignRequestOptions): Promise<SignedHeaders> {
-  if (options.secret.length === 0) throw new TypeError('a signing secret must not be empty');
+  const secrets = typeof options.secret === 'string' ? [options.secret] : options.secret;
+  if (secrets.length === 0 || secrets.some((secret) => secret.length === 0)) {
+    throw new TypeError('a signing secret must not be empty');
+  }
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
     throw new RangeError(`timestamp must be a whole number of unix seconds, got ${timestamp}`);
   }
-  const key = await hmacKey(options.secret, 'sign');
-  const mac = await crypto.subtle.sign('HMAC', key, signedPayload(String(timestamp), options.body));
+  const values = await Promise.all(
+    secrets.map(async (secret) => {
+      const key = await hmacKey(secret, 'sign');
+      const mac = await crypto.subtle.sign(
+        'HMAC',
+        key,
+        signedPayload(String(timestamp), options.body),
+      );
+      return `v1=${toHex(new Uint8Array(mac))}`;
+    }),
+  );
   return {
     'X-Parley-Timestamp': String(timestamp),
-    'X-Parley-Signature': `v1=${toHex(new Uint8Array(mac))}`,
+    'X-Parley-Signature': values.join(','),
     'X-Parley-Delivery': options.deliveryId ?? crypto.randomUUID(),
   };
 }
