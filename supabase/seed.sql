@@ -48,7 +48,8 @@ insert into public.tenants (
 ) values (
   'b0000000-0000-4000-8000-000000000001', 'Trailhead Outfitters', 'trailhead',
   'pk_demo_trailhead',
-  array['http://127.0.0.1:54321', 'http://localhost:54321'],
+  -- The demo shop is served by the local stack on whatever port it runs.
+  array['http://127.0.0.1:*', 'http://localhost:*'],
   'ai',
   '{
     "name": "Trailhead Assistant",

@@ -23,9 +23,10 @@ export async function tenantByKey(sql: Sql, key: string): Promise<WidgetTenant> 
 }
 
 /**
- * The embedding page must be one the tenant allowed. Entries are origins ("https://shop.example")
- * or a wildcard subdomain ("https://*.shop.example"); no entries at all allows any origin, which
- * the admin SPA warns about.
+ * The embedding page must be one the tenant allowed. Entries are origins ("https://shop.example"),
+ * optionally with a wildcard subdomain ("https://*.shop.example") or any port
+ * ("http://localhost:*", for development); no entries at all allows any origin, which the admin
+ * SPA warns about.
  */
 export function originAllowed(allowed: string[], origin: string | null): boolean {
   if (allowed.length === 0) return true;
@@ -37,9 +38,13 @@ export function originAllowed(allowed: string[], origin: string | null): boolean
     return false;
   }
   return allowed.some((entry) => {
-    const wildcard = /^(https?):\/\/\*\.(.+)$/.exec(entry);
-    if (!wildcard) return entry.replace(/\/$/, '') === url.origin;
-    return `${url.protocol}` === `${wildcard[1]}:` && url.hostname.endsWith(`.${wildcard[2]}`);
+    const pattern = /^(https?):\/\/(\*\.)?([^/:*]+)(?::(\d+|\*))?\/?$/.exec(entry.trim());
+    if (!pattern) return false;
+    const [, scheme, wildcardSubdomain, host, port] = pattern;
+    if (url.protocol !== `${scheme}:`) return false;
+    const hostOk = wildcardSubdomain ? url.hostname.endsWith(`.${host}`) : url.hostname === host;
+    const portOk = port === '*' || url.port === (port ?? '');
+    return hostOk && portOk;
   });
 }
 

@@ -1,0 +1,311 @@
+import { batch, effect, signal } from '@preact/signals';
+import type { Host, Identity } from '../shared/types.ts';
+import { ApiError, createApi } from './api.ts';
+import { createAuth } from './auth.ts';
+import { baseLanguage } from './i18n.ts';
+import { lastServerTime, mergeMessage, newClientId } from './messages.ts';
+import { createRealtime } from './realtime.ts';
+import { keyStore } from './storage.ts';
+import type { Conversation, Message, PublicConfig } from './types.ts';
+
+// The conversation's state and everything that changes it. The UI reads the signals and calls
+// the actions; nothing here touches the DOM.
+
+export const MAX_LENGTH = 4000;
+const POLL_MS = 3000;
+const SEND_RETRIES = 5;
+
+interface StoredConversation {
+  id: string;
+  identifier: string | null;
+}
+
+export function createChat(host: Host) {
+  const { options } = host;
+  const store = keyStore(options.key);
+  const auth = createAuth(options.supabaseUrl, options.supabaseKey, store);
+  const api = createApi(options.supabaseUrl, options.supabaseKey, auth);
+  const realtime = createRealtime(options.supabaseUrl, options.supabaseKey, auth);
+
+  const state = {
+    open: signal(false),
+    locale: signal(host.locale),
+    config: signal<PublicConfig | null>(store.get<PublicConfig>('config')),
+    conversation: signal<Conversation | null>(null),
+    messages: signal<Message[]>([]),
+    connection: signal<'connecting' | 'online' | 'offline'>('connecting'),
+    typing: signal<string | null>(null),
+    partial: signal<string | null>(null),
+    unread: signal(0),
+    notice: signal<string | null>(null),
+    rated: signal<string | null>(store.get<string>('rated')),
+  };
+
+  let starting: Promise<Conversation> | null = null;
+  let poller: ReturnType<typeof setInterval> | undefined;
+  let typingTimer: ReturnType<typeof setTimeout> | undefined;
+  let identity: Identity | null = host.identity;
+
+  const fail = (error: unknown) => {
+    console.warn('[parley]', error);
+    state.notice.value = 'error';
+  };
+
+  function receive(message: Message, fromHistory = false) {
+    const known = state.messages.value.some(
+      (m) =>
+        (message.id && m.id === message.id) ||
+        (message.client_msg_id && m.client_msg_id === message.client_msg_id),
+    );
+    batch(() => {
+      state.messages.value = mergeMessage(state.messages.value, message);
+      if (known || message.role === 'user') return;
+      if (message.role !== 'system') {
+        state.typing.value = null;
+        state.partial.value = null;
+      }
+      if (fromHistory) return;
+      if (!state.open.value || document.hidden) state.unread.value += 1;
+      host.emit('message', message);
+    });
+  }
+
+  function setStatus(status: string) {
+    const conversation = state.conversation.value;
+    if (conversation && conversation.status !== status) {
+      state.conversation.value = { ...conversation, status };
+    }
+  }
+
+  async function sync(conversationId: string, fromHistory = false) {
+    const after = lastServerTime(state.messages.value);
+    const { conversation, messages } = await api.messages(conversationId, after);
+    if (state.conversation.value?.id !== conversationId) return;
+    batch(() => {
+      setStatus(conversation.status);
+      for (const message of messages) receive(message, fromHistory);
+    });
+  }
+
+  function setOnline(online: boolean) {
+    const conversation = state.conversation.value;
+    state.connection.value = online ? 'online' : 'offline';
+    clearInterval(poller);
+    poller = undefined;
+    if (!conversation) return;
+    // Whatever happened while the channel was down is fetched once it is back.
+    if (online) void sync(conversation.id).catch(() => {});
+    else
+      poller = setInterval(() => {
+        const id = state.conversation.value?.id;
+        if (id) void sync(id).catch(() => {});
+      }, POLL_MS);
+  }
+
+  function onEvent(event: string, payload: Record<string, unknown>) {
+    if (event === 'message_created' || event === 'message_updated') {
+      receive(payload as unknown as Message);
+    } else if (event === 'status_changed' && typeof payload.status === 'string') {
+      setStatus(payload.status);
+    } else if (event === 'typing') {
+      clearTimeout(typingTimer);
+      state.typing.value = payload.typing ? String(payload.by ?? '') : null;
+      // A lost "stopped typing" must not leave the dots up forever.
+      if (payload.typing) typingTimer = setTimeout(() => (state.typing.value = null), 20_000);
+    } else if (event === 'reply_delta' && typeof payload.text === 'string') {
+      state.partial.value = payload.text;
+    }
+  }
+
+  async function attach(conversation: Conversation, fresh: boolean) {
+    clearInterval(poller);
+    batch(() => {
+      state.conversation.value = conversation;
+      state.messages.value = [];
+      state.typing.value = null;
+      state.partial.value = null;
+      state.connection.value = 'connecting';
+    });
+    store.set('conversation', {
+      id: conversation.id,
+      identifier: identity?.identifier ?? null,
+    } satisfies StoredConversation);
+    await realtime.join(conversation.id, { onEvent, onState: setOnline });
+    if (!fresh) await sync(conversation.id, true);
+  }
+
+  async function startSession(newConversation = false): Promise<Conversation> {
+    const { conversation, config } = await api.session({
+      key: options.key,
+      locale: baseLanguage(state.locale.value),
+      page_url: location.href.slice(0, 2048),
+      ...(identity ? { visitor: identity } : {}),
+      ...(newConversation ? { new_conversation: true } : {}),
+    });
+    setConfig(config);
+    await attach(conversation, newConversation);
+    return conversation;
+  }
+
+  /** The conversation to talk in, created on first need; one attempt at a time. */
+  function ensureConversation(): Promise<Conversation> {
+    const current = state.conversation.value;
+    if (current) return Promise.resolve(current);
+    starting ??= startSession().finally(() => {
+      starting = null;
+    });
+    return starting;
+  }
+
+  async function resume() {
+    const stored = store.get<StoredConversation>('conversation');
+    if (!stored || !auth.hasSession()) return;
+    if ((identity?.identifier ?? null) !== stored.identifier) return;
+    try {
+      await attach({ id: stored.id, status: 'bot' }, false);
+    } catch (error) {
+      if (error instanceof ApiError && (error.status === 404 || error.status === 403)) {
+        store.remove('conversation');
+        await realtime.leave();
+        state.conversation.value = null;
+        if (state.open.value) await ensureConversation();
+      } else throw error;
+    }
+  }
+
+  // The page's data attributes win over the tenant's settings.
+  const look = (config: PublicConfig) => ({
+    color: options.color ?? config.color,
+    position: options.position ?? config.position,
+  });
+
+  function setConfig(config: PublicConfig) {
+    state.config.value = config;
+    store.set('config', config);
+    store.set('look', look(config));
+  }
+
+  async function loadConfig() {
+    setConfig(await api.config(options.key, baseLanguage(state.locale.value)));
+  }
+
+  async function deliver(message: Message) {
+    const id = message.client_msg_id as string;
+    const mark = (patch: Partial<Message>) => {
+      const current = state.messages.value.find((m) => m.client_msg_id === id);
+      if (current?.local)
+        state.messages.value = mergeMessage(state.messages.value, { ...current, ...patch });
+    };
+    mark({ local: 'sending' });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const conversation = await ensureConversation();
+        const { message: stored } = await api.send({
+          conversation_id: conversation.id,
+          client_msg_id: id,
+          content: message.content,
+        });
+        receive(stored);
+        return;
+      } catch (error) {
+        const retryable = !(error instanceof ApiError) || error.retryable;
+        if (retryable && attempt < SEND_RETRIES) {
+          await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 8000)));
+          continue;
+        }
+        if (error instanceof ApiError && error.code === 'conversation_resolved')
+          setStatus('resolved');
+        mark({ local: 'failed', error: error instanceof ApiError ? error.message : String(error) });
+        return;
+      }
+    }
+  }
+
+  const actions = {
+    setOpen(open: boolean) {
+      state.open.value = open;
+      if (!open) return;
+      state.unread.value = 0;
+      state.notice.value = null;
+      ensureConversation().catch(fail);
+    },
+    send(text: string) {
+      const content = text.trim();
+      if (!content || content.length > MAX_LENGTH) return false;
+      const message: Message = {
+        client_msg_id: newClientId(),
+        role: 'user',
+        content,
+        created_at: new Date().toISOString(),
+        local: 'sending',
+      };
+      state.messages.value = mergeMessage(state.messages.value, message);
+      void deliver(message);
+      return true;
+    },
+    retry(message: Message) {
+      void deliver(message);
+    },
+    async rate(message: Message, rating: 'up' | 'down') {
+      if (!message.id) return;
+      const value = rating === 'up' ? 1 : -1;
+      const next = message.feedback === value ? null : value;
+      state.messages.value = mergeMessage(state.messages.value, { ...message, feedback: next });
+      try {
+        await api.rate(message.id, next === null ? null : rating);
+      } catch (error) {
+        state.messages.value = mergeMessage(state.messages.value, message);
+        fail(error);
+      }
+    },
+    async csat(score: number) {
+      const conversation = state.conversation.value;
+      if (!conversation) return;
+      state.rated.value = conversation.id;
+      store.set('rated', conversation.id);
+      await api.csat(conversation.id, score).catch(fail);
+    },
+    async handoff() {
+      try {
+        const conversation = await ensureConversation();
+        const result = await api.handoff(conversation.id);
+        setStatus(result.conversation.status);
+        state.notice.value = 'handoffRequested';
+      } catch (error) {
+        fail(error);
+      }
+    },
+    async newConversation() {
+      state.notice.value = null;
+      await startSession(true).catch(fail);
+    },
+    async identify(next: Identity) {
+      identity = next;
+      const stored = store.get<StoredConversation>('conversation');
+      if (stored?.identifier === next.identifier && state.conversation.value) return;
+      await realtime.leave();
+      state.conversation.value = null;
+      if (state.open.value || stored) await ensureConversation();
+    },
+    setLocale(locale: string) {
+      state.locale.value = locale;
+      loadConfig().catch(fail);
+    },
+  };
+
+  effect(() => host.setUnread(state.unread.value));
+  effect(() => {
+    const config = state.config.value;
+    if (config) host.setLook(look(config));
+  });
+  document.addEventListener('visibilitychange', () => {
+    if (!document.hidden && state.open.value) state.unread.value = 0;
+  });
+
+  loadConfig().catch(fail);
+  resume().catch(fail);
+
+  return { state, actions };
+}
+
+export type Chat = ReturnType<typeof createChat>;

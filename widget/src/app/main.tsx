@@ -1,0 +1,23 @@
+import { render } from 'preact';
+import type { App, Host } from '../shared/types.ts';
+import { createChat } from './chat.ts';
+import { CSS } from './styles.ts';
+import { Window } from './ui/window.tsx';
+
+/** Called by the loader once this chunk has arrived; renders into the loader's shadow root. */
+export function mount(host: Host): App {
+  const style = document.createElement('style');
+  style.textContent = CSS;
+  const container = document.createElement('div');
+  container.className = 'app';
+  host.root.append(style, container);
+
+  const chat = createChat(host);
+  render(<Window chat={chat} host={host} />, container);
+
+  return {
+    setOpen: (open) => chat.actions.setOpen(open),
+    identify: (identity) => chat.actions.identify(identity),
+    setLocale: (locale) => chat.actions.setLocale(locale),
+  };
+}

@@ -1,0 +1,41 @@
+export type Role = 'user' | 'assistant' | 'agent' | 'system';
+
+export interface Source {
+  title?: string;
+  url?: string | null;
+}
+
+export interface Message {
+  id?: string;
+  client_msg_id?: string | null;
+  role: Role;
+  content: string;
+  quick_replies?: string[] | null;
+  sources?: Source[] | null;
+  status?: string | null;
+  author?: { name?: string | null; avatar_url?: string | null } | null;
+  feedback?: number | string | null;
+  created_at: string;
+  updated_at?: string;
+  /** Only on the visitor's own messages before the server has them. */
+  local?: 'sending' | 'failed';
+  error?: string;
+}
+
+export interface PublicConfig {
+  name: string;
+  greeting: string | null;
+  quick_starts: string[];
+  color: string;
+  font: string | null;
+  avatar_url: string | null;
+  position: 'left' | 'right';
+  locale: string;
+  prechat_form: unknown;
+  identity_required?: boolean;
+}
+
+export interface Conversation {
+  id: string;
+  status: string;
+}

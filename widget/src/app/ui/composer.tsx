@@ -1,0 +1,85 @@
+import { useRef, useState } from 'preact/hooks';
+import { MAX_LENGTH } from '../chat.ts';
+import { format, type Strings } from '../i18n.ts';
+import { SendIcon } from './icons.tsx';
+
+interface Props {
+  t: Strings;
+  disabled: boolean;
+  onSend(text: string): boolean;
+}
+
+export function Composer({ t, disabled, onSend }: Props) {
+  const [text, setText] = useState('');
+  const input = useRef<HTMLTextAreaElement>(null);
+  const length = text.length;
+  const over = length > MAX_LENGTH;
+  const empty = !text.trim();
+
+  const grow = (el: HTMLTextAreaElement) => {
+    el.style.height = 'auto';
+    el.style.height = `${Math.min(el.scrollHeight + 2, 140)}px`;
+  };
+  const submit = () => {
+    if (disabled || empty || over) return;
+    if (onSend(text)) {
+      setText('');
+      if (input.current) {
+        input.current.value = '';
+        grow(input.current);
+      }
+    }
+  };
+
+  return (
+    <form
+      class="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        submit();
+      }}
+    >
+      <div class="field">
+        <textarea
+          ref={input}
+          data-parley="input"
+          rows={1}
+          value={text}
+          disabled={disabled}
+          placeholder={t.placeholder}
+          aria-label={t.placeholder}
+          aria-describedby="parley-counter"
+          onInput={(event) => {
+            setText(event.currentTarget.value);
+            grow(event.currentTarget);
+          }}
+          onKeyDown={(event) => {
+            // Enter sends; Shift+Enter and IME composition keep their usual meaning.
+            if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+              event.preventDefault();
+              submit();
+            }
+          }}
+        />
+        <span
+          class="counter"
+          id="parley-counter"
+          data-parley="counter"
+          data-over={String(over)}
+          title={format(t.characters, { n: length, max: MAX_LENGTH })}
+        >
+          {length}/{MAX_LENGTH}
+        </span>
+      </div>
+      <button
+        type="submit"
+        class="send"
+        data-parley="send"
+        aria-label={t.send}
+        disabled={disabled || empty || over}
+      >
+        <SendIcon />
+      </button>
+    </form>
+  );
+}

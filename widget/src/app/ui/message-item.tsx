@@ -1,0 +1,122 @@
+import { textDirection } from '../direction.ts';
+import type { Strings } from '../i18n.ts';
+import { markdown, safeHref } from '../markdown.ts';
+import type { Message } from '../types.ts';
+import { ThumbDownIcon, ThumbUpIcon } from './icons.tsx';
+import { imageUrl } from './safe-url.ts';
+
+interface Props {
+  message: Message;
+  t: Strings;
+  locale: string;
+  uiDir: 'ltr' | 'rtl';
+  onRate(message: Message, rating: 'up' | 'down'): void;
+  onRetry(message: Message): void;
+}
+
+function time(iso: string, locale: string) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return null;
+  let label: string;
+  try {
+    label = date.toLocaleTimeString(locale, { hour: 'numeric', minute: '2-digit' });
+  } catch {
+    label = date.toLocaleTimeString(undefined, { hour: 'numeric', minute: '2-digit' });
+  }
+  return <time dateTime={date.toISOString()}>{label}</time>;
+}
+
+export function MessageItem({ message, t, locale, uiDir, onRate, onRetry }: Props) {
+  const { role } = message;
+  const bot = role === 'assistant';
+  const avatar = imageUrl(message.author?.avatar_url);
+  const sources = bot ? (message.sources ?? []).filter((s) => s?.title || s?.url) : [];
+  return (
+    <div
+      class="msg"
+      data-parley="message"
+      data-role={role}
+      data-id={message.id}
+      data-local={message.local}
+      dir={textDirection(message.content, uiDir)}
+    >
+      {role === 'agent' && message.author?.name && (
+        <div class="author">
+          {avatar && <img src={avatar} alt="" />}
+          <span>{message.author.name}</span>
+        </div>
+      )}
+      <div class="bubble" data-parley="content">
+        {role === 'user' || role === 'system' ? message.content : markdown(message.content)}
+      </div>
+      {sources.length > 0 && (
+        <div class="sources" data-parley="sources">
+          <span>{t.sources}</span>
+          <ul>
+            {sources.map((source, i) => {
+              const href = source.url ? safeHref(source.url) : null;
+              const title = source.title || source.url || '';
+              return (
+                <li key={i}>
+                  {href ? (
+                    <a href={href} target="_blank" rel="noopener noreferrer">
+                      {title}
+                    </a>
+                  ) : (
+                    title
+                  )}
+                </li>
+              );
+            })}
+          </ul>
+        </div>
+      )}
+      {role !== 'system' && (
+        <div class="meta">
+          {role === 'user' && <span class="sr">{t.you}</span>}
+          {time(message.created_at, locale)}
+          {message.local === 'sending' && <span>{t.sending}</span>}
+          {message.local === 'failed' && (
+            <>
+              <span class="err" role="alert">
+                {t.failed}
+              </span>
+              <button
+                type="button"
+                class="link"
+                data-parley="retry"
+                onClick={() => onRetry(message)}
+              >
+                {t.retry}
+              </button>
+            </>
+          )}
+          {bot && message.id && (
+            <>
+              <button
+                type="button"
+                class="thumb"
+                data-parley="thumb-up"
+                aria-label={t.helpful}
+                aria-pressed={message.feedback === 1 || message.feedback === 'up'}
+                onClick={() => onRate(message, 'up')}
+              >
+                <ThumbUpIcon />
+              </button>
+              <button
+                type="button"
+                class="thumb"
+                data-parley="thumb-down"
+                aria-label={t.notHelpful}
+                aria-pressed={message.feedback === -1 || message.feedback === 'down'}
+                onClick={() => onRate(message, 'down')}
+              >
+                <ThumbDownIcon />
+              </button>
+            </>
+          )}
+        </div>
+      )}
+    </div>
+  );
+}

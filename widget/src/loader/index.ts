@@ -1,0 +1,170 @@
+import { parseHex, readableOn } from '../shared/color.ts';
+import {
+  type App,
+  type AppModule,
+  type CachedLook,
+  DEFAULT_COLOR,
+  type Host,
+  type Identity,
+  lookCacheKey,
+  type WidgetEvent,
+} from '../shared/types.ts';
+import { launcherLabel } from './labels.ts';
+import { paintLauncher } from './launcher.ts';
+import { ownScript, readOptions } from './options.ts';
+
+// The embed: paints the launcher at once, exposes window.Parley, and loads the app (resolved
+// next to this file, so the folder can be served from any CDN) on first open or when idle.
+
+function cachedLook(key: string): CachedLook {
+  try {
+    return JSON.parse(localStorage.getItem(lookCacheKey(key)) ?? '{}') as CachedLook;
+  } catch {
+    return {};
+  }
+}
+
+function start(script: HTMLScriptElement | null) {
+  const options = readOptions(script);
+  if (!options.key || document.getElementById('parley-root')) return;
+  const appUrl = new URL('parley-app.js', script?.src || location.href).href;
+
+  const element = document.createElement('parley-chat');
+  element.id = 'parley-root';
+  const root = element.attachShadow({ mode: 'open' });
+  const { button, badge } = paintLauncher(root);
+
+  let locale = options.locale || navigator.language || 'en';
+  let identity: Identity | null = null;
+  let open = false;
+  let unread = 0;
+  let app: App | null = null;
+  let loading: Promise<App> | null = null;
+  const listeners = new Map<WidgetEvent, Set<(data: unknown) => void>>();
+
+  const relabel = () => {
+    button.setAttribute('aria-label', launcherLabel(locale, open, unread));
+    button.setAttribute('aria-expanded', String(open));
+  };
+  const setLook = (look: CachedLook) => {
+    // Attributes on the script tag win over the tenant's settings.
+    const color = parseHex(options.color) ?? parseHex(look.color) ?? DEFAULT_COLOR;
+    element.style.setProperty('--p-color', color);
+    element.style.setProperty('--p-on-color', readableOn(color));
+    element.dataset.position = options.position ?? look.position ?? 'right';
+  };
+  const emit = (event: WidgetEvent, data?: unknown) => {
+    for (const listener of listeners.get(event) ?? []) {
+      try {
+        listener(data);
+      } catch (error) {
+        console.error('[parley]', error);
+      }
+    }
+  };
+
+  const host: Host = {
+    options,
+    root,
+    element,
+    launcher: button,
+    get locale() {
+      return locale;
+    },
+    get identity() {
+      return identity;
+    },
+    isOpen: () => open,
+    close: () => setOpen(false),
+    emit,
+    setUnread(count) {
+      if (count === unread) return;
+      unread = count;
+      badge.textContent = count > 9 ? '9+' : String(count);
+      badge.hidden = count === 0;
+      relabel();
+      emit('unread', count);
+    },
+    setLook,
+  };
+
+  const load = () => {
+    loading ??= (import(/* webpackIgnore: true */ appUrl) as Promise<AppModule>).then(
+      (module) => {
+        app = module.mount(host);
+        app.setOpen(open);
+        return app;
+      },
+      (error) => {
+        loading = null;
+        throw error;
+      },
+    );
+    return loading;
+  };
+
+  function setOpen(next: boolean) {
+    if (next === open) return;
+    open = next;
+    relabel();
+    emit(next ? 'open' : 'close');
+    if (app) app.setOpen(next);
+    else if (next)
+      load().catch((error) => console.error('[parley] could not load the chat', error));
+    if (!next && root.activeElement && root.activeElement !== button) button.focus();
+  }
+
+  button.addEventListener('click', () => setOpen(!open));
+  // A hover or focus is a strong hint the visitor is about to open it.
+  const warm = () => load().catch(() => {});
+  button.addEventListener('pointerenter', warm, { once: true });
+  button.addEventListener('focus', warm, { once: true });
+
+  setLook(cachedLook(options.key));
+  relabel();
+  document.body.append(element);
+
+  window.Parley = {
+    open: () => setOpen(true),
+    close: () => setOpen(false),
+    toggle: () => setOpen(!open),
+    async identify(next: Identity) {
+      identity = next;
+      if (app) await app.identify(next);
+    },
+    on(event: WidgetEvent, callback: (data: unknown) => void) {
+      const set = listeners.get(event) ?? new Set();
+      listeners.set(event, set);
+      set.add(callback);
+      return () => set.delete(callback);
+    },
+    setLocale(next: string) {
+      locale = next;
+      relabel();
+      app?.setLocale(next);
+    },
+  };
+
+  if (options.open) setOpen(true);
+  else {
+    const idle = window.requestIdleCallback ?? ((cb: () => void) => setTimeout(cb, 1500));
+    idle(() => warm(), { timeout: 5000 });
+  }
+}
+
+declare global {
+  interface Window {
+    Parley?: {
+      open(): void;
+      close(): void;
+      toggle(): void;
+      identify(identity: Identity): Promise<void>;
+      on(event: WidgetEvent, callback: (data: unknown) => void): () => void;
+      setLocale(locale: string): void;
+    };
+  }
+}
+
+const script = ownScript();
+if (document.body) start(script);
+else document.addEventListener('DOMContentLoaded', () => start(script), { once: true });
