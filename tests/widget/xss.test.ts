@@ -1,0 +1,261 @@
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  closeContexts,
+  gotoShop,
+  inShadow,
+  launchBrowser,
+  newContext,
+  openWidget,
+  recordProblems,
+  type ShopServer,
+  sendMessage,
+  shopPage,
+  startShopServer,
+  waitForMessage,
+  widget,
+} from '../support/browser.ts';
+import {
+  type ChatHarness,
+  createTenant,
+  runWorker,
+  startChatHarness,
+  type TestTenant,
+} from '../support/chat.ts';
+
+// Whatever a visitor types and whatever the model answers is shown as text: no markup of theirs
+// becomes elements, no script runs, no link leads anywhere but http(s) and mailto.
+
+const PWN = 'window.__pwned=1';
+
+/** Every payload tries to set window.__pwned or open a dialog. */
+const PAYLOADS: string[] = [
+  `<script>${PWN}</script>`,
+  `<img src=x onerror="${PWN}">`,
+  `<img src="x" onerror='alert(1)'>hello`,
+  `<svg onload="${PWN}"><circle r="5"/></svg>`,
+  `<svg><script>${PWN}</script></svg>`,
+  `<math><mtext><table><mglyph><style><img src=x onerror="${PWN}">`,
+  `<iframe srcdoc="<script>parent.__pwned=1</script>"></iframe>`,
+  `<iframe src="javascript:parent.__pwned=1"></iframe>`,
+  `<details open ontoggle="${PWN}">x</details>`,
+  `<a href="javascript:${PWN}">click me</a>`,
+  `<div onmouseover="${PWN}" style="position:fixed;inset:0">hover</div>`,
+  `<object data="javascript:${PWN}"></object><embed src="javascript:${PWN}">`,
+  `<form><button formaction="javascript:${PWN}">go</button></form>`,
+  `<base href="javascript:/"><a href="x">rel</a>`,
+  `<style>@import "javascript:${PWN}"; *{display:none}</style>`,
+  `"><img src=x onerror="${PWN}">`,
+  `'><svg/onload=${PWN}>`,
+  `</textarea><img src=x onerror="${PWN}">`,
+  `[click](javascript:${PWN})`,
+  `[click](JaVaScRiPt:${PWN})`,
+  `[click](  javascript:${PWN})`,
+  `[click](java&#x09;script:${PWN})`,
+  `[click](&#106;avascript:${PWN})`,
+  `[click](data:text/html;base64,PHNjcmlwdD5wYXJlbnQuX19wd25lZD0xPC9zY3JpcHQ+)`,
+  `[click](vbscript:msgbox(1))`,
+  `<javascript:${PWN}>`,
+  `[ok](https://shop.example/a" onmouseover="${PWN}) and [t](https://shop.example/b "title\\" onclick=\\"${PWN}")`,
+  `![x](x" onerror="${PWN})`,
+  `![x](javascript:${PWN})`,
+  `[x][1]\n\n[1]: javascript:${PWN}`,
+  `&lt;img src=x onerror="${PWN}"&gt; &#60;script&#62;${PWN}&#60;/script&#62;`,
+  `**bold** <b onclick="${PWN}">b</b> \`<script>${PWN}</script>\``,
+  `{{constructor.constructor('${PWN}')()}} \${${PWN}}`,
+];
+
+let h: ChatHarness;
+let browser: Browser;
+let shop: ShopServer;
+let tenant: TestTenant;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  [h, browser, shop] = await Promise.all([
+    startChatHarness({ CHAT_VISITOR_MESSAGES_PER_MINUTE: '500' }),
+    launchBrowser(),
+    startShopServer(),
+  ]);
+  tenant = await createTenant(h, {
+    llm: 'openai',
+    documents: [
+      {
+        title: `<img src=x onerror="${PWN}">Returns policy`,
+        content: '# Returns\n\nUnused gear can be returned within 60 days for a full refund.',
+      },
+    ],
+  });
+  await runWorker(h);
+  // A source whose link would run script if the widget trusted it.
+  await h.db.asService((sql) =>
+    sql.query(`update public.documents set source_url = $2 where tenant_id = $1`, [
+      tenant.id,
+      `javascript:${PWN}`,
+    ]),
+  );
+}, 120_000);
+
+afterEach(() => {
+  h.llm.reset();
+  return closeContexts(contexts);
+});
+
+afterAll(async () => {
+  await closeContexts(contexts);
+  await browser?.close();
+  await shop?.close();
+  await h?.close();
+});
+
+async function visitor() {
+  const context = await newContext(browser);
+  contexts.push(context);
+  const page = await context.newPage();
+  const dialogs: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+    void dialog.dismiss().catch(() => {});
+  });
+  const problems = recordProblems(page);
+  await gotoShop(page, shop.page(shopPage(h, tenant)));
+  await openWidget(page);
+  return { page, dialogs, problems };
+}
+
+interface Findings {
+  pwned: unknown;
+  dangerous: string[];
+  handlers: string[];
+  links: { href: string | null; rel: string }[];
+}
+
+/** Everything in the widget that would mean a payload became markup. */
+async function inspect(page: Page): Promise<Findings> {
+  const pwned = await page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned);
+  const found = await inShadow(page, (root) => {
+    const dangerous = [
+      ...root.querySelectorAll('script, iframe, object, embed, frame, frameset, base, meta'),
+      ...root.querySelectorAll(
+        '[data-parley="content"] :is(img, svg, math, style, link, form, input, textarea, button, video, audio, source, details, marquee)',
+      ),
+    ].map((e) => e.outerHTML.slice(0, 120));
+    const handlers: string[] = [];
+    for (const element of root.querySelectorAll('*')) {
+      for (const attribute of element.attributes) {
+        if (/^on/i.test(attribute.name) || /^formaction$/i.test(attribute.name)) {
+          handlers.push(`${element.tagName} ${attribute.name}=${attribute.value.slice(0, 60)}`);
+        }
+      }
+    }
+    const links = [...root.querySelectorAll('a')].map((a) => ({
+      href: a.getAttribute('href'),
+      rel: a.getAttribute('rel') ?? '',
+    }));
+    return { dangerous, handlers, links };
+  });
+  return { pwned, ...found };
+}
+
+function expectClean(findings: Findings, dialogs: string[]) {
+  expect(findings.pwned, 'window.__pwned was set').toBeUndefined();
+  expect(dialogs, 'a dialog opened').toEqual([]);
+  expect(findings.dangerous, 'markup from a payload became elements').toEqual([]);
+  expect(findings.handlers, 'event-handler attributes in the widget').toEqual([]);
+  for (const link of findings.links) {
+    if (link.href === null) continue; // an anchor without href goes nowhere
+    expect(link.href, 'link target').toMatch(/^(https?:|mailto:)/i);
+    expect(link.rel, `rel of ${link.href}`).toContain('noopener');
+  }
+}
+
+describe('hostile content is shown as text', () => {
+  it('visitor messages: every payload is shown verbatim and nothing runs', async () => {
+    const { page, dialogs, problems } = await visitor();
+    const w = widget(page);
+    // One reply per message (the answer cache may answer look-alike questions, so count them).
+    const replies = w.byRole('assistant');
+    for (const [i, payload] of PAYLOADS.entries()) {
+      const before = await replies.count();
+      await w.input.fill(payload);
+      await w.send.click();
+      await expect
+        .poll(() => replies.count(), {
+          timeout: 20_000,
+          message: `no reply to payload ${i}: ${payload}`,
+        })
+        .toBeGreaterThan(before);
+    }
+    // Hover and click everything a payload could have turned into a trap.
+    const contents = w.byRole('user').locator('[data-parley="content"]');
+    expect(await contents.count()).toBe(PAYLOADS.length);
+    for (let i = 0; i < PAYLOADS.length; i++) {
+      await contents.nth(i).hover();
+    }
+    const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
+    const shown = await contents.allTextContents();
+    expect(shown.map(flat)).toEqual(PAYLOADS.map(flat));
+
+    await page.waitForTimeout(500); // let any onerror/onload fire
+    expectClean(await inspect(page), dialogs);
+    expect(problems.filter((p) => p.startsWith('pageerror'))).toEqual([]);
+  });
+
+  it('bot replies: Markdown and HTML from the model render safely; links are sanitised', async () => {
+    const { page, dialogs, problems } = await visitor();
+    for (const [i, payload] of PAYLOADS.entries()) {
+      h.llm.script({ text: `Reply ${i}: ${payload}`, chunkDelayMs: 5 });
+      await sendMessage(page, `Question number ${i}?`);
+      await waitForMessage(page, 'assistant', `Reply ${i}:`);
+    }
+    // Quick replies from the model are text too.
+    h.llm.script({
+      text: `Pick one. <quick_replies>["<img src=x onerror=\\"${PWN}\\">", "<script>${PWN}</script>", "[a](javascript:${PWN})"]</quick_replies>`,
+    });
+    await sendMessage(page, 'Show me choices');
+    await waitForMessage(page, 'assistant', 'Pick one.');
+    const quick = widget(page).quickReplies;
+    await expect
+      .poll(() => quick.allTextContents())
+      .toEqual([
+        `<img src=x onerror="${PWN}">`,
+        `<script>${PWN}</script>`,
+        `[a](javascript:${PWN})`,
+      ]);
+
+    // Safe Markdown still works: an https link, with a safe rel.
+    h.llm.script({ text: 'See [our returns page](https://shop.example/returns) for details.' });
+    await sendMessage(page, 'Where are the returns rules?');
+    const reply = await waitForMessage(page, 'assistant', 'for details');
+    const link = reply.locator('[data-parley="content"] a');
+    expect(await link.getAttribute('href')).toBe('https://shop.example/returns');
+    expect(await link.getAttribute('rel')).toContain('noopener');
+    expect(await link.textContent()).toBe('our returns page');
+
+    // A source with a hostile title and a javascript: URL, from retrieval.
+    h.llm.script({ text: 'Unused gear can be returned within 60 days.' });
+    await sendMessage(page, 'Can I return unused gear within 60 days?');
+    const sourced = await waitForMessage(page, 'assistant', 'within 60 days.');
+    await expect.poll(() => sourced.locator('[data-parley="sources"]').count()).toBe(1);
+    expect(await sourced.locator('[data-parley="sources"]').textContent()).toContain(
+      'Returns policy',
+    );
+
+    // Click every link the bot produced: none may run script (new tabs are closed unseen).
+    page.context().on('page', (opened) => void opened.close().catch(() => {}));
+    const links = widget(page).log.locator('a');
+    for (let i = 0; i < (await links.count()); i++) {
+      const href = (await links.nth(i).getAttribute('href')) ?? '';
+      if (/^https?:/i.test(href)) continue; // real sites are not ours to visit
+      await links.nth(i).click({ modifiers: ['Control'] });
+    }
+    const bodies = widget(page).log.locator('[data-parley="content"]');
+    for (let i = 0; i < (await bodies.count()); i++) {
+      await bodies.nth(i).hover({ timeout: 2_000 });
+    }
+
+    await page.waitForTimeout(500);
+    expectClean(await inspect(page), dialogs);
+    expect(problems.filter((p) => p.startsWith('pageerror'))).toEqual([]);
+  });
+});
