@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // `npm run bench:widget`: the widget's weight and, when Chromium is there, how soon it shows and
 // what it costs in memory. Printed, never asserted. Builds first so the figures match the sources.
 //   - gzip sizes: the loader alone (what every page view pays) and loader + app, and the ratio to
@@ -84,15 +85,7 @@ async function timings() {
       // Frame-accurate: note the first animation frame in which the launcher exists.
       await page.addInitScript(() => {
         const look = () => {
-          // Runs in the page; Deno's types know no DOM, so just the shape used here.
-          type Page = {
-            getElementById(
-              id: string,
-            ): { shadowRoot: { querySelector(s: string): unknown } | null } | null;
-          };
-          const root = (globalThis as unknown as { document: Page }).document.getElementById(
-            'parley-root',
-          )?.shadowRoot;
+          const root = document.getElementById('parley-root')?.shadowRoot;
           if (root?.querySelector('[data-parley="launcher"]')) {
             (window as unknown as { __launcherAt: number }).__launcherAt = performance.now();
           } else requestAnimationFrame(look);
