@@ -38,7 +38,7 @@ const common = {
   bundle: true,
   minify: true,
   sourcemap: true,
-  target: ['es2020', 'chrome90', 'firefox90', 'safari15'],
+  target: ['es2022', 'chrome94', 'firefox93', 'safari15.4'],
   legalComments: 'none',
   jsx: 'automatic',
   jsxImportSource: 'preact',

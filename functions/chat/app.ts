@@ -52,7 +52,46 @@ const sessionSchema = z.object({
   locale: locale.optional(),
   page_url: z.string().url().max(2048).optional(),
   new_conversation: z.boolean().optional(),
+  prechat: z
+    .object({
+      name: z.string().trim().max(200).optional(),
+      email: z.string().trim().email().max(320).optional(),
+      fields: z
+        .record(z.string().min(1).max(64), z.string().max(1000))
+        .refine((fields) => Object.keys(fields).length <= 20, 'at most 20 fields')
+        .optional(),
+    })
+    .strict()
+    .optional(),
 });
+
+type Prechat = NonNullable<z.infer<typeof sessionSchema>['prechat']>;
+
+/**
+ * The names of the tenant's required pre-chat fields the visitor left empty. `name` and `email`
+ * may come as top-level answers or among `fields`; the form's shape is the tenant's own JSON, so
+ * anything malformed in it is ignored rather than locking visitors out.
+ */
+function missingPrechat(config: Record<string, unknown>, prechat: Prechat | undefined): string[] {
+  const form = config.prechat_form as { enabled?: unknown; fields?: unknown } | null | undefined;
+  if (form?.enabled !== true || !Array.isArray(form.fields)) return [];
+  const answer = (name: string) => {
+    const value =
+      prechat?.fields?.[name] ??
+      (name === 'name' || name === 'email' ? prechat?.[name] : undefined);
+    return typeof value === 'string' ? value.trim() : '';
+  };
+  return form.fields
+    .filter(
+      (field): field is { name: string } =>
+        !!field &&
+        typeof field === 'object' &&
+        field.required === true &&
+        typeof field.name === 'string',
+    )
+    .map((field) => field.name)
+    .filter((name) => answer(name) === '');
+}
 
 const feedbackSchema = z.union([
   z.object({ message_id: uuid, rating: z.enum(['up', 'down']).nullable() }),
@@ -165,9 +204,16 @@ export function createChatApp(deps: ChatDeps) {
         );
         if (open) return { tenant, conversation: open, created: false };
       }
+      // A verified identity already tells the tenant who this is; the form is for strangers.
+      if (contactId === null) {
+        const missing = missingPrechat(tenant.bot_config, body.prechat);
+        if (missing.length > 0) {
+          throw new HttpError(400, 'prechat_required', `Please fill in: ${missing.join(', ')}.`);
+        }
+      }
       const [conversation] = await sql.query<Conversation>(
-        `insert into public.conversations (tenant_id, visitor_id, contact_id, locale, page_url, identity_verified)
-         values ($1, $2, $3, $4, $5, $6)
+        `insert into public.conversations (tenant_id, visitor_id, contact_id, locale, page_url, identity_verified, prechat)
+         values ($1, $2, $3, $4, $5, $6, $7::jsonb)
          returning id, tenant_id, status, identity_verified, created_at`,
         [
           tenant.id,
@@ -176,6 +222,7 @@ export function createChatApp(deps: ChatDeps) {
           body.locale ?? null,
           body.page_url ?? null,
           contactId !== null,
+          body.prechat ?? {},
         ],
       );
       return { tenant, conversation: conversation as Conversation, created: true };

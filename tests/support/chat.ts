@@ -58,6 +58,8 @@ export interface TenantOptions {
   engine?: 'ai' | 'n8n';
   n8nPath?: string;
   documents?: { title: string; content: string }[];
+  /** Merged over the default bot settings (prechat_form, greeting, …). */
+  botConfig?: Record<string, unknown>;
 }
 
 export interface TestTenant {
@@ -92,6 +94,7 @@ export async function createTenant(
           name: 'Test bot',
           greeting: { en: 'Hi!', es: '¡Hola!' },
           system_prompt: 'You help a test shop.',
+          ...options.botConfig,
         },
       ],
     );

@@ -1,6 +1,6 @@
 import type { Identity } from '../shared/types.ts';
 import type { Auth } from './auth.ts';
-import type { Conversation, Message, PublicConfig } from './types.ts';
+import type { Conversation, Message, Prechat, PublicConfig } from './types.ts';
 
 // The chat function's visitor API. Errors keep the server's code, so callers can tell "start a
 // new conversation" from "try again later"; a network failure is code `network`.
@@ -64,6 +64,7 @@ export function createApi(url: string, apikey: string, auth: Auth) {
       page_url: string;
       visitor?: Identity;
       new_conversation?: boolean;
+      prechat?: Prechat;
     }) => post<{ conversation: Conversation; config: PublicConfig }>('/sessions', body),
     messages: (conversationId: string, after?: string) =>
       request<{ conversation: Conversation; messages: Message[] }>(

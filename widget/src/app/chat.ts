@@ -1,4 +1,4 @@
-import { batch, effect, signal } from '@preact/signals';
+import { batch, computed, effect, signal } from '@preact/signals';
 import type { Host, Identity } from '../shared/types.ts';
 import { ApiError, createApi } from './api.ts';
 import { createAuth } from './auth.ts';
@@ -6,7 +6,7 @@ import { baseLanguage } from './i18n.ts';
 import { lastServerTime, mergeMessage, newClientId } from './messages.ts';
 import { createRealtime } from './realtime.ts';
 import { keyStore } from './storage.ts';
-import type { Conversation, Message, PublicConfig } from './types.ts';
+import type { Conversation, Message, Prechat, PrechatField, PublicConfig } from './types.ts';
 
 // The conversation's state and everything that changes it. The UI reads the signals and calls
 // the actions; nothing here touches the DOM.
@@ -39,7 +39,16 @@ export function createChat(host: Host) {
     unread: signal(0),
     notice: signal<string | null>(null),
     rated: signal<string | null>(store.get<string>('rated')),
+    identified: signal(!!host.identity),
   };
+  /** The tenant's pre-chat questions while they stand between the visitor and a conversation. */
+  const prechatFields = computed<PrechatField[] | null>(() => {
+    const form = state.config.value?.prechat_form;
+    const fields = form?.enabled === true && Array.isArray(form.fields) ? form.fields : [];
+    return fields.length > 0 && !state.conversation.value && !state.identified.value
+      ? fields
+      : null;
+  });
 
   let starting: Promise<Conversation> | null = null;
   let poller: ReturnType<typeof setInterval> | undefined;
@@ -48,7 +57,11 @@ export function createChat(host: Host) {
 
   const fail = (error: unknown) => {
     console.warn('[parley]', error);
-    state.notice.value = 'error';
+    // Refused for who the visitor is, not for a glitch: "try again" would only repeat it.
+    state.notice.value =
+      error instanceof ApiError && error.code === 'identity_required'
+        ? 'identityRequired'
+        : 'error';
   };
 
   function receive(message: Message, fromHistory = false) {
@@ -134,13 +147,14 @@ export function createChat(host: Host) {
     if (!fresh) await sync(conversation.id, true);
   }
 
-  async function startSession(newConversation = false): Promise<Conversation> {
+  async function startSession(newConversation = false, prechat?: Prechat): Promise<Conversation> {
     const { conversation, config } = await api.session({
       key: options.key,
       locale: baseLanguage(state.locale.value),
       page_url: location.href.slice(0, 2048),
       ...(identity ? { visitor: identity } : {}),
       ...(newConversation ? { new_conversation: true } : {}),
+      ...(prechat ? { prechat } : {}),
     });
     setConfig(config);
     await attach(conversation, newConversation);
@@ -168,7 +182,7 @@ export function createChat(host: Host) {
         store.remove('conversation');
         await realtime.leave();
         state.conversation.value = null;
-        if (state.open.value) await ensureConversation();
+        if (state.open.value && !prechatFields.value) await ensureConversation();
       } else throw error;
     }
   }
@@ -188,6 +202,8 @@ export function createChat(host: Host) {
   async function loadConfig() {
     setConfig(await api.config(options.key, baseLanguage(state.locale.value)));
   }
+  // Opening waits for the tenant's current settings, since they decide whether a form comes first.
+  const configReady = loadConfig().catch(fail);
 
   async function deliver(message: Message) {
     const id = message.client_msg_id as string;
@@ -227,7 +243,26 @@ export function createChat(host: Host) {
       if (!open) return;
       state.unread.value = 0;
       state.notice.value = null;
-      ensureConversation().catch(fail);
+      void configReady
+        .then(() => (prechatFields.value || !state.open.value ? undefined : ensureConversation()))
+        .catch(fail);
+    },
+    async submitPrechat(answers: Record<string, string>) {
+      const fields = Object.fromEntries(
+        Object.entries(answers)
+          .map(([name, value]) => [name, value.trim()])
+          .filter(([, value]) => value !== ''),
+      );
+      state.notice.value = null;
+      if (starting) return;
+      starting = startSession(true, {
+        fields,
+        ...(fields.name ? { name: fields.name } : {}),
+        ...(fields.email ? { email: fields.email } : {}),
+      }).finally(() => {
+        starting = null;
+      });
+      await starting.catch(fail);
     },
     send(text: string) {
       const content = text.trim();
@@ -277,10 +312,23 @@ export function createChat(host: Host) {
     },
     async newConversation() {
       state.notice.value = null;
+      const form = state.config.value?.prechat_form;
+      if (form?.enabled && !identity) {
+        // Each conversation starts with the tenant's questions, so the form comes back.
+        store.remove('conversation');
+        await realtime.leave();
+        batch(() => {
+          state.conversation.value = null;
+          state.messages.value = [];
+        });
+        return;
+      }
       await startSession(true).catch(fail);
     },
     async identify(next: Identity) {
       identity = next;
+      state.identified.value = true;
+      state.notice.value = null;
       const stored = store.get<StoredConversation>('conversation');
       if (stored?.identifier === next.identifier && state.conversation.value) return;
       await realtime.leave();
@@ -302,10 +350,9 @@ export function createChat(host: Host) {
     if (!document.hidden && state.open.value) state.unread.value = 0;
   });
 
-  loadConfig().catch(fail);
   resume().catch(fail);
 
-  return { state, actions };
+  return { state, prechatFields, actions };
 }
 
 export type Chat = ReturnType<typeof createChat>;

@@ -26,6 +26,9 @@ const en = {
   messages: 'Messages',
   characters: '{n} of {max} characters',
   you: 'You',
+  prechatIntro: 'Before we start, please tell us a little about yourself.',
+  prechatSubmit: 'Start chat',
+  identityRequired: 'This chat is only available to signed-in customers.',
 };
 export type Strings = typeof en;
 
@@ -55,6 +58,9 @@ const es: Strings = {
   messages: 'Mensajes',
   characters: '{n} de {max} caracteres',
   you: 'Tú',
+  prechatIntro: 'Antes de empezar, cuéntanos un poco sobre ti.',
+  prechatSubmit: 'Empezar el chat',
+  identityRequired: 'Este chat solo está disponible para clientes que han iniciado sesión.',
 };
 
 const pt: Strings = {
@@ -83,6 +89,9 @@ const pt: Strings = {
   messages: 'Mensagens',
   characters: '{n} de {max} caracteres',
   you: 'Você',
+  prechatIntro: 'Antes de começar, conte-nos um pouco sobre você.',
+  prechatSubmit: 'Iniciar chat',
+  identityRequired: 'Este chat está disponível apenas para clientes conectados.',
 };
 
 const fr: Strings = {
@@ -111,6 +120,9 @@ const fr: Strings = {
   messages: 'Messages',
   characters: '{n} sur {max} caractères',
   you: 'Vous',
+  prechatIntro: 'Avant de commencer, parlez-nous un peu de vous.',
+  prechatSubmit: 'Démarrer le chat',
+  identityRequired: 'Ce chat est réservé aux clients connectés.',
 };
 
 const de: Strings = {
@@ -139,6 +151,9 @@ const de: Strings = {
   messages: 'Nachrichten',
   characters: '{n} von {max} Zeichen',
   you: 'Sie',
+  prechatIntro: 'Bevor es losgeht, erzählen Sie uns bitte kurz etwas über sich.',
+  prechatSubmit: 'Chat starten',
+  identityRequired: 'Dieser Chat steht nur angemeldeten Kundinnen und Kunden zur Verfügung.',
 };
 
 const he: Strings = {
@@ -167,6 +182,9 @@ const he: Strings = {
   messages: 'הודעות',
   characters: '{n} מתוך {max} תווים',
   you: 'את/ה',
+  prechatIntro: 'לפני שמתחילים, ספרו לנו קצת על עצמכם.',
+  prechatSubmit: 'התחלת צ׳אט',
+  identityRequired: 'הצ׳אט זמין רק ללקוחות מחוברים.',
 };
 
 const catalog: Record<string, Strings> = { en, es, pt, fr, de, he };

@@ -72,6 +72,12 @@ textarea{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(
 .send{all:unset;display:grid;place-items:center;width:40px;height:40px;border-radius:10px;background:var(--p-color);color:var(--p-on-color);cursor:pointer;margin-bottom:18px}
 .send:disabled{opacity:.5;cursor:default}
 .send svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
+.prechat{display:flex;flex-direction:column;gap:10px;padding:12px 16px 16px;border-top:1px solid var(--line)}
+.prechat p{margin:0;font-size:14px}
+.q{display:flex;flex-direction:column;gap:4px;font-size:13px}
+.q input{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:10px;padding:8px 10px}
+.q input[aria-invalid=true]{border-color:var(--danger)}
+.start{border:0;border-radius:10px;padding:10px;background:var(--p-color);color:var(--p-on-color);font-weight:600}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}
 `;

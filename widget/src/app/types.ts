@@ -31,8 +31,27 @@ export interface PublicConfig {
   avatar_url: string | null;
   position: 'left' | 'right';
   locale: string;
-  prechat_form: unknown;
+  prechat_form: PrechatForm | null;
   identity_required?: boolean;
+}
+
+export interface PrechatField {
+  name: string;
+  /** The tenant's own words: one string, or one per language. */
+  label?: string | Record<string, string>;
+  type?: 'text' | 'email';
+  required?: boolean;
+}
+
+export interface PrechatForm {
+  enabled?: boolean;
+  fields?: PrechatField[];
+}
+
+export interface Prechat {
+  name?: string;
+  email?: string;
+  fields?: Record<string, string>;
 }
 
 export interface Conversation {

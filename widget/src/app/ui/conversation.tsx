@@ -28,7 +28,7 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
   const quickReplies =
     last && (last.role === 'assistant' || last.role === 'agent') && !resolved
       ? (last.quick_replies ?? [])
-      : messages.length === 0
+      : messages.length === 0 && !chat.prechatFields.value
         ? (state.config.value?.quick_starts ?? [])
         : [];
 

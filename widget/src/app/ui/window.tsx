@@ -6,6 +6,7 @@ import { Composer } from './composer.tsx';
 import { Conversation } from './conversation.tsx';
 import { trapTab } from './focus.ts';
 import { CloseIcon, NewIcon } from './icons.tsx';
+import { Prechat } from './prechat.tsx';
 import { imageUrl } from './safe-url.ts';
 
 export function Window({ chat, host }: { chat: Chat; host: Host }) {
@@ -22,10 +23,16 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
   const connection = state.connection.value;
   const notice = state.notice.value;
   const avatar = imageUrl(config?.avatar_url);
+  const prechat = chat.prechatFields.value;
+  const refused = notice === 'identityRequired';
 
+  // Also when the form gives way to the composer, so keyboard users are not dropped on the page.
   useEffect(() => {
-    if (open) dialog.current?.querySelector<HTMLElement>('textarea:not([disabled])')?.focus();
-  }, [open]);
+    if (open)
+      dialog.current
+        ?.querySelector<HTMLElement>('input:not([disabled]),textarea:not([disabled])')
+        ?.focus();
+  }, [open, !!prechat]);
 
   return (
     <div
@@ -85,11 +92,13 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
         greeting={host.options.greeting || config?.greeting || null}
       />
       {notice && (
-        <p class="notice" role="status">
-          {t[notice as 'error' | 'handoffRequested'] ?? t.error}
+        <p class="notice" role="status" data-parley="notice">
+          {t[notice as 'error' | 'handoffRequested' | 'identityRequired'] ?? t.error}
         </p>
       )}
-      {resolved ? (
+      {prechat ? (
+        <Prechat t={t} locale={locale} fields={prechat} onSubmit={actions.submitPrechat} />
+      ) : refused ? null : resolved ? (
         <p class="notice">
           {t.resolved}{' '}
           <button type="button" class="link" onClick={() => void actions.newConversation()}>
@@ -110,7 +119,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
           </div>
         )
       )}
-      <Composer t={t} disabled={resolved} onSend={actions.send} />
+      {!prechat && <Composer t={t} disabled={resolved || refused} onSend={actions.send} />}
     </div>
   );
 }
