@@ -66,6 +66,12 @@ describe('npm start in a clean clone', () => {
       expect(html).toContain('data-key="pk_demo_trailhead"');
       expect(html).toContain(`data-supabase-url="http://127.0.0.1:${port}"`);
 
+      // npm start builds the widget, so the demo page's script is there on a fresh clone.
+      const script = await fetch(`http://127.0.0.1:${port}/widget/widget.js`);
+      expect(script.status).toBe(200);
+      expect(script.headers.get('content-type')).toContain('javascript');
+      expect((await fetch(`http://127.0.0.1:${port}/widget/parley-app.js`)).status).toBe(200);
+
       const health = await fetch(`http://127.0.0.1:${port}/functions/v1/health`);
       expect(health.status).toBe(200);
       expect(await health.json()).toMatchObject({ status: 'ok', database: { status: 'ok' } });
