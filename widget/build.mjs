@@ -1,6 +1,8 @@
 // Builds the embeddable widget into widget/dist: the loader (widget.js, a classic script) and
 // the app it imports on demand (parley-app.js, an ES module), minified, with source maps.
-// PARLEY_SUPABASE_URL / PARLEY_SUPABASE_KEY bake in the project; without them, the local stack.
+// PARLEY_SUPABASE_URL / PARLEY_SUPABASE_KEY bake in the project. Without a URL the widget talks to
+// the origin that served widget.js (the local stack serves it on its own origin, on any port), and
+// the key is the local stack's publishable key.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -31,7 +33,7 @@ async function localAnonKey() {
   }
 }
 
-const supabaseUrl = process.env.PARLEY_SUPABASE_URL || 'http://127.0.0.1:54321';
+const supabaseUrl = (process.env.PARLEY_SUPABASE_URL || '').replace(/\/+$/, '');
 const supabaseKey = process.env.PARLEY_SUPABASE_KEY || (await localAnonKey());
 
 const common = {
@@ -66,4 +68,6 @@ await Promise.all([
     outdir,
   }),
 ]);
-console.log(`widget built into ${outdir} (Supabase ${supabaseUrl})`);
+console.log(
+  `widget built into ${outdir} (Supabase: ${supabaseUrl || 'the origin serving widget.js'})`,
+);

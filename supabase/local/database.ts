@@ -132,6 +132,21 @@ async function upsertVaultSecrets(pg: PGlite, secrets: Record<string, string>) {
 }
 
 /**
+ * A data folder seeded under one port and opened under another would keep calling (and signing
+ * for) whatever listens on the old port: the demo tools follow the stack to its current address.
+ * Only loopback URLs of the demo service are touched, never a tenant's own endpoint.
+ */
+async function repointDemoTools(pg: PGlite, demoN8nUrl: string) {
+  await pg.query(
+    `update public.tenant_tools
+        set webhook_url = $1 || substring(webhook_url from '/demo/n8n(/.*)$')
+      where webhook_url ~ '^http://(127\\.0\\.0\\.1|localhost)(:[0-9]+)?/demo/n8n/'
+        and webhook_url is distinct from $1 || substring(webhook_url from '/demo/n8n(/.*)$')`,
+    [demoN8nUrl],
+  );
+}
+
+/**
  * Works the pending documents' ingestion here and now instead of waiting for the worker. Their
  * queued ingest_document jobs are then finished as the worker would have finished them, so the
  * queue neither shows them as due nor embeds the same documents a second time. A document that
@@ -194,8 +209,11 @@ export async function openLocalDatabase(
     await pg.exec('set search_path to "$user", public, extensions');
     await pg.exec(TRACKING_SQL);
     const applied = await applyMigrations(pg, join(dir, 'migrations'));
-    const seeded = options.seed === false ? false : await applySeed(pg, join(dir, 'seed.sql'));
+    // Secrets first: the seed reads the stack's own addresses from the vault.
     if (options.vaultSecrets) await upsertVaultSecrets(pg, options.vaultSecrets);
+    const seeded = options.seed === false ? false : await applySeed(pg, join(dir, 'seed.sql'));
+    const demoN8nUrl = options.vaultSecrets?.parley_demo_n8n_url;
+    if (demoN8nUrl) await repointDemoTools(pg, demoN8nUrl);
     const embedder =
       options.embedder === undefined ? createEmbedder(process.env) : options.embedder;
     if (embedder) await ingestPendingDocuments(createPgliteDb(pg), embedder);

@@ -55,6 +55,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     vaultSecrets: {
       parley_worker_url: `${publicUrl}/functions/v1/worker`,
       parley_service_role_key: keys.serviceRoleKey,
+      parley_demo_n8n_url: `${publicUrl}/demo/n8n`,
     },
   });
   const services: LocalServices = {

@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, projectDir } from '../support/stack.ts';
 
@@ -49,6 +50,21 @@ async function npmStart(port: number, dbPort: number) {
   };
 }
 
+/** The demo tools' webhook URLs, read over the stack's Postgres port. */
+async function demoToolUrls(dbPort: number): Promise<string[]> {
+  const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres`, {
+    max: 1,
+    onnotice: () => {},
+  });
+  try {
+    const rows = await sql<{ webhook_url: string }[]>`
+      select webhook_url from public.tenant_tools order by name`;
+    return rows.map((r) => r.webhook_url);
+  } finally {
+    await sql.end();
+  }
+}
+
 describe('npm start in a clean clone', () => {
   it('serves the demo page and a green health check, and restarts idempotently', async () => {
     const port = await freePort();
@@ -71,6 +87,13 @@ describe('npm start in a clean clone', () => {
       expect(script.status).toBe(200);
       expect(script.headers.get('content-type')).toContain('javascript');
       expect((await fetch(`http://127.0.0.1:${port}/widget/parley-app.js`)).status).toBe(200);
+      // A local build bakes no address: the widget talks to whatever origin served it.
+      expect(await script.text()).not.toContain('127.0.0.1:54321');
+
+      const tools = await demoToolUrls(dbPort);
+      expect(tools.length).toBeGreaterThan(0);
+      for (const url of tools)
+        expect(url).toMatch(new RegExp(`^http://127.0.0.1:${port}/demo/n8n/`));
 
       const health = await fetch(`http://127.0.0.1:${port}/functions/v1/health`);
       expect(health.status).toBe(200);
@@ -80,11 +103,17 @@ describe('npm start in a clean clone', () => {
     }
     expect(first.output()).toContain('Stopping');
 
-    const second = await npmStart(port, dbPort);
+    // The same data folder on other ports: the demo tools follow the stack.
+    const port2 = await freePort();
+    const dbPort2 = await freePort();
+    const second = await npmStart(port2, dbPort2);
     try {
       expect(second.output()).not.toMatch(/applied \d+ migrations/);
-      const health = await fetch(`http://127.0.0.1:${port}/functions/v1/health`);
+      const health = await fetch(`http://127.0.0.1:${port2}/functions/v1/health`);
       expect(health.status).toBe(200);
+      for (const url of await demoToolUrls(dbPort2)) {
+        expect(url).toMatch(new RegExp(`^http://127.0.0.1:${port2}/demo/n8n/`));
+      }
     } finally {
       await second.stop();
     }

@@ -10,6 +10,19 @@ export function ownScript(): HTMLScriptElement | null {
   return document.querySelector<HTMLScriptElement>('script[data-key][src*="widget"]');
 }
 
+/**
+ * A build without a baked project (the local stack's) talks to whatever served the script: the
+ * stack serves the widget on its own origin, whichever port it is on.
+ */
+function defaultSupabaseUrl(script: HTMLScriptElement | null): string {
+  if (__PARLEY_SUPABASE_URL__) return __PARLEY_SUPABASE_URL__;
+  try {
+    return new URL(script?.src ?? '', location.href).origin;
+  } catch {
+    return location.origin;
+  }
+}
+
 export function readOptions(script: HTMLScriptElement | null): EmbedOptions {
   const data = script?.dataset ?? {};
   const position =
@@ -17,7 +30,7 @@ export function readOptions(script: HTMLScriptElement | null): EmbedOptions {
   const open = data.open !== undefined && data.open !== 'false';
   return {
     key: data.key ?? '',
-    supabaseUrl: (data.supabaseUrl || __PARLEY_SUPABASE_URL__).replace(/\/+$/, ''),
+    supabaseUrl: (data.supabaseUrl || defaultSupabaseUrl(script)).replace(/\/+$/, ''),
     supabaseKey: data.supabaseKey || __PARLEY_SUPABASE_KEY__,
     position,
     color: data.color,
