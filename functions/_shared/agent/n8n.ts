@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { callToolWebhook } from '../tools/call-tool.ts';
 import type { ReplyContext } from './context.ts';
 import { retrievalAnswer } from './fallback.ts';
-import type { Draft, ReplyDeps } from './reply.ts';
+import type { Draft, ReplyDeps } from './reply-types.ts';
 import { retrievePassages, sourcesOf } from './retrieval.ts';
 
 // Engine `n8n`: the tenant's own workflow writes the reply. The relay is a signed webhook shaped

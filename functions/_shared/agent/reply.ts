@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { Db, Sql } from '../db/port.ts';
-import type { Embedder } from '../embeddings/embedder.ts';
 import type { Job } from '../jobs/types.ts';
 import { estimateCostUsd, priceOverridesFromEnv } from '../llm/cost.ts';
 import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
@@ -13,6 +12,7 @@ import { relayToN8n } from './n8n.ts';
 import { phrasesFor } from './phrases.ts';
 import { conversationMessages } from './prompt.ts';
 import { splitQuickReplies, visiblePrefix } from './quick-replies.ts';
+import type { Draft, ReplyDeps } from './reply-types.ts';
 import { type Passage, retrievePassages, sourcesOf } from './retrieval.ts';
 import { loadTenantTools, runToolCalls, type ToolOutcome, toolSpecs } from './tools.ts';
 
@@ -23,38 +23,10 @@ import { loadTenantTools, runToolCalls, type ToolOutcome, toolSpecs } from './to
 
 export const MAX_TOOL_ROUNDS = 3;
 
-export interface ReplyDeps {
-  db: Db;
-  embedder: Embedder;
-  env: Readonly<Record<string, string | undefined>>;
-  fetch: typeof fetch;
-  sleep?: (ms: number) => Promise<void>;
-  log?: (message: string, error?: unknown) => void;
-  /** Builds the tenant's model client; replaceable in tests. */
-  llmFor?: (context: ReplyContext) => LlmProvider | null;
-}
-
 const payloadSchema = z.object({
   message_id: z.string().uuid(),
   conversation_id: z.string().uuid(),
 });
-
-interface Draft {
-  content: string;
-  quickReplies: string[];
-  engine: 'ai' | 'n8n' | 'retrieval' | 'cache';
-  provider: string | null;
-  model: string | null;
-  tokensIn: number;
-  tokensOut: number;
-  costUsd: number;
-  rounds: number;
-  fallbackReason: string | null;
-  tools: ToolOutcome[];
-  handoff: { reason: string } | null;
-  passages: Passage[];
-  sources: unknown[];
-}
 
 function defaultLlm(deps: ReplyDeps) {
   return (context: ReplyContext): LlmProvider | null => {

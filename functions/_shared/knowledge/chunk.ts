@@ -1,4 +1,4 @@
-import type { Block } from './extract-text.ts';
+import type { Block } from './blocks.ts';
 
 /** A passage of a document as it is stored, embedded and retrieved. */
 export interface Chunk {

@@ -1,5 +1,5 @@
 import { Parser } from 'htmlparser2';
-import type { Block, ExtractOptions } from './extract-text.ts';
+import type { Block, ExtractOptions } from './blocks.ts';
 import { collapseWhitespace, linkText, normalizeNewlines } from './text.ts';
 
 // HTML → blocks with htmlparser2's streaming parser. It balances every open tag with a close

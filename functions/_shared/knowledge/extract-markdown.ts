@@ -1,4 +1,4 @@
-import type { Block, ExtractOptions } from './extract-text.ts';
+import type { Block, ExtractOptions } from './blocks.ts';
 import { collapseWhitespace, decodeEntities, linkText, normalizeNewlines } from './text.ts';
 
 // Markdown → blocks. Not a full CommonMark parser: it reads the block structure a help-centre

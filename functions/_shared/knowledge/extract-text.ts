@@ -1,29 +1,12 @@
+import type { Block, ExtractOptions } from './blocks.ts';
 import { extractHtml } from './extract-html.ts';
 import { extractMarkdown } from './extract-markdown.ts';
 import { collapseWhitespace, normalizeNewlines } from './text.ts';
 
-/**
- * A document reduced to what retrieval needs: its headings (so a passage can say which section it
- * belongs to) and its text, one block per paragraph, list item, table row or code block. Markup is
- * gone; line breaks inside a block are kept only where they carry meaning (an address, code).
- */
-export type Block =
-  | { kind: 'heading'; level: number; text: string }
-  | { kind: 'text'; role: TextRole; text: string };
-
-/**
- * Why a text block exists: the chunker splits paragraphs and list items into sentences, but keeps
- * table rows and code lines whole.
- */
-export type TextRole = 'paragraph' | 'list-item' | 'table-row' | 'code';
+export type { Block, ExtractOptions, TextRole } from './blocks.ts';
 
 export const DOCUMENT_MIME_TYPES = ['text/plain', 'text/markdown', 'text/html'] as const;
 export type DocumentMimeType = (typeof DOCUMENT_MIME_TYPES)[number];
-
-export interface ExtractOptions {
-  /** Where the document came from: relative links are resolved against it, otherwise dropped. */
-  baseUrl?: string | null;
-}
 
 export class UnsupportedMimeTypeError extends Error {
   override readonly name = 'UnsupportedMimeTypeError';

@@ -1,0 +1,37 @@
+import type { Db } from '../db/port.ts';
+import type { Embedder } from '../embeddings/embedder.ts';
+import type { LlmProvider } from '../llm/types.ts';
+import type { ReplyContext } from './context.ts';
+import type { Passage } from './retrieval.ts';
+import type { ToolOutcome } from './tools.ts';
+
+// The shapes every engine shares: what a reply is made with and what it produces. Kept apart from
+// reply.ts so an engine (n8n.ts) and the reply that dispatches to it need not import each other.
+
+export interface ReplyDeps {
+  db: Db;
+  embedder: Embedder;
+  env: Readonly<Record<string, string | undefined>>;
+  fetch: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  log?: (message: string, error?: unknown) => void;
+  /** Builds the tenant's model client; replaceable in tests. */
+  llmFor?: (context: ReplyContext) => LlmProvider | null;
+}
+
+export interface Draft {
+  content: string;
+  quickReplies: string[];
+  engine: 'ai' | 'n8n' | 'retrieval' | 'cache';
+  provider: string | null;
+  model: string | null;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+  rounds: number;
+  fallbackReason: string | null;
+  tools: ToolOutcome[];
+  handoff: { reason: string } | null;
+  passages: Passage[];
+  sources: unknown[];
+}
