@@ -6,6 +6,7 @@ import { publicCors } from '../_shared/http/cors.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
 import { jsonBody, limitBody, queryParams } from '../_shared/http/validation.ts';
 import { verifyIdentityHash } from '../_shared/identity/verify-identity.ts';
+import { createJobHandlers } from '../_shared/job-handlers.ts';
 import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
@@ -386,7 +387,7 @@ export function createApp(context: FunctionContext) {
   return createChatApp({
     db: context.db,
     verifier: createClaimsVerifier(context.env),
-    runner: createContextRunner(context, 'chat'),
+    runner: createContextRunner(context, 'chat', createJobHandlers(context)),
     waitUntil: context.waitUntil,
     limits: chatLimits(context.env),
     log: context.log,

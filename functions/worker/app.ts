@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { bearerToken, createClaimsVerifier } from '../_shared/auth/claims.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
 import { limitBody } from '../_shared/http/validation.ts';
+import { createJobHandlers } from '../_shared/job-handlers.ts';
 import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
@@ -51,7 +52,7 @@ export function createWorkerApp(deps: WorkerDeps) {
 export function createApp(context: FunctionContext) {
   const verifier = createClaimsVerifier(context.env);
   return createWorkerApp({
-    runner: createContextRunner(context, 'worker'),
+    runner: createContextRunner(context, 'worker', createJobHandlers(context)),
     isService: async (token) => {
       if (token === context.env.SUPABASE_SERVICE_ROLE_KEY) return true;
       return (await verifier.verify(token))?.role === 'service_role';

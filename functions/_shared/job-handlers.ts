@@ -1,0 +1,21 @@
+import { createReplyHandler } from './agent/reply.ts';
+import { createEmbedder, type EmbedderDeps } from './embeddings/config.ts';
+import type { JobHandler } from './jobs/types.ts';
+import { handleIngestJob } from './knowledge/ingest-document.ts';
+import type { FunctionContext } from './platform/context.ts';
+
+// Where the features meet the job queue: the one module that knows every job kind. The queue
+// (jobs/) stays generic, so a new kind of work is one more entry here and nothing below changes.
+
+/** Every kind of job Parley runs, and who works it. */
+export function createJobHandlers(context: FunctionContext): Record<string, JobHandler> {
+  // On Supabase's edge runtime the Supabase.ai global offers gte-small; elsewhere it is absent.
+  const supabase = (globalThis as { Supabase?: EmbedderDeps['supabase'] }).Supabase;
+  const embedder = createEmbedder(context.env, { fetch, ...(supabase ? { supabase } : {}) });
+  const deps = { db: context.db, embedder, env: context.env, fetch, log: context.log };
+  return {
+    reply: createReplyHandler(deps),
+    ingest_document: (job) =>
+      handleIngestJob({ db: deps.db, embedder: deps.embedder }, job.payload),
+  };
+}
