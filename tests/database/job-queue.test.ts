@@ -3,6 +3,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
 import type { Db, JwtClaims } from '../../functions/_shared/db/port.ts';
 import { createPostgresDb } from '../../functions/_shared/db/postgres.ts';
+import {
+  createJobRunner,
+  DEFAULT_LEASE_SECONDS,
+  leaseSecondsFrom,
+} from '../../functions/_shared/jobs/runner.ts';
 import { type LocalDatabase, openLocalDatabase } from '../../supabase/local/database.ts';
 import { createWorld, type World } from '../support/world.ts';
 
@@ -426,13 +431,30 @@ describe('failure and backoff', () => {
 });
 
 describe('expired leases', () => {
-  it('are reclaimed by the next claim, counting the attempt, and the old worker can no longer finish', async () => {
+  it('are reclaimed by the next claim, which takes the job at once, and the old worker can no longer finish', async () => {
     const id = await enqueue('test.lease', { maxAttempts: 5 });
     await claim('worker-1');
     await expireLease(id);
 
-    // The next claim (anyone's) sweeps it back to queued, behind its backoff.
-    expect(await claim('worker-2', 10)).toEqual([]);
+    // The runner vanished, the job did not fail: no backoff, the very next claim (anyone's)
+    // sweeps it back and takes it as attempt 2.
+    expect(await claim('worker-2', 10)).toMatchObject([{ id, attempts: 2, locked_by: 'worker-2' }]);
+
+    // worker-1 comes back from the dead: it must learn it lost the job and change nothing.
+    const running = await job(id);
+    expect(await complete(id, 'worker-1', { late: true })).toBe(false);
+    expect(await fail(id, 'worker-1', 'late failure')).toBeNull();
+    expect(await extend(id, 'worker-1')).toBe(false);
+    expect(await job(id)).toEqual(running);
+    expect(await complete(id, 'worker-2', { ok: 1 })).toBe(true);
+    expect(await job(id)).toMatchObject({ status: 'succeeded', result: { ok: 1 } });
+  });
+
+  it('reclaim_expired_jobs requeues an expired lease due now, noting whose it was', async () => {
+    const id = await enqueue('test.lease_sweep');
+    await claim('worker-1');
+    await expireLease(id);
+    expect(await svc('select private.reclaim_expired_jobs() as n')).toEqual([{ n: 1 }]);
     expect(await job(id)).toMatchObject({
       status: 'queued',
       attempts: 1,
@@ -440,24 +462,7 @@ describe('expired leases', () => {
       locked_until: null,
       last_error: 'lease expired (worker worker-1)',
     });
-    expect(await delayOf(id)).toBe(2);
-
-    // worker-1 comes back from the dead: it must learn it lost the job and change nothing.
-    const swept = await job(id);
-    expect(await complete(id, 'worker-1', { late: true })).toBe(false);
-    expect(await fail(id, 'worker-1', 'late failure')).toBeNull();
-    expect(await extend(id, 'worker-1')).toBe(false);
-    expect(await job(id)).toEqual(swept);
-
-    // The retry is attempt 2, and still worker-1 cannot touch it.
-    await makeDue(id);
-    expect(await claim('worker-2')).toMatchObject([{ id, attempts: 2, locked_by: 'worker-2' }]);
-    const running = await job(id);
-    expect(await complete(id, 'worker-1')).toBe(false);
-    expect(await fail(id, 'worker-1', 'late failure')).toBeNull();
-    expect(await job(id)).toEqual(running);
-    expect(await complete(id, 'worker-2', { ok: 1 })).toBe(true);
-    expect(await job(id)).toMatchObject({ status: 'succeeded', result: { ok: 1 } });
+    expect(await delayOf(id)).toBe(0);
   });
 
   it('reclaim_expired_jobs sweeps only expired leases', async () => {
@@ -692,6 +697,131 @@ describe('access from the API roles', () => {
 // Connections are opened one by one before the race: postgres.js fetches array types on
 // connect with an unnamed extended-protocol statement outside any transaction, and two
 // connections doing that at once interleave on the shared session ("portal does not exist").
+describe('crash recovery: short leases kept alive by a heartbeat', () => {
+  const quiet = () => {};
+  const never = new Promise<never>(() => {});
+
+  /** A runner whose process dies once its handler starts: no heartbeat, no completion, ever. */
+  function doomedRunner(leaseSeconds: number) {
+    let alive = true;
+    const dying: Db = {
+      asUser: (claims, fn, request) => (alive ? db.asUser(claims, fn, request) : never),
+      asService: (fn, request) => (alive ? db.asService(fn, request) : never),
+      close: async () => {},
+    };
+    let claimed: () => void = () => {};
+    const started = new Promise<void>((resolve) => {
+      claimed = resolve;
+    });
+    const runner = createJobRunner({
+      db: dying,
+      workerId: 'doomed',
+      leaseSeconds,
+      log: quiet,
+      handlers: {
+        'test.crash': () => {
+          alive = false;
+          claimed();
+          return never;
+        },
+      },
+    });
+    return { started, drain: runner.drain };
+  }
+
+  it('a job whose runner died is worked by another runner within one lease', async () => {
+    const id = await enqueue('test.crash', { orderingKey: 'conversation:crash' });
+    const doomed = doomedRunner(1);
+    void doomed.drain({ orderingKey: 'conversation:crash' });
+    await doomed.started;
+
+    // A request for the same conversation arrives right after the crash: instead of leaving the
+    // job to a later worker run it waits out the dead runner's lease and takes the job over.
+    const survivor = createJobRunner({
+      db,
+      workerId: 'survivor',
+      leaseSeconds: 1,
+      log: quiet,
+      handlers: { 'test.crash': async () => ({ recovered: true }) },
+    });
+    const result = await survivor.drain({ orderingKey: 'conversation:crash', maxMs: 5_000 });
+    expect(result).toEqual({ processed: 1, succeeded: 1, failed: 0 });
+    expect(await job(id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 2,
+      result: { recovered: true },
+    });
+  });
+
+  it('a live runner renews its lease by heartbeat, so a job longer than the lease is not taken over', async () => {
+    const id = await enqueue('test.slow', { orderingKey: 'conversation:slow' });
+    let started: () => void = () => {};
+    const running = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const holder = createJobRunner({
+      db,
+      workerId: 'holder',
+      leaseSeconds: 1,
+      log: quiet,
+      handlers: {
+        'test.slow': async () => {
+          started();
+          await new Promise((resolve) => setTimeout(resolve, 2_500));
+          return { slow: true };
+        },
+      },
+    });
+    const holding = holder.drain({ orderingKey: 'conversation:slow' });
+    await running;
+    const other = createJobRunner({
+      db,
+      workerId: 'other',
+      leaseSeconds: 1,
+      log: quiet,
+      handlers: { 'test.slow': async () => ({ stolen: true }) },
+    });
+    expect(await other.drain({ orderingKey: 'conversation:slow', maxMs: 5_000 })).toEqual({
+      processed: 0,
+      succeeded: 0,
+      failed: 0,
+    });
+    expect(await holding).toEqual({ processed: 1, succeeded: 1, failed: 0 });
+    expect(await job(id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      result: { slow: true },
+    });
+  });
+
+  it('leases by default are short enough to recover from a crash within 10 seconds', async () => {
+    expect(leaseSecondsFrom({})).toBe(DEFAULT_LEASE_SECONDS);
+    expect(leaseSecondsFrom({ JOB_LEASE_SECONDS: '2' })).toBe(2);
+    expect(leaseSecondsFrom({ JOB_LEASE_SECONDS: 'soon' })).toBe(DEFAULT_LEASE_SECONDS);
+    await enqueue('test.lease_length');
+    const runner = createJobRunner({
+      db,
+      workerId: 'default-lease',
+      log: quiet,
+      handlers: {
+        'test.lease_length': async (claimed) => {
+          const [row] = await svc<{ s: number }>(
+            'select extract(epoch from locked_until - now())::float8 as s from public.jobs where id = $1',
+            [claimed.id],
+          );
+          return { leaseSeconds: row?.s };
+        },
+      },
+    });
+    await runner.drain({ kinds: ['test.lease_length'] });
+    const [done] = await svc<{ result: { leaseSeconds: number } }>(
+      `select result from public.jobs where kind = 'test.lease_length'`,
+    );
+    expect(done?.result.leaseSeconds).toBeGreaterThan(0);
+    expect(done?.result.leaseSeconds).toBeLessThan(10);
+  });
+});
+
 describe('concurrent claimers over postgres.js connections (PGLiteSocketServer)', () => {
   const CLAIMERS = 10;
   let server: PGLiteSocketServer;

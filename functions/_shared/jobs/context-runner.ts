@@ -1,5 +1,5 @@
 import type { FunctionContext } from '../platform/context.ts';
-import { createJobRunner } from './runner.ts';
+import { createJobRunner, leaseSecondsFrom } from './runner.ts';
 import type { JobHandler } from './types.ts';
 
 /**
@@ -15,6 +15,7 @@ export function createContextRunner(
     db: context.db,
     handlers,
     workerId: `${name}:${crypto.randomUUID()}`,
+    leaseSeconds: leaseSecondsFrom(context.env),
     log: context.log,
   });
 }

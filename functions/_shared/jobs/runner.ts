@@ -3,14 +3,27 @@ import type { Job, JobHandler } from './types.ts';
 
 // Claims due jobs one at a time and works them: the same loop serves the `worker` function (any
 // due job) and a request that just enqueued work and wants it done now (its ordering key only).
-// A job's lease is renewed while its handler runs, so only a worker that really died loses it.
+// A job's lease is renewed by a heartbeat while its handler runs, so only a runner that really
+// died loses it, and a short lease means a dead runner's jobs (and the conversations queued
+// behind them) wait seconds, not minutes.
+
+/** Short enough that a crash stalls a conversation for seconds; three heartbeats fit in it. */
+export const DEFAULT_LEASE_SECONDS = 6;
+
+/** The lease from JOB_LEASE_SECONDS (tests shorten it), else the default. */
+export function leaseSecondsFrom(env: Readonly<Record<string, string | undefined>>): number {
+  const value = Number(env.JOB_LEASE_SECONDS);
+  return Number.isFinite(value) && value >= 1 && value <= 600 ? value : DEFAULT_LEASE_SECONDS;
+}
 
 export interface JobRunnerOptions {
   db: Db;
   handlers: Record<string, JobHandler>;
   workerId: string;
+  /** How long a claimed job stays leased without a heartbeat; heartbeats come thrice per lease. */
   leaseSeconds?: number;
   log?: (message: string, error?: unknown) => void;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface DrainOptions {
@@ -32,10 +45,22 @@ export function createJobRunner({
   db,
   handlers,
   workerId,
-  leaseSeconds = 60,
+  leaseSeconds = DEFAULT_LEASE_SECONDS,
   log = console.error,
+  sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 }: JobRunnerOptions) {
   const lease = `${leaseSeconds} seconds`;
+
+  /** Seconds until the earliest lease in the drain's scope runs out; null when none is held. */
+  async function nextLeaseExpiry(options: DrainOptions): Promise<number | null> {
+    const [row] = await db.asService((sql) =>
+      sql.query<{ seconds: number | null }>(
+        'select extract(epoch from private.next_lease_expiry($1::text[], $2) - now())::float8 as seconds',
+        [options.kinds ?? null, options.orderingKey ?? null],
+      ),
+    );
+    return row?.seconds ?? null;
+  }
 
   async function claim(options: DrainOptions): Promise<Job | null> {
     const [job] = await db.asService((sql) =>
@@ -52,12 +77,15 @@ export function createJobRunner({
     const renew = setInterval(
       () => {
         db.asService((sql) =>
-          sql.query('select private.extend_job_lease($1, $2, $3::interval)', [
-            job.id,
-            workerId,
-            lease,
-          ]),
-        ).catch((error) => log(`could not renew the lease of job ${job.id}`, error));
+          sql.query<{ held: boolean }>(
+            'select private.extend_job_lease($1, $2, $3::interval) as held',
+            [job.id, workerId, lease],
+          ),
+        )
+          .then(([row]) => {
+            if (row && !row.held) log(`job ${job.id} lost its lease; another runner may retry it`);
+          })
+          .catch((error) => log(`could not renew the lease of job ${job.id}`, error));
       },
       (leaseSeconds * 1000) / 3,
     );
@@ -90,9 +118,23 @@ export function createJobRunner({
     async drain(options: DrainOptions = {}): Promise<DrainResult> {
       const result: DrainResult = { processed: 0, succeeded: 0, failed: 0 };
       const deadline = Date.now() + (options.maxMs ?? 25_000);
+      let waited = false;
       while (result.processed < (options.maxJobs ?? 50) && Date.now() < deadline) {
         const job = await claim(options);
-        if (!job) break;
+        if (!job) {
+          // A lease running out soon may belong to a runner that died: its job, and whatever is
+          // queued behind it, would otherwise wait for the next scheduled worker run. One wait
+          // per dry spell: a lease renewed meanwhile means its runner is alive and on it.
+          if (waited) break;
+          waited = true;
+          const seconds = await nextLeaseExpiry(options);
+          if (seconds === null || seconds > leaseSeconds) break;
+          const waitMs = Math.max(0, seconds * 1000) + 100;
+          if (Date.now() + waitMs >= deadline) break;
+          await sleep(waitMs);
+          continue;
+        }
+        waited = false;
         result.processed++;
         if (await work(job)) result.succeeded++;
         else result.failed++;
