@@ -10,7 +10,7 @@ import { createJobHandlers } from '../_shared/job-handlers.ts';
 import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
-import { type ChatLimits, chatLimits, enforceRateLimits } from './limits.ts';
+import { type ChatLimits, chatLimits, enforceRateLimits, takeRateLimits } from './limits.ts';
 import { originAllowed, publicConfig, tenantByKey } from './tenant.ts';
 import { requireVisitor, type VisitorEnv } from './visitor.ts';
 
@@ -146,14 +146,15 @@ export function createChatApp(deps: ChatDeps) {
   app.post('/chat/sessions', visitorOnly, async (c) => {
     const body = await jsonBody(c, sessionSchema);
     const visitor = c.get('visitor');
-    await enforceRateLimits(db, [
-      [`sessions:visitor:${visitor.sub}`, limits.visitorSessionsPerMinute],
-    ]);
+    // Limits are counted in this transaction, so a request refused further down is not counted.
     const result = await db.asService(async (sql) => {
       const tenant = await tenantByKey(sql, body.key);
       if (!originAllowed(tenant.allowed_origins, c.req.header('origin') ?? null)) {
         throw new HttpError(403, 'origin_not_allowed', 'This site may not use this chat widget.');
       }
+      await takeRateLimits(sql, [
+        [`sessions:visitor:${visitor.sub}`, limits.visitorSessionsPerMinute],
+      ]);
       let contactId: string | null = null;
       if (body.visitor) {
         const [secret] = await sql.query<{ identity_secret: string }>(
@@ -212,6 +213,11 @@ export function createChatApp(deps: ChatDeps) {
           throw new HttpError(400, 'prechat_required', `Please fill in: ${missing.join(', ')}.`);
         }
       }
+      // Every fresh anonymous user has a per-visitor allowance of its own: only this bounds a
+      // flood of them.
+      await takeRateLimits(sql, [
+        [`sessions:tenant:${tenant.id}`, limits.tenantConversationsPerMinute],
+      ]);
       const [conversation] = await sql.query<Conversation>(
         `insert into public.conversations (tenant_id, visitor_id, contact_id, locale, page_url, identity_verified, prechat)
          values ($1, $2, $3, $4, $5, $6, $7::jsonb)
@@ -244,9 +250,22 @@ export function createChatApp(deps: ChatDeps) {
       }),
     );
     const visitor = c.get('visitor');
-    const conversation = await db.asUser(visitor, (sql) =>
-      visitorConversation(sql, body.conversation_id),
-    );
+    const orderingKey = `conversation:${body.conversation_id}`;
+    // A re-send of a message already stored (the widget retrying after a lost answer) gets that
+    // message back before any limit is looked at: it costs nothing and must never read as a 429.
+    const { conversation, stored } = await db.asUser(visitor, async (sql) => ({
+      conversation: await visitorConversation(sql, body.conversation_id),
+      stored: (
+        await sql.query(
+          `select ${MESSAGE_COLUMNS} from public.messages where conversation_id = $1 and client_msg_id = $2`,
+          [body.conversation_id, body.client_msg_id],
+        )
+      )[0],
+    }));
+    if (stored) {
+      deps.waitUntil(deps.runner.drain({ orderingKey, maxMs: 120_000 }));
+      return c.json({ message: stored, duplicate: true }, 202);
+    }
     if (conversation.status === 'resolved') {
       throw new HttpError(
         409,
@@ -290,9 +309,7 @@ export function createChatApp(deps: ChatDeps) {
       return { message: existing, duplicate: true };
     });
     // Work the reply now; the worker picks it up if this instance dies first.
-    deps.waitUntil(
-      deps.runner.drain({ orderingKey: `conversation:${body.conversation_id}`, maxMs: 120_000 }),
-    );
+    deps.waitUntil(deps.runner.drain({ orderingKey, maxMs: 120_000 }));
     return c.json({ message, duplicate }, 202);
   });
 

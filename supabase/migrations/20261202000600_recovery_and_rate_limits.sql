@@ -54,3 +54,66 @@ $$;
 
 grant execute on function private.next_lease_expiry(text[], text) to service_role;
 
+-- Rate limits: a sliding window. The fixed per-minute window let twice the limit through around
+-- a minute boundary; now at most p_limit requests are accepted in any p_window_seconds. Each row
+-- of public.rate_limits is one slice of a key's window: the requests accepted at one instant.
+-- A request is checked against every key it is limited by and counted against all of them, or
+-- none: a refused request leaves no trace, so a client that keeps retrying while refused is let
+-- in again as soon as its accepted requests age out.
+
+comment on table public.rate_limits is
+  'Requests accepted per rate-limit key, as slices of a sliding window (private.rate_limit_take); refused requests are never recorded.';
+comment on column public.rate_limits.key is
+  'What is limited, e.g. messages:visitor:<uuid>, messages:tenant:<uuid>, sessions:tenant:<uuid>.';
+comment on column public.rate_limits.window_start is
+  'When these requests were accepted; a slice counts while it is younger than the window.';
+comment on column public.rate_limits.hits is
+  'Requests of this key accepted at that instant.';
+
+-- Null when the request is accepted (and counted against every key), else the first key, in the
+-- order given, whose limit it would exceed (and nothing is counted).
+create or replace function private.rate_limit_take(
+  p_keys text[], p_limits integer[], p_window_seconds integer default 60
+) returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  accepted_at timestamptz;
+  since timestamptz;
+  item record;
+  used bigint;
+begin
+  if coalesce(cardinality(p_keys), 0) <> coalesce(cardinality(p_limits), 0) then
+    raise exception 'one limit per key' using errcode = '22023';
+  end if;
+  -- Callers of a key queue here until the one ahead has counted or been refused. Locks are
+  -- taken in one global order, so callers with overlapping keys cannot deadlock.
+  for item in select distinct k as key from unnest(p_keys) as k order by 1 loop
+    perform pg_advisory_xact_lock(hashtextextended('parley.rate_limit:' || item.key, 0));
+  end loop;
+  -- The time after waiting for the lock, not the transaction's start: the window ends now.
+  accepted_at := clock_timestamp();
+  since := accepted_at - make_interval(secs => p_window_seconds);
+  for item in
+    select u.key, u.max_hits from unnest(p_keys, p_limits) with ordinality as u(key, max_hits, n)
+     order by u.n
+  loop
+    delete from public.rate_limits where key = item.key and window_start <= since;
+    select coalesce(sum(hits), 0) into used from public.rate_limits where key = item.key;
+    if used >= item.max_hits then
+      return item.key;
+    end if;
+  end loop;
+  insert into public.rate_limits as r (key, window_start, hits)
+  select distinct k, accepted_at, 1 from unnest(p_keys) as k
+  on conflict on constraint rate_limits_pkey do update set hits = r.hits + 1;
+  return null;
+end;
+$$;
+
+grant execute on function private.rate_limit_take(text[], integer[], integer) to service_role;
+
+-- The fixed window, superseded by rate_limit_take.
+drop function private.rate_limit_hit(text, integer, integer);
