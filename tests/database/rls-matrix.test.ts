@@ -131,6 +131,8 @@ const EXPECTATIONS = {
   subscriptions: only(adminsRead),
   stripe_events: only({ platformAdmin: 's---' }),
   usage_daily: only(membersRead),
+  // Billing and quota notices: owners and admins read them and mark them read; the service raises them.
+  tenant_notices: only({ adminA: 's-u-', ownerA: 's-u-', platformAdmin: 's---' }),
   jobs: only({ platformAdmin: 's---' }),
   // The conversation engine's state: the audit trail is the tenant's to read; rate-limit counters,
   // the answer cache and webhook receipts are the service's alone.
@@ -138,6 +140,14 @@ const EXPECTATIONS = {
   rate_limits: only({}),
   answer_cache: only({}),
   webhook_receipts: only({}),
+  // Target: agentA's read marker in visitorA's conversation; insert: one's own marker. A marker is
+  // its owner's alone.
+  conversation_reads: only({
+    agentA: 'siud',
+    adminA: '-i--',
+    ownerA: '-i--',
+    platformAdmin: 's---',
+  }),
 } satisfies Record<string, Record<Actor, Ops>>;
 
 type CaseName = keyof typeof EXPECTATIONS;
@@ -356,6 +366,15 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  tenant_notices: {
+    where: 'id = $1',
+    params: (c) => [c.w.a.noticeId],
+    set: 'read_at = read_at',
+    insert: (c) => [
+      `insert into public.tenant_notices (tenant_id, kind) values ($1, 'plan_changed')`,
+      [c.w.a.tenantId],
+    ],
+  },
   jobs: {
     where: 'id = $1',
     params: (c) => [c.w.jobId],
@@ -400,6 +419,15 @@ const TARGETS: Record<CaseName, Target> = {
     insert: (c) => [
       `insert into public.webhook_receipts (delivery_id, source, tenant_id) values (gen_random_uuid(), 'rls-test', $1)`,
       [c.w.a.tenantId],
+    ],
+  },
+  conversation_reads: {
+    where: 'conversation_id = $1 and user_id = $2',
+    params: (c) => [c.w.a.conversationId, c.w.users.agentA],
+    set: 'last_read_at = last_read_at',
+    insert: (c) => [
+      `insert into public.conversation_reads (conversation_id, user_id) values ($1, auth.uid())`,
+      [c.w.conversationOfVisitorB],
     ],
   },
 };
@@ -549,6 +577,10 @@ beforeAll(async () => {
       `insert into public.messages (conversation_id, tenant_id, role, content, client_msg_id)
        values ($1, $2, 'user', 'Hello from B', 'b-1') returning id`,
       [w.conversationOfVisitorB, w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.conversation_reads (conversation_id, user_id) values ($1, $2)`,
+      [w.a.conversationId, w.users.agentA],
     );
     return { spareUserId, visitorBMessageId: message?.id as string };
   });
@@ -1052,6 +1084,7 @@ describe('function privileges', () => {
     'private.is_member',
     'private.is_platform_admin',
     'private.member_tenant_ids',
+    'private.staff_conversation',
     'private.tenant_role',
     'private.visitor_can_post',
   ];
@@ -1079,9 +1112,17 @@ describe('function privileges', () => {
 
   it('authenticated can call exactly the public RPCs', async () => {
     expect(await callable('authenticated', 'public')).toEqual([
+      'public.assign_conversation',
+      'public.hand_back_to_bot',
+      'public.mark_conversation_read',
       'public.match_document_chunks',
+      'public.post_agent_message',
       'public.rate_conversation',
       'public.rate_message',
+      'public.reopen_conversation',
+      'public.resolve_conversation',
+      'public.search_conversations',
+      'public.take_over_conversation',
     ]);
   });
 

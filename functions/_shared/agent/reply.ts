@@ -217,6 +217,13 @@ export async function writeReply(
   latencyMs: number,
   inReplyTo: string | null,
 ): Promise<string | null> {
+  // A person may have taken over while this reply was drafted: then it is never posted. The row
+  // lock orders this check with the takeover's update, whichever commits first.
+  const [current] = await sql.query<{ status: string }>(
+    'select status from public.conversations where id = $1 for update',
+    [context.conversation.id],
+  );
+  if (current?.status !== 'bot') return null;
   const phrases = phrasesFor(context.conversation.locale);
   const content = draft.handoff
     ? [draft.content, phrases.handoff].filter(Boolean).join('\n\n')
