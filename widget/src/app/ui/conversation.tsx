@@ -1,8 +1,8 @@
 import { useLayoutEffect, useRef } from 'preact/hooks';
+import { markdown } from '../../shared/markdown.ts';
 import type { Chat } from '../chat.ts';
 import { textDirection } from '../direction.ts';
 import type { Strings } from '../i18n.ts';
-import { markdown } from '../markdown.ts';
 import { Csat } from './csat.tsx';
 import { MessageItem } from './message-item.tsx';
 

@@ -1,9 +1,9 @@
+import { markdown, safeHref } from '../../shared/markdown.ts';
+import { imageUrl } from '../../shared/safe-url.ts';
 import { textDirection } from '../direction.ts';
 import type { Strings } from '../i18n.ts';
-import { markdown, safeHref } from '../markdown.ts';
 import type { Message } from '../types.ts';
 import { ThumbDownIcon, ThumbUpIcon } from './icons.tsx';
-import { imageUrl } from './safe-url.ts';
 
 interface Props {
   message: Message;

@@ -1,4 +1,5 @@
 import { useEffect, useRef } from 'preact/hooks';
+import { imageUrl } from '../../shared/safe-url.ts';
 import type { Host } from '../../shared/types.ts';
 import type { Chat } from '../chat.ts';
 import { isRtlLocale, stringsFor } from '../i18n.ts';
@@ -7,7 +8,6 @@ import { Conversation } from './conversation.tsx';
 import { trapTab } from './focus.ts';
 import { CloseIcon, NewIcon } from './icons.tsx';
 import { Prechat } from './prechat.tsx';
-import { imageUrl } from './safe-url.ts';
 
 export function Window({ chat, host }: { chat: Chat; host: Host }) {
   const { state, actions } = chat;
