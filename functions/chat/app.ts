@@ -1,7 +1,8 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { sendTyping } from '../_shared/agent/broadcast.ts';
 import { createClaimsVerifier } from '../_shared/auth/claims.ts';
-import type { Db, Sql } from '../_shared/db/port.ts';
+import type { Db, JwtClaims, Sql } from '../_shared/db/port.ts';
 import { publicCors } from '../_shared/http/cors.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
 import { jsonBody, limitBody, queryParams } from '../_shared/http/validation.ts';
@@ -142,6 +143,19 @@ export function createChatApp(deps: ChatDeps) {
   });
 
   const visitorOnly = requireVisitor(deps.verifier);
+
+  /** The visitor's conversation, as long as it still takes part in a chat. */
+  async function openConversation(visitor: JwtClaims, id: string) {
+    const conversation = await db.asUser(visitor, (sql) => visitorConversation(sql, id));
+    if (conversation.status === 'resolved') {
+      throw new HttpError(
+        409,
+        'conversation_resolved',
+        'This conversation is closed: start a new one.',
+      );
+    }
+    return conversation;
+  }
 
   app.post('/chat/sessions', visitorOnly, async (c) => {
     const body = await jsonBody(c, sessionSchema);
@@ -358,22 +372,24 @@ export function createChatApp(deps: ChatDeps) {
     return c.json({ ok: true });
   });
 
+  // The visitor's typing reaches staff only through here: the conversation's topic is
+  // receive-only for clients, so the event carries the role this request proved, not one claimed.
+  app.post('/chat/typing', visitorOnly, async (c) => {
+    const body = await jsonBody(c, z.object({ conversation_id: uuid, typing: z.boolean() }));
+    const visitor = c.get('visitor');
+    const conversation = await openConversation(visitor, body.conversation_id);
+    await enforceRateLimits(db, [[`typing:visitor:${visitor.sub}`, limits.visitorTypingPerMinute]]);
+    await sendTyping(db, conversation.id, body.typing, { by: 'visitor' });
+    return c.json({ ok: true }, 202);
+  });
+
   app.post('/chat/handoff', visitorOnly, async (c) => {
     const body = await jsonBody(
       c,
       z.object({ conversation_id: uuid, reason: z.string().max(500).optional() }),
     );
     const visitor = c.get('visitor');
-    const conversation = await db.asUser(visitor, (sql) =>
-      visitorConversation(sql, body.conversation_id),
-    );
-    if (conversation.status === 'resolved') {
-      throw new HttpError(
-        409,
-        'conversation_resolved',
-        'This conversation is closed: start a new one.',
-      );
-    }
+    const conversation = await openConversation(visitor, body.conversation_id);
     const updated = await db.asService(async (sql) => {
       const [row] = await sql.query<{ id: string; status: string }>(
         `update public.conversations set status = 'handoff' where id = $1 and status = 'bot' returning id, status`,

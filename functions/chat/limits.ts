@@ -10,6 +10,7 @@ export interface ChatLimits {
   /** Conversations a tenant's visitors may start per minute: fresh anonymous users each get a
    * per-visitor allowance, so only a per-tenant one bounds a flood of them. */
   tenantConversationsPerMinute: number;
+  visitorTypingPerMinute: number;
 }
 
 export function chatLimits(env: Readonly<Record<string, string | undefined>>): ChatLimits {
@@ -24,6 +25,7 @@ export function chatLimits(env: Readonly<Record<string, string | undefined>>): C
     tenantMessagesPerMinute: number('CHAT_TENANT_MESSAGES_PER_MINUTE', 600),
     visitorSessionsPerMinute: number('CHAT_VISITOR_SESSIONS_PER_MINUTE', 10),
     tenantConversationsPerMinute: number('CHAT_TENANT_CONVERSATIONS_PER_MINUTE', 120),
+    visitorTypingPerMinute: number('CHAT_VISITOR_TYPING_PER_MINUTE', 30),
   };
 }
 

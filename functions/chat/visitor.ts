@@ -18,6 +18,15 @@ export function requireVisitor(verifier: ClaimsVerifier) {
         'Sign in (anonymously) before chatting.',
       );
     }
+    // A staff account can see its tenant's conversations, so without this it could speak in
+    // them as the visitor (typing) or run into RLS halfway through a write.
+    if (claims.is_anonymous !== true) {
+      throw new HttpError(
+        403,
+        'visitor_session_required',
+        'The chat API is for visitor sessions; staff use the admin app.',
+      );
+    }
     c.set('visitor', claims as JwtClaims & { sub: string });
     await next();
   };

@@ -6,8 +6,9 @@ import { ACTORS, type Actor, createWorld, type World } from '../support/world.ts
 
 // Private Realtime channels are authorized the way Supabase Realtime does it: with realtime.topic()
 // set to the channel's topic, may the user SELECT (receive) or INSERT (send) a broadcast row of
-// realtime.messages? The policies are in supabase/migrations/*_realtime.sql. DESIGN.md:
-// conversation:<uuid> → its visitor and its tenant's members; tenant:<uuid>:inbox → members.
+// realtime.messages? The policies are in supabase/migrations/*_realtime.sql and
+// *_receive_only_topics.sql. DESIGN.md: conversation:<uuid> → its visitor and its tenant's
+// members; tenant:<uuid>:inbox → members; only the server sends on either, so no client may.
 // Then: what the triggers broadcast, and on which topic.
 
 let local: LocalDatabase;
@@ -161,17 +162,17 @@ for (const t of TOPICS) {
       it(`${actor} receive: ${verdict}`, async () => {
         expect(await canReceive(actor, t.topic(w), storedRow.get(t.label) as string)).toBe(allowed);
       });
-      it(`${actor} send: ${verdict}`, async () => {
-        expect(await canSend(actor, t.topic(w))).toBe(allowed);
+      it(`${actor} send broadcast and presence: denied`, async () => {
+        expect(await canSend(actor, t.topic(w))).toBe(false);
+        expect(await canSend(actor, t.topic(w), 'presence')).toBe(false);
       });
     }
   });
 }
 
 describe('extensions', () => {
-  it('presence is allowed on a topic the user may use; postgres_changes rows are not', async () => {
+  it('postgres_changes rows are neither sent nor received by clients', async () => {
     const topic = `conversation:${w.a.conversationId}`;
-    expect(await canSend('visitorA', topic, 'presence')).toBe(true);
     expect(await canSend('visitorA', topic, 'postgres_changes')).toBe(false);
     const [row] = await db.asService((sql) =>
       sql.query<{ id: string }>(
@@ -182,6 +183,23 @@ describe('extensions', () => {
     );
     expect(await canReceive('visitorA', topic, row?.id as string)).toBe(false);
     expect(await canReceive('ownerA', topic, row?.id as string)).toBe(false);
+  });
+
+  it("the server still broadcasts what a client's own write causes", async () => {
+    const topic = `conversation:${w.a.conversationId}`;
+    const seen = await asActor('visitorA', async (sql) => {
+      const [m] = await sql.query<{ id: string }>(
+        `insert into public.messages (conversation_id, role, content, client_msg_id)
+         values ($1, 'user', 'Where is my order?', $2) returning id`,
+        [w.a.conversationId, crypto.randomUUID()],
+      );
+      await setTopic(sql, topic);
+      return sql.query<{ event: string }>(
+        `select event from realtime.messages where topic = $1 and payload ->> 'id' = $2`,
+        [topic, m?.id],
+      );
+    });
+    expect(seen).toEqual([{ event: 'message_created' }]);
   });
 
   it('without realtime.topic set, nobody passes', async () => {

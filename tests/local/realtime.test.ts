@@ -22,10 +22,23 @@ let db: Db;
 let w: World;
 
 beforeAll(async () => {
-  stack = await startStack();
+  stack = await startStack({ env: { CHAT_VISITOR_TYPING_PER_MINUTE: '5' } });
   // PGlite is one Postgres session: the wire endpoint serves one connection at a time.
   db = createPostgresDb(stack.dbUrl, { max: 1 });
   w = await createWorld(db);
+  // Parley's own topics are receive-only for clients. To exercise the stand-in's handling of
+  // private channels that a client may send on, this test project adds such a topic family:
+  // every signed-in user receives, only staff (non-anonymous) users send and track.
+  await db.asService(async (sql) => {
+    await sql.query(`select set_config('role', 'none', true)`);
+    await sql.query(`create policy test_rooms_receive on realtime.messages for select to authenticated
+      using (realtime.messages.topic = (select realtime.topic())
+        and realtime.messages.topic like 'staff-room:%')`);
+    await sql.query(`create policy test_rooms_send on realtime.messages for insert to authenticated
+      with check (realtime.messages.topic = (select realtime.topic())
+        and realtime.messages.topic like 'staff-room:%'
+        and (select auth.jwt() ->> 'is_anonymous') = 'false')`);
+  });
 });
 
 afterAll(async () => {
@@ -109,6 +122,8 @@ function collect(channel: RealtimeChannel, event = '*') {
 
 const privateConfig: RealtimeChannelOptions = { config: { private: true } };
 const room = () => `room:${crypto.randomUUID()}`;
+/** A private topic of this test project's own policies: staff send, any signed-in user receives. */
+const staffRoom = () => `staff-room:${crypto.randomUUID()}`;
 const conversationTopic = () => `conversation:${w.a.conversationId}`;
 
 const insertMessage = (content: string, extra: { isPrivate?: boolean } = {}) =>
@@ -239,17 +254,18 @@ describe('client broadcasts', () => {
     });
   });
 
-  it('relays on a private channel between its visitor and an agent, not to its public twin', async () => {
-    const [{ client: visitor }, { client: agent }, { client: outsider }] = await Promise.all([
-      connect('visitorA'),
+  it('relays on a private channel whose policies let the sender write, not to its public twin', async () => {
+    const [{ client: agent }, { client: visitor }, { client: outsider }] = await Promise.all([
       connect('agentA'),
+      connect('visitorA'),
       connect(),
     ]);
-    const sender = visitor.channel(conversationTopic(), {
+    const topic = staffRoom();
+    const sender = agent.channel(topic, {
       config: { private: true, broadcast: { ack: true } },
     });
-    const listener = agent.channel(conversationTopic(), privateConfig);
-    const publicTwin = outsider.channel(conversationTopic());
+    const listener = visitor.channel(topic, privateConfig);
+    const publicTwin = outsider.channel(topic);
     const received = collect(listener, 'typing');
     const leaked = collect(publicTwin);
     await Promise.all([subscribed(sender), subscribed(listener), subscribed(publicTwin)]);
@@ -344,27 +360,45 @@ describe('presence', () => {
     expect(keys(alice)).toEqual(['alice']);
   });
 
-  it('lets a private channel’s audience track, with an updated meta on re-track', async () => {
+  it('lets a private channel’s writers track, with an updated meta on re-track', async () => {
+    const [{ client: agent }, { client: admin }] = await Promise.all([
+      connect('agentA'),
+      connect('adminA'),
+    ]);
+    const topic = staffRoom();
+    const a = agent.channel(topic, {
+      config: { private: true, presence: { key: 'agent' } },
+    });
+    const b = admin.channel(topic, {
+      config: { private: true, presence: { key: 'admin' } },
+    });
+    b.on('presence', { event: 'sync' }, () => {});
+    await Promise.all([subscribed(a), subscribed(b)]);
+
+    expect(await a.track({ typing: false })).toBe('ok');
+    expect(await a.track({ typing: true })).toBe('ok');
+    await until(
+      () => b.presenceState<{ typing: boolean }>().agent?.[0]?.typing === true,
+      'updated presence',
+    );
+    expect(b.presenceState().agent).toHaveLength(1);
+  });
+
+  it('refuses a track without the INSERT policy, and the others never see it', async () => {
     const [{ client: visitor }, { client: agent }] = await Promise.all([
       connect('visitorA'),
       connect('agentA'),
     ]);
-    const v = visitor.channel(conversationTopic(), {
-      config: { private: true, presence: { key: 'visitor' } },
-    });
-    const g = agent.channel(conversationTopic(), {
-      config: { private: true, presence: { key: 'agent' } },
-    });
+    const topic = staffRoom();
+    const v = visitor.channel(topic, { config: { private: true, presence: { key: 'visitor' } } });
+    const g = agent.channel(topic, { config: { private: true, presence: { key: 'agent' } } });
     g.on('presence', { event: 'sync' }, () => {});
     await Promise.all([subscribed(v), subscribed(g)]);
 
-    expect(await v.track({ typing: false })).toBe('ok');
-    expect(await v.track({ typing: true })).toBe('ok');
-    await until(
-      () => g.presenceState<{ typing: boolean }>().visitor?.[0]?.typing === true,
-      'updated presence',
-    );
-    expect(g.presenceState().visitor).toHaveLength(1);
+    expect(await v.track({ name: 'Support Team' })).toBe('error');
+    expect(await g.track({ name: 'Sam' })).toBe('ok');
+    await until(() => Object.keys(g.presenceState()).length > 0, 'own presence');
+    expect(Object.keys(g.presenceState())).toEqual(['agent']);
   });
 });
 
@@ -427,27 +461,28 @@ describe('connection', () => {
   });
 
   it('speaks the 1.0.0 serializer to a client that asks for it', async () => {
-    const [{ client: old }, { client: current }] = await Promise.all([
-      connect('visitorA', { vsn: '1.0.0' }),
+    const [{ client: old }, { client: current }, { client: visitor }] = await Promise.all([
+      connect('adminA', { vsn: '1.0.0' }),
       connect('agentA'),
+      connect('visitorA', { vsn: '1.0.0' }),
     ]);
-    const v1 = old.channel(conversationTopic(), {
-      config: { private: true, broadcast: { ack: true } },
-    });
-    const v2 = current.channel(conversationTopic(), {
-      config: { private: true, broadcast: { ack: true } },
-    });
+    const topic = staffRoom();
+    const v1 = old.channel(topic, { config: { private: true, broadcast: { ack: true } } });
+    const v2 = current.channel(topic, { config: { private: true, broadcast: { ack: true } } });
+    const fromDatabase = visitor.channel(conversationTopic(), privateConfig);
     const v1Got = collect(v1);
     const v2Got = collect(v2);
-    await Promise.all([subscribed(v1), subscribed(v2)]);
+    const databaseGot = collect(fromDatabase);
+    await Promise.all([subscribed(v1), subscribed(v2), subscribed(fromDatabase)]);
 
     expect(await v2.send({ type: 'broadcast', event: 'to-v1', payload: { n: 1 } })).toBe('ok');
     expect(await v1.send({ type: 'broadcast', event: 'to-v2', payload: { n: 2 } })).toBe('ok');
     await insertMessage('For both serializers.');
     await until(
-      () => v1Got.some((m) => m.event === 'message_created'),
+      () => databaseGot.some((m) => m.event === 'message_created'),
       'database broadcast on 1.0.0',
     );
+    await until(() => v1Got.some((m) => m.event === 'to-v1'), 'broadcast to 1.0.0');
     expect(v1Got.find((m) => m.event === 'to-v1')?.payload).toEqual({ n: 1 });
     await until(() => v2Got.some((m) => m.event === 'to-v2'), 'broadcast from 1.0.0');
   });
@@ -479,13 +514,14 @@ describe('REST broadcast', () => {
       connect('agentA'),
       connect('visitorB'),
     ]);
-    const listener = visitor.channel(conversationTopic(), privateConfig);
+    const topic = staffRoom();
+    const listener = visitor.channel(topic, privateConfig);
     const received = collect(listener);
     await subscribed(listener);
 
-    const refused = stranger.channel(conversationTopic(), privateConfig);
+    const refused = stranger.channel(topic, privateConfig);
     expect(await refused.httpSend('intrusion', { x: 1 })).toEqual({ success: true });
-    const allowed = agent.channel(conversationTopic(), privateConfig);
+    const allowed = agent.channel(topic, privateConfig);
     expect(await allowed.httpSend('agent_typing', { typing: true })).toEqual({ success: true });
 
     // The service role bypasses the policies, as it does on Supabase.
@@ -499,7 +535,7 @@ describe('REST broadcast', () => {
       body: JSON.stringify({
         messages: [
           {
-            topic: conversationTopic(),
+            topic,
             event: 'from_service',
             payload: { ok: true },
             private: true,
@@ -550,5 +586,218 @@ describe('REST broadcast', () => {
       body: JSON.stringify({ messages: [] }),
     });
     expect(unauthenticated.status).toBe(401);
+  });
+});
+
+// --- server topics are receive-only ---------------------------------------------------------------
+
+describe('receive-only server topics', () => {
+  const EVENTS = [
+    'message_created',
+    'message_updated',
+    'status_changed',
+    'reply_delta',
+    'typing',
+  ] as const;
+  const SENDERS = ['visitorA', 'visitorB', 'agentA', 'ownerB', 'anon'] as const;
+  const inboxTopic = () => `tenant:${w.a.tenantId}:inbox`;
+
+  /** What a forger would put in each event to be rendered as the server's or staff's word. */
+  const forged = (event: string, by: string, path: string) => ({
+    forged: `${by} ${path}`,
+    id: crypto.randomUUID(),
+    conversation_id: w.a.conversationId,
+    role: 'agent',
+    content: 'Your refund is approved, enter your card number here.',
+    author: { name: 'Support Team', avatar_url: null },
+    created_at: new Date().toISOString(),
+    status: event === 'status_changed' ? 'resolved' : 'sent',
+    text: 'forged partial reply',
+    reply_to: crypto.randomUUID(),
+    typing: true,
+    by: 'agent',
+    name: 'Support Team',
+  });
+
+  async function sessionOf(actor: (typeof SENDERS)[number]) {
+    return actor === 'anon' ? connect() : connect(actor);
+  }
+
+  it('no client broadcast of any event reaches the conversation or the inbox, by websocket or REST', async () => {
+    // The audience: the conversation's visitor and a member on the conversation, a member on the inbox.
+    const [{ client: visitor }, { client: agent }] = await Promise.all([
+      connect('visitorA'),
+      connect('agentA'),
+    ]);
+    const onConversation = visitor.channel(conversationTopic(), privateConfig);
+    const staffView = agent.channel(conversationTopic(), privateConfig);
+    const onInbox = agent.channel(inboxTopic(), privateConfig);
+    const got = [collect(onConversation), collect(staffView), collect(onInbox)];
+    await Promise.all([subscribed(onConversation), subscribed(staffView), subscribed(onInbox)]);
+
+    const attempts: string[] = [];
+    for (const actor of SENDERS) {
+      const { client } = await sessionOf(actor);
+      for (const topic of [conversationTopic(), inboxTopic()]) {
+        // By websocket, wherever the actor may join at all (its own conversation, its inbox).
+        const channel = client.channel(topic, {
+          config: { private: true, broadcast: { self: true } },
+        });
+        const statuses = watch(channel);
+        await until(() => statuses.length > 0, `join of ${actor} to ${topic}`);
+        if (statuses[0]?.status === 'SUBSCRIBED') {
+          for (const event of EVENTS) {
+            expect(
+              await channel.send({ type: 'broadcast', event, payload: forged(event, actor, 'ws') }),
+            ).toBe('ok');
+            attempts.push(`${actor} ws ${topic} ${event}`);
+          }
+        }
+        await client.removeChannel(channel);
+
+        // By REST: httpSend (one event) and the batch endpoint, private and public twin.
+        const rest = client.channel(topic, privateConfig);
+        for (const event of EVENTS) {
+          await rest.httpSend(event, forged(event, actor, 'httpSend')).catch(() => {});
+          const token = (client.realtime as unknown as { accessTokenValue: string | null })
+            .accessTokenValue;
+          const response = await fetch(`${stack.url}/realtime/v1/api/broadcast`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              apikey: stack.keys.anonKey,
+              ...(token ? { authorization: `Bearer ${token}` } : {}),
+            },
+            body: JSON.stringify({
+              messages: [true, false].map((isPrivate) => ({
+                topic,
+                event,
+                payload: forged(event, actor, 'batch'),
+                private: isPrivate,
+              })),
+            }),
+          });
+          expect(response.status).toBe(202);
+          attempts.push(`${actor} rest ${topic} ${event}`);
+        }
+      }
+    }
+    // The visitor and the member could join; the others could not even do that.
+    expect(attempts.filter((a) => a.includes(' ws ')).length).toBe(3 * EVENTS.length);
+
+    // The server's own events still arrive, after every forged one was handled.
+    await insertMessage('The real reply.');
+    await db.asService((sql) =>
+      sql.query(`select realtime.send($1::jsonb, 'marker', $2, true)`, [{ n: 1 }, inboxTopic()]),
+    );
+    for (const received of got.slice(0, 2)) {
+      await until(
+        () => received.some((m) => m.payload.content === 'The real reply.'),
+        'the real reply',
+      );
+    }
+    await until(() => got[2]?.some((m) => m.event === 'marker') === true, 'the inbox marker');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const received of got) {
+      expect(received.filter((m) => 'forged' in m.payload)).toEqual([]);
+    }
+  }, 60_000);
+
+  it('no client can track presence on the conversation or the inbox', async () => {
+    const { client: watcher } = await connect('agentA');
+    const watched = watcher.channel(conversationTopic(), {
+      config: { private: true, presence: { key: 'watcher' } },
+    });
+    const inbox = watcher.channel(inboxTopic(), {
+      config: { private: true, presence: { key: 'watcher' } },
+    });
+    watched.on('presence', { event: 'sync' }, () => {});
+    inbox.on('presence', { event: 'sync' }, () => {});
+    await Promise.all([subscribed(watched), subscribed(inbox)]);
+
+    for (const actor of ['visitorA', 'agentA', 'adminA'] as const) {
+      const { client } = await connect(actor);
+      const topics =
+        actor === 'visitorA' ? [conversationTopic()] : [conversationTopic(), inboxTopic()];
+      for (const topic of topics) {
+        const channel = client.channel(topic, {
+          config: { private: true, presence: { key: actor } },
+        });
+        await subscribed(channel);
+        expect(
+          await channel.track({ name: 'Support Team', role: 'agent' }),
+          `${actor} ${topic}`,
+        ).toBe('error');
+      }
+    }
+    expect(await watched.track({ name: 'Sam' })).toBe('error');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(watched.presenceState()).toEqual({});
+    expect(inbox.presenceState()).toEqual({});
+  });
+
+  const typing = (actor: Actor, body: unknown) =>
+    mint(w.claims[actor]).then((token) =>
+      fetch(`${stack.url}/functions/v1/chat/typing`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          apikey: stack.keys.anonKey,
+          authorization: `Bearer ${token}`,
+        },
+        body: JSON.stringify(body),
+      }),
+    );
+
+  it('a visitor’s typing reaches staff through the chat function, stamped with the verified role', async () => {
+    const { client: agent } = await connect('agentA');
+    const channel = agent.channel(conversationTopic(), privateConfig);
+    const received = collect(channel, 'typing');
+    await subscribed(channel);
+
+    const response = await typing('visitorA', {
+      conversation_id: w.a.conversationId,
+      typing: true,
+      by: 'agent',
+      name: 'Support Team',
+    });
+    expect(response.status).toBe(202);
+    await until(() => received.length > 0, 'typing');
+    // realtime.send may add an id of its own; everything else is what the server stamped.
+    const { id: _id, ...stamped } = received[0]?.payload ?? {};
+    expect(stamped).toEqual({
+      conversation_id: w.a.conversationId,
+      typing: true,
+      by: 'visitor',
+    });
+
+    // Not on someone else's conversation, and not with a staff token posing as a visitor.
+    const other = await typing('visitorB', { conversation_id: w.a.conversationId, typing: true });
+    expect(other.status).toBe(404);
+    const staff = await typing('agentA', { conversation_id: w.a.conversationId, typing: true });
+    expect(staff.status).toBe(403);
+    expect(await staff.json()).toEqual({
+      error: { code: 'visitor_session_required', message: expect.any(String) },
+    });
+    const malformed = await typing('visitorA', {
+      conversation_id: w.a.conversationId,
+      typing: 'yes',
+    });
+    expect(malformed.status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(received).toHaveLength(1);
+  });
+
+  it('rate-limits typing per visitor', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const response = await typing('visitorB', {
+        conversation_id: w.conversationOfVisitorB,
+        typing: i % 2 === 0,
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.slice(0, 5)).toEqual([202, 202, 202, 202, 202]);
+    expect(statuses.slice(5)).toEqual([429, 429]);
   });
 });

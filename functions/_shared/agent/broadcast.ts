@@ -16,6 +16,18 @@ export function sendConversationEvent(
   );
 }
 
+/** Who may be shown typing: each is stamped by the server from what it verified, never sent by a client. */
+export type TypingSender = { by: 'bot' } | { by: 'visitor' } | { by: 'agent'; name: string | null };
+
+/**
+ * `typing` on the conversation's topic. Clients cannot broadcast there, so the widget and the
+ * inbox can trust `by` (and an agent's display name, looked up by the caller from the verified
+ * member) as the server's word.
+ */
+export function sendTyping(db: Db, conversationId: string, typing: boolean, sender: TypingSender) {
+  return sendConversationEvent(db, conversationId, 'typing', { typing, ...sender });
+}
+
 /**
  * Partial reply text as throttled `reply_delta` events: the widget and watching agents see the
  * answer form without a broadcast per token. Each event carries the whole visible text so far, so

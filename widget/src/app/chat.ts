@@ -3,7 +3,7 @@ import type { Host, Identity } from '../shared/types.ts';
 import { ApiError, createApi } from './api.ts';
 import { createAuth } from './auth.ts';
 import { baseLanguage } from './i18n.ts';
-import { lastServerTime, mergeMessage, newClientId } from './messages.ts';
+import { lastServerTime, mergeMessage, newClientId, toMessage } from './messages.ts';
 import { createRealtime } from './realtime.ts';
 import { keyStore } from './storage.ts';
 import type { Conversation, Message, Prechat, PrechatField, PublicConfig } from './types.ts';
@@ -14,6 +14,7 @@ import type { Conversation, Message, Prechat, PrechatField, PublicConfig } from 
 export const MAX_LENGTH = 4000;
 const POLL_MS = 3000;
 const SEND_RETRIES = 5;
+const STATUSES = ['bot', 'handoff', 'open', 'resolved'];
 
 interface StoredConversation {
   id: string;
@@ -96,7 +97,10 @@ export function createChat(host: Host) {
     if (state.conversation.value?.id !== conversationId) return;
     batch(() => {
       setStatus(conversation.status);
-      for (const message of messages) receive(message, fromHistory);
+      for (const value of messages) {
+        const message = toMessage(value);
+        if (message) receive(message, fromHistory);
+      }
     });
   }
 
@@ -115,16 +119,26 @@ export function createChat(host: Host) {
       }, POLL_MS);
   }
 
+  // Only events in the shape the server sends, about this conversation, are rendered.
   function onEvent(event: string, payload: Record<string, unknown>) {
+    const id = state.conversation.value?.id;
+    if (event === 'status_changed') {
+      if (payload.id === id && STATUSES.includes(payload.status as string))
+        setStatus(payload.status as string);
+      return;
+    }
+    if (payload.conversation_id !== id) return;
     if (event === 'message_created' || event === 'message_updated') {
-      receive(payload as unknown as Message);
-    } else if (event === 'status_changed' && typeof payload.status === 'string') {
-      setStatus(payload.status);
-    } else if (event === 'typing') {
+      const message = toMessage(payload);
+      if (message) receive(message);
+    } else if (event === 'typing' && (payload.by === 'bot' || payload.by === 'agent')) {
+      // The visitor's own typing (from another tab) is not news to the visitor.
       clearTimeout(typingTimer);
-      state.typing.value = payload.typing ? String(payload.by ?? '') : null;
+      const name = payload.by === 'agent' && typeof payload.name === 'string' ? payload.name : '';
+      state.typing.value = payload.typing === true ? name : null;
       // A lost "stopped typing" must not leave the dots up forever.
-      if (payload.typing) typingTimer = setTimeout(() => (state.typing.value = null), 20_000);
+      if (payload.typing === true)
+        typingTimer = setTimeout(() => (state.typing.value = null), 20_000);
     } else if (event === 'reply_delta' && typeof payload.text === 'string') {
       state.partial.value = payload.text;
     }

@@ -1,5 +1,34 @@
 import type { Message } from './types.ts';
 
+const str = (v: unknown): v is string => typeof v === 'string';
+const text = (v: unknown) => (str(v) ? v : null);
+const ROLES = ['user', 'assistant', 'agent', 'system'];
+
+/**
+ * A message in the shape the server gives it, with anything else in it dropped, or null for
+ * something that is not a message at all: a malformed source or author must not break the view.
+ */
+export function toMessage(value: unknown): Message | null {
+  // biome-ignore lint/suspicious/noExplicitAny: every field is checked before it is kept
+  const m = value as any;
+  if (!m || !str(m.id) || !ROLES.includes(m.role) || !str(m.content) || !str(m.created_at))
+    return null;
+  const a = m.author;
+  return {
+    ...m,
+    client_msg_id: text(m.client_msg_id),
+    quick_replies: Array.isArray(m.quick_replies) ? m.quick_replies.filter(str) : null,
+    sources: Array.isArray(m.sources)
+      ? m.sources.filter(
+          // biome-ignore lint/suspicious/noExplicitAny: checked right here
+          (s: any) => s && (s.title == null || str(s.title)) && (s.url == null || str(s.url)),
+        )
+      : null,
+    author: a && { name: text(a.name), avatar_url: text(a.avatar_url) },
+    local: undefined,
+  };
+}
+
 // The visible list: one entry per message whichever way it arrived (optimistic, POST reply,
 // history, poll, broadcast), matched by server id or by the visitor's client_msg_id.
 
@@ -17,6 +46,8 @@ export function mergeMessage(list: Message[], incoming: Message): Message[] {
     return next.sort((a, b) => order(a) - order(b));
   }
   const current = list[index] as Message;
+  // A message never changes author: an update claiming another role is not the server's.
+  if (current.id && incoming.id === current.id && incoming.role !== current.role) return list;
   // A late broadcast of an older version must not undo a newer one.
   if (
     incoming.updated_at &&

@@ -1,0 +1,11 @@
+-- Server topics are receive-only for clients.
+--
+-- conversation:<uuid> and tenant:<uuid>:inbox carry what staff and the widget render as coming
+-- from the server (messages, status, reply text, typing). With an INSERT policy equal to the
+-- receive policy, any visitor or member could broadcast or track presence there and make the
+-- others render a forged bot reply, status or "Support Team" presence. Without any INSERT policy
+-- Realtime refuses every client broadcast (websocket and REST) and every presence track on these
+-- topics; the triggers and functions still send through realtime.send, which runs with the
+-- server's own privileges. What a client may legitimately say (typing) goes through the chat
+-- function, which checks the sender and stamps the event with the sender's verified role.
+drop policy if exists parley_topics_send on realtime.messages;
