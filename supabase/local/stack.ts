@@ -10,6 +10,7 @@ import { createFunctionsRouter } from './functions.ts';
 import { createLocalKeys, type LocalKeys } from './keys.ts';
 import { startNetDrainer } from './net.ts';
 import { createRealtime } from './realtime/server.ts';
+import { createRest } from './rest/index.ts';
 import type { LocalServices, Logger } from './services.ts';
 import { createStaticFiles } from './static.ts';
 
@@ -75,6 +76,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
   const auth = createAuth(services);
   const realtime = createRealtime(services);
+  const rest = createRest(services);
   const functions = await createFunctionsRouter(services, {
     ...options.functionEnv,
     SUPABASE_DB_URL: dbUrl,
@@ -93,6 +95,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       const { pathname } = new URL(request.url);
       if (pathname.startsWith('/auth/v1/')) return auth.fetch(request);
       if (pathname.startsWith('/realtime/v1/api/')) return realtime.fetch(request);
+      if (pathname.startsWith('/rest/v1/') || pathname === '/rest/v1') return rest.fetch(request);
       if (pathname.startsWith('/functions/v1/')) return functions.fetch(request);
       if (pathname.startsWith('/demo/n8n/')) return demoN8n.fetch(request);
       return staticFiles.fetch(request);
@@ -102,6 +105,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await cron.stop();
       await net.stop();
       await realtime.stop();
+      await rest.stop();
       await functions.drain();
       await socket?.stop();
       await database.close();
