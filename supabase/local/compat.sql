@@ -627,3 +627,198 @@ create table if not exists auth.mfa_amr_claims (
   constraint mfa_amr_claims_session_id_authentication_method_pkey
     unique (session_id, authentication_method)
 );
+
+-- Storage ----------------------------------------------------------------------------------------
+-- The storage schema Supabase Storage keeps its metadata in, with its column names, helpers and
+-- grants, so the project's storage policies and SQL written against storage.objects work here
+-- unchanged. The local Storage server (supabase/local/storage/) reads and writes these tables.
+create schema if not exists storage;
+grant usage on schema storage to anon, authenticated, service_role;
+
+do $$
+begin
+  create type storage.buckettype as enum ('STANDARD', 'ANALYTICS', 'VECTOR');
+exception
+  when duplicate_object then null;
+end
+$$;
+
+create table if not exists storage.buckets (
+  id text primary key,
+  name text not null,
+  owner uuid,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  public boolean default false,
+  avif_autodetection boolean default false,
+  file_size_limit bigint,
+  allowed_mime_types text[],
+  owner_id text,
+  type storage.buckettype not null default 'STANDARD',
+  versioning_status text default 'DISABLED'
+);
+create unique index if not exists bname on storage.buckets (name);
+
+create table if not exists storage.objects (
+  id uuid primary key default gen_random_uuid(),
+  bucket_id text references storage.buckets (id),
+  name text,
+  owner uuid,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  last_accessed_at timestamptz default now(),
+  metadata jsonb,
+  path_tokens text[] generated always as (string_to_array(name, '/')) stored,
+  version text,
+  owner_id text,
+  user_metadata jsonb,
+  archived_at timestamptz,
+  is_delete_marker boolean default false,
+  is_versioned boolean default false
+);
+create unique index if not exists bucketid_objname on storage.objects (bucket_id, name);
+create index if not exists name_prefix_search on storage.objects (name text_pattern_ops);
+
+alter table storage.buckets enable row level security;
+alter table storage.objects enable row level security;
+
+grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+
+-- Path helpers used in storage policies: folders, file name and extension of an object's name.
+create or replace function storage.foldername(name text) returns text[]
+language plpgsql immutable
+as $$
+declare
+  _parts text[];
+begin
+  select string_to_array(name, '/') into _parts;
+  return _parts[1:array_length(_parts, 1) - 1];
+end
+$$;
+
+create or replace function storage.filename(name text) returns text
+language plpgsql immutable
+as $$
+declare
+  _parts text[];
+begin
+  select string_to_array(name, '/') into _parts;
+  return _parts[array_length(_parts, 1)];
+end
+$$;
+
+-- Storage's own definition: with no dot, the whole file name comes back.
+create or replace function storage.extension(name text) returns text
+language plpgsql immutable
+as $$
+declare
+  _filename text;
+begin
+  select storage.filename(name) into _filename;
+  return reverse(split_part(reverse(_filename), '.', 1));
+end
+$$;
+
+-- What list() runs: one level below the prefix, folders first, under the caller's RLS
+-- (SECURITY INVOKER), so a listing shows only what the caller may select.
+create or replace function storage.search(
+  prefix text,
+  bucketname text,
+  limits integer default 100,
+  levels integer default 1,
+  offsets integer default 0,
+  search text default '',
+  sortcolumn text default 'name',
+  sortorder text default 'asc'
+) returns table (
+  name text,
+  id uuid,
+  updated_at timestamptz,
+  created_at timestamptz,
+  last_accessed_at timestamptz,
+  metadata jsonb
+)
+language plpgsql stable
+as $$
+declare
+  v_order text;
+  v_column text;
+begin
+  v_order := case when lower(sortorder) = 'desc' then 'desc' else 'asc' end;
+  v_column := case lower(sortcolumn)
+    when 'updated_at' then 'updated_at'
+    when 'created_at' then 'created_at'
+    when 'last_accessed_at' then 'last_accessed_at'
+    else 'name'
+  end;
+  return query execute format(
+    $q$
+    with matching as (
+      select o.path_tokens, o.id, o.updated_at, o.created_at, o.last_accessed_at, o.metadata
+        from storage.objects o
+       where o.bucket_id = $4
+         and o.name ilike replace(replace(replace($2 || $3, '\', '\\'), '%%', '\%%'), '_', '\_') || '%%'
+    ),
+    folders as (
+      select distinct m.path_tokens[$1] as folder
+        from matching m
+       where array_length(m.path_tokens, 1) > $1
+    )
+    select * from (
+      (select f.folder as name, null::uuid as id, null::timestamptz as updated_at,
+              null::timestamptz as created_at, null::timestamptz as last_accessed_at,
+              null::jsonb as metadata
+         from folders f
+        order by f.folder %1$s)
+      union all
+      (select m.path_tokens[$1] as name, m.id, m.updated_at, m.created_at,
+              m.last_accessed_at, m.metadata
+         from matching m
+        where array_length(m.path_tokens, 1) = $1
+        order by %2$I %1$s)
+    ) listing
+    limit $5 offset $6
+    $q$,
+    v_order, v_column)
+  using levels, prefix, search, bucketname, limits, offsets;
+end
+$$;
+
+grant execute on function storage.foldername(text), storage.filename(text), storage.extension(text),
+  storage.search(text, text, integer, integer, integer, text, text, text)
+  to anon, authenticated, service_role;
+
+create or replace function storage.update_updated_at_column() returns trigger
+language plpgsql
+as $$
+begin
+  new.updated_at = now();
+  return new;
+end
+$$;
+
+drop trigger if exists update_objects_updated_at on storage.objects;
+create trigger update_objects_updated_at before update on storage.objects
+  for each row execute function storage.update_updated_at_column();
+
+-- Rows deleted by hand would leave their bytes behind; Storage only deletes through its API, which
+-- sets storage.allow_delete_query for the statement's transaction.
+create or replace function storage.protect_delete() returns trigger
+language plpgsql
+as $$
+begin
+  if coalesce(current_setting('storage.allow_delete_query', true), 'false') <> 'true' then
+    raise exception 'Direct deletion from storage tables is not allowed. Use the Storage API instead.'
+      using errcode = '42501',
+            hint = 'This prevents accidental data loss from orphaned objects.';
+  end if;
+  return null;
+end
+$$;
+
+drop trigger if exists protect_buckets_delete on storage.buckets;
+create trigger protect_buckets_delete before delete on storage.buckets
+  for each statement execute function storage.protect_delete();
+drop trigger if exists protect_objects_delete on storage.objects;
+create trigger protect_objects_delete before delete on storage.objects
+  for each statement execute function storage.protect_delete();

@@ -13,6 +13,7 @@ import { createRealtime } from './realtime/server.ts';
 import { createRest } from './rest/index.ts';
 import type { LocalServices, Logger } from './services.ts';
 import { createStaticFiles } from './static.ts';
+import { createStorage } from './storage/server.ts';
 
 // The local stack as one object: the database, Auth, Realtime, the functions, pg_cron and pg_net,
 // static files, and the database's Postgres wire endpoint. The caller (start.ts on Deno) owns the
@@ -81,6 +82,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     ...options.functionEnv,
     SUPABASE_DB_URL: dbUrl,
   });
+  // Object bytes live beside the database folder, or in memory with it.
+  const onDisk = options.dataDir && !options.dataDir.startsWith('memory://');
+  const storage = await createStorage(services, {
+    ...(onDisk ? { dir: join(dirname(options.dataDir as string), 'storage') } : {}),
+  });
   const staticFiles = createStaticFiles(services);
   const demoN8n = createDemoN8n(services);
   const cron = startCron(services);
@@ -97,6 +103,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       if (pathname.startsWith('/realtime/v1/api/')) return realtime.fetch(request);
       if (pathname.startsWith('/rest/v1/') || pathname === '/rest/v1') return rest.fetch(request);
       if (pathname.startsWith('/functions/v1/')) return functions.fetch(request);
+      if (pathname.startsWith('/storage/v1/')) return storage.fetch(request);
       if (pathname.startsWith('/demo/n8n/')) return demoN8n.fetch(request);
       return staticFiles.fetch(request);
     },

@@ -26,7 +26,11 @@ const port = Number(values.port ?? Deno.env.get('PORT') ?? 54321);
 const dbPort = Number(values['db-port'] ?? Deno.env.get('DB_PORT') ?? 54322);
 const dataDir = values.memory ? undefined : join(values.data ?? '.data', 'db');
 
-if (values.reset && dataDir) await rm(dataDir, { recursive: true, force: true });
+if (values.reset && dataDir) {
+  await rm(dataDir, { recursive: true, force: true });
+  // Object bytes without their database rows would be unreachable.
+  await rm(join(dataDir, '..', 'storage'), { recursive: true, force: true });
+}
 
 const started = performance.now();
 const stack = await startLocalStack({
