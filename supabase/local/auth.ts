@@ -5,11 +5,12 @@ import type { AuthContext, Handler } from './auth/context.ts';
 import { errorResponse } from './auth/errors.ts';
 import { preflight, withCors } from './auth/http.ts';
 import { logout } from './auth/logout.ts';
+import { clientKey, createAuthRateLimiter, readAuthRateLimits } from './auth/rate-limits.ts';
 import { health, jwks, settings } from './auth/meta.ts';
 import { signup } from './auth/signup.ts';
 import { token } from './auth/token.ts';
 import { getUser, updateUser } from './auth/user.ts';
-import type { HttpService, LocalServices } from './services.ts';
+import type { ClientInfo, HttpService, LocalServices } from './services.ts';
 
 // The local stand-in for Supabase Auth (GoTrue) under /auth/v1: the endpoints supabase-js uses,
 // with GoTrue's responses, error codes and refresh-token rules, storing users and sessions in the
@@ -44,7 +45,10 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
 const OPEN_ROUTES = new Set(['/.well-known/jwks.json']);
 
 export function createAuth(services: LocalServices): HttpService {
-  const ctx: AuthContext = {
+  // [auth.rate_limit], per client address: auth/rate-limits.ts.
+  const rateLimits = readAuthRateLimits(services.projectDir, env);
+  const limiter = createAuthRateLimiter(rateLimits);
+  const ctx: Omit<AuthContext, 'rateLimit'> = {
     pg: services.pg,
     config: readAuthConfig(services.projectDir, env),
     jwtSecret: services.keys.jwtSecret,
@@ -54,7 +58,7 @@ export function createAuth(services: LocalServices): HttpService {
   const checkApiKey = createApiKeyCheck(services.keys.jwtSecret);
 
   return {
-    async fetch(request) {
+    async fetch(request, client?: ClientInfo) {
       if (request.method === 'OPTIONS') return preflight(request);
       const path = new URL(request.url).pathname.replace(/^\/auth\/v1/, '').replace(/\/+$/, '');
 
@@ -68,8 +72,11 @@ export function createAuth(services: LocalServices): HttpService {
       const handler = route[request.method === 'HEAD' ? 'GET' : request.method];
       if (!handler) return withCors(new Response(null, { status: 405 }));
 
+      const key = clientKey(request, client?.address, rateLimits.header);
       try {
-        return withCors(await handler(request, ctx));
+        return withCors(
+          await handler(request, { ...ctx, rateLimit: (kind) => limiter.take(kind, key) }),
+        );
       } catch (error) {
         return withCors(errorResponse(error, request, ctx.log));
       }

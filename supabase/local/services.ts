@@ -18,9 +18,15 @@ export interface LocalServices {
   log: Logger;
 }
 
+/** What the listener knows about the caller beyond its request. */
+export interface ClientInfo {
+  /** The connection's peer address. */
+  address: string;
+}
+
 /** An HTTP service mounted under a path prefix of the stack. */
 export interface HttpService {
-  fetch(request: Request): Promise<Response>;
+  fetch(request: Request, client?: ClientInfo): Promise<Response>;
 }
 
 /** A background service (scheduler, drainer) that the stack stops on shutdown. */

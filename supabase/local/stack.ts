@@ -11,7 +11,7 @@ import { createLocalKeys, type LocalKeys } from './keys.ts';
 import { startNetDrainer } from './net.ts';
 import { createRealtime } from './realtime/server.ts';
 import { createRest } from './rest/index.ts';
-import type { LocalServices, Logger } from './services.ts';
+import type { ClientInfo, LocalServices, Logger } from './services.ts';
 import { createStaticFiles } from './static.ts';
 import { createStorage } from './storage/server.ts';
 
@@ -39,7 +39,8 @@ export interface LocalStack {
   publicUrl: string;
   /** postgres://… URL of the wire endpoint, when one was asked for. */
   dbUrl?: string;
-  fetch(request: Request): Promise<Response>;
+  /** `client` is what the listener knows of the caller: Auth limits requests per address. */
+  fetch(request: Request, client?: ClientInfo): Promise<Response>;
   handleSocket(socket: WebSocket, url: URL): void;
   stop(): Promise<void>;
 }
@@ -97,9 +98,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     keys,
     publicUrl,
     dbUrl,
-    fetch(request) {
+    fetch(request, client) {
       const { pathname } = new URL(request.url);
-      if (pathname.startsWith('/auth/v1/')) return auth.fetch(request);
+      if (pathname.startsWith('/auth/v1/')) return auth.fetch(request, client);
       if (pathname.startsWith('/realtime/v1/api/')) return realtime.fetch(request);
       if (pathname.startsWith('/rest/v1/') || pathname === '/rest/v1') return rest.fetch(request);
       if (pathname.startsWith('/functions/v1/')) return functions.fetch(request);

@@ -41,7 +41,7 @@ const stack = await startLocalStack({
   functionEnv: Deno.env.toObject(),
 });
 
-const server = Deno.serve({ port, hostname: '127.0.0.1', onListen: () => {} }, (request) => {
+const server = Deno.serve({ port, hostname: '127.0.0.1', onListen: () => {} }, (request, info) => {
   const url = new URL(request.url);
   if (url.pathname === '/realtime/v1/websocket') {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
@@ -51,7 +51,7 @@ const server = Deno.serve({ port, hostname: '127.0.0.1', onListen: () => {} }, (
     stack.handleSocket(socket, url);
     return response;
   }
-  return stack.fetch(request);
+  return stack.fetch(request, { address: info.remoteAddr.hostname });
 });
 
 const base = stack.publicUrl;

@@ -37,7 +37,18 @@ export interface StartStackOptions {
   /** Defaults to this repository; a clean clone can be started instead. */
   cwd?: string;
   timeoutMs?: number;
+  /** Keep Auth's per-IP limits at config.toml's values (by default they are lifted). */
+  authRateLimits?: 'config';
 }
+
+// Every test visitor signs up from 127.0.0.1, far beyond the 30 anonymous sign-ins an hour that
+// config.toml allows one address. Tests lift the limits; tests/local/auth-rate-limits.test.ts
+// keeps them and proves they hold.
+export const LIFTED_AUTH_RATE_LIMITS = {
+  GOTRUE_RATE_LIMIT_ANONYMOUS_USERS: '1000000000',
+  GOTRUE_RATE_LIMIT_OTP: '1000000000',
+  GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '1000000000',
+};
 
 export async function startStack(options: StartStackOptions = {}): Promise<StackProcess> {
   const cwd = options.cwd ?? projectDir;
@@ -55,7 +66,12 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
   args.push(...(options.dataDir ? ['--data', options.dataDir] : ['--memory']));
   const child: ChildProcess = spawn(join(cwd, 'node_modules', '.bin', 'deno'), args, {
     cwd,
-    env: { ...process.env, NO_COLOR: '1', ...options.env },
+    env: {
+      ...process.env,
+      NO_COLOR: '1',
+      ...(options.authRateLimits === 'config' ? {} : LIFTED_AUTH_RATE_LIMITS),
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -29,6 +29,7 @@ function signUpAnonymously(request: Request, ctx: AuthContext, data: Metadata) {
   if (!ctx.config.anonymousEnabled) {
     throw unprocessable('anonymous_provider_disabled', 'Anonymous sign-ins are disabled');
   }
+  ctx.rateLimit('anonymous_users');
   if (!ctx.config.signupEnabled) throw signupDisabled();
   return ctx.pg.transaction(async (tx) => {
     const id = crypto.randomUUID();
@@ -124,6 +125,7 @@ export const signup: Handler = async (request, ctx) => {
   const phone = body.phone ?? '';
   const data = body.data ?? {};
   if (!email && !phone) return signUpAnonymously(request, ctx, data);
+  ctx.rateLimit('sign_in_sign_ups');
 
   if (!ctx.config.signupEnabled) throw signupDisabled();
   const password = body.password ?? '';

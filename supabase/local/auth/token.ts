@@ -14,6 +14,7 @@ import { checkPassword, findUserByEmail, isBanned } from './users.ts';
 const invalidLogin = () => badRequest('invalid_credentials', 'Invalid login credentials');
 
 async function passwordGrant(request: Request, ctx: AuthContext): Promise<Response> {
+  ctx.rateLimit('sign_in_sign_ups');
   const body = await readBody(request, passwordGrantBody);
   const email = body.email ?? '';
   const phone = body.phone ?? '';
@@ -46,6 +47,7 @@ async function passwordGrant(request: Request, ctx: AuthContext): Promise<Respon
 }
 
 async function refreshTokenGrant(request: Request, ctx: AuthContext): Promise<Response> {
+  ctx.rateLimit('token_refresh');
   const body = await readBody(request, refreshTokenGrantBody);
   const token = body.refresh_token ?? '';
   if (!token) throw new OAuthError('invalid_request', 'refresh_token required');
