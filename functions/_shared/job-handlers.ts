@@ -2,6 +2,8 @@ import { createReplyHandler } from './agent/reply.ts';
 import { createEmbedder, type EmbedderDeps } from './embeddings/config.ts';
 import type { JobHandler } from './jobs/types.ts';
 import { handleIngestJob } from './knowledge/ingest-document.ts';
+import { createOutboundFetch, loopbackAllowed } from './net/outbound.ts';
+import { systemResolver } from './net/system-resolver.ts';
 import type { FunctionContext } from './platform/context.ts';
 
 // Where the features meet the job queue: the one module that knows every job kind. The queue
@@ -11,8 +13,18 @@ import type { FunctionContext } from './platform/context.ts';
 export function createJobHandlers(context: FunctionContext): Record<string, JobHandler> {
   // On Supabase's edge runtime the Supabase.ai global offers gte-small; elsewhere it is absent.
   const supabase = (globalThis as { Supabase?: EmbedderDeps['supabase'] }).Supabase;
-  const embedder = createEmbedder(context.env, { fetch, ...(supabase ? { supabase } : {}) });
-  const deps = { db: context.db, embedder, env: context.env, fetch, log: context.log };
+  // Every URL these jobs call (tools, the n8n relay, LLM and embedding endpoints) was chosen by a
+  // tenant or an operator, so none of them gets the unguarded fetch.
+  const outbound = createOutboundFetch({
+    fetch,
+    resolve: systemResolver,
+    allowLoopback: loopbackAllowed(context.env),
+  });
+  const embedder = createEmbedder(context.env, {
+    fetch: outbound,
+    ...(supabase ? { supabase } : {}),
+  });
+  const deps = { db: context.db, embedder, env: context.env, fetch: outbound, log: context.log };
   return {
     reply: createReplyHandler(deps),
     ingest_document: (job) =>

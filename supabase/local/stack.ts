@@ -80,6 +80,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const realtime = createRealtime(services);
   const rest = createRest(services);
   const functions = await createFunctionsRouter(services, {
+    // The demo n8n service and developers' own tools listen on this machine. Only the local stack
+    // turns this on, and its environment can still turn it off; deployed functions never see it.
+    PARLEY_ALLOW_LOOPBACK_OUTBOUND: 'true',
     ...options.functionEnv,
     SUPABASE_DB_URL: dbUrl,
   });

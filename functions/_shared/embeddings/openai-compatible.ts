@@ -1,3 +1,4 @@
+import { OutboundRefusedError } from '../net/outbound.ts';
 import { EMBEDDING_DIMENSIONS, type Embedder } from './embedder.ts';
 
 // Any server that speaks OpenAI's embeddings API: OpenAI itself, Azure-style gateways, Ollama,
@@ -132,6 +133,10 @@ export function createOpenAiCompatibleEmbedder(options: OpenAiCompatibleEmbedder
         wait = retryAfterMs(response.headers.get('retry-after'));
       } catch (error) {
         if (error instanceof EmbeddingRequestError) throw error;
+        // A base URL the outbound guard refuses stays refused however often it is asked.
+        if (error instanceof OutboundRefusedError) {
+          throw new EmbeddingRequestError(error.message, null, false);
+        }
         // Network errors, timeouts and unreadable bodies are worth another try.
         failure = new EmbeddingRequestError(
           `embeddings request failed: ${(error as Error)?.message ?? String(error)}`,

@@ -1,3 +1,4 @@
+import { OutboundRefusedError } from '../net/outbound.ts';
 import { LlmError, type LlmErrorKind } from './types.ts';
 
 /** How much of an error body goes into an LlmError's message: enough to diagnose, no more. */
@@ -55,6 +56,10 @@ export function isEventStream(response: Response): boolean {
 /** What a failed fetch or body read means: our timeout, an abort, or the network. */
 export function transportFailure(error: unknown, signal: AbortSignal): LlmError {
   if (error instanceof LlmError) return error;
+  // A base URL the outbound guard refuses stays refused: no retry, and the reason is the message.
+  if (error instanceof OutboundRefusedError) {
+    return new LlmError('bad_request', error.message, { retryable: false, cause: error });
+  }
   if (signal.aborted) {
     const reason: unknown = signal.reason;
     if (reason instanceof Error && reason.name === 'TimeoutError') {

@@ -1,3 +1,4 @@
+import { OutboundRefusedError } from '../net/outbound.ts';
 import { signRequest } from '../webhooks/signature.ts';
 
 /**
@@ -60,7 +61,7 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 type Attempt =
   | { kind: 'answer'; status: number; response: unknown; retryAfterMs: number | null }
-  | { kind: 'failure'; error: string };
+  | { kind: 'failure'; error: string; final?: boolean };
 
 export async function callToolWebhook(options: CallToolOptions): Promise<ToolCallResult> {
   const now = options.now ?? Date.now;
@@ -117,7 +118,7 @@ export async function callToolWebhook(options: CallToolOptions): Promise<ToolCal
     if (last.kind === 'answer') {
       lastAnswer = last;
       if (!retryable(last.status)) break;
-    }
+    } else if (last.final) break;
   }
 
   if (last.kind === 'answer') {
@@ -180,6 +181,10 @@ async function attempt(
       retryAfterMs: retryAfter(response.headers.get('Retry-After')),
     };
   } catch (error) {
+    // The outbound guard refused the URL or the answer: asking again gets the same refusal.
+    if (error instanceof OutboundRefusedError) {
+      return { kind: 'failure', error: error.message, final: true };
+    }
     if (timedOut) return { kind: 'failure', error: `timed out after ${options.timeoutMs} ms` };
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const detail = cause?.code ?? cause?.message ?? (error as Error).message ?? String(error);

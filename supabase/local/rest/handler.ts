@@ -95,7 +95,8 @@ export async function handle(
         role: ctx.caller.role,
         claims: ctx.caller.claims,
         method,
-        path: url.pathname,
+        // The gateway strips /rest/v1, so PostgREST sees the path below it.
+        path: path === '' ? '/' : path,
         headers: request.headers,
         searchPath,
         readOnly,
