@@ -131,7 +131,8 @@ async function fanOut(stack: Stack, anonKey: string, subscribers: number, messag
 
 const keys = await createLocalKeys(Deno.env.get('JWT_SECRET') ?? undefined);
 await coldStart();
-const stack = await startStack(['--memory']);
+// Sign-ups here are measured without the confirmation mail step.
+const stack = await startStack(['--memory'], { GOTRUE_MAILER_AUTOCONFIRM: 'true' });
 try {
   await authThroughput(stack, keys.anonKey);
   console.log('Realtime fan-out: INSERT into messages → broadcast received (private channel)');

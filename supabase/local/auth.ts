@@ -5,11 +5,12 @@ import type { AuthContext, Handler } from './auth/context.ts';
 import { errorResponse } from './auth/errors.ts';
 import { preflight, withCors } from './auth/http.ts';
 import { logout } from './auth/logout.ts';
-import { clientKey, createAuthRateLimiter, readAuthRateLimits } from './auth/rate-limits.ts';
 import { health, jwks, settings } from './auth/meta.ts';
+import { clientKey, createAuthRateLimiter, readAuthRateLimits } from './auth/rate-limits.ts';
 import { signup } from './auth/signup.ts';
 import { token } from './auth/token.ts';
 import { getUser, updateUser } from './auth/user.ts';
+import { verifyCode, verifyLink } from './auth/verify.ts';
 import type { ClientInfo, HttpService, LocalServices } from './services.ts';
 
 // The local stand-in for Supabase Auth (GoTrue) under /auth/v1: the endpoints supabase-js uses,
@@ -28,21 +29,26 @@ import type { ClientInfo, HttpService, LocalServices } from './services.ts';
 //   GOTRUE_EXTERNAL_EMAIL_ENABLED                  email sign-up and sign-in
 //   GOTRUE_MAILER_AUTOCONFIRM                      confirm email sign-ups at once
 //   GOTRUE_PASSWORD_MIN_LENGTH                     minimum_password_length
+//   GOTRUE_SITE_URL                                where confirmation links lead by default (site_url)
+//   GOTRUE_MAILER_OTP_EXP                          seconds a confirmation link is valid
+//                                                  ([auth.email] otp_expiry)
 //
-// Like Supabase's gateway, every endpoint but the public key set wants the project's anon or
-// service_role key in the `apikey` header or query parameter.
+// Like Supabase's gateway, every endpoint but the public key set and the confirmation link
+// (opened from a mail, with no key) wants the project's anon or service_role key in the `apikey`
+// header or query parameter.
 
 const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/signup': { POST: signup },
   '/token': { POST: token },
   '/user': { GET: getUser, PUT: updateUser },
   '/logout': { POST: logout },
+  '/verify': { GET: verifyLink, POST: verifyCode },
   '/settings': { GET: settings },
   '/health': { GET: health },
   '/.well-known/jwks.json': { GET: jwks },
 };
 
-const OPEN_ROUTES = new Set(['/.well-known/jwks.json']);
+const OPEN_ROUTES = new Set(['/.well-known/jwks.json', '/verify']);
 
 export function createAuth(services: LocalServices): HttpService {
   // [auth.rate_limit], per client address: auth/rate-limits.ts.

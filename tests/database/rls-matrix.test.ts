@@ -1113,6 +1113,7 @@ describe('function privileges', () => {
   it('authenticated can call exactly the public RPCs', async () => {
     expect(await callable('authenticated', 'public')).toEqual([
       'public.assign_conversation',
+      'public.create_workspace',
       'public.hand_back_to_bot',
       'public.mark_conversation_read',
       'public.match_document_chunks',

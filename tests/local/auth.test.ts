@@ -24,7 +24,13 @@ let db: Db | undefined;
 
 beforeAll(async () => {
   [stack, locked] = await Promise.all([
-    startStack({ env: { GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL: '0' } }),
+    // Sessions straight from sign-up: the confirmation link is tested in tests/billing.
+    startStack({
+      env: {
+        GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL: '0',
+        GOTRUE_MAILER_AUTOCONFIRM: 'true',
+      },
+    }),
     startStack({
       env: { GOTRUE_DISABLE_SIGNUP: 'true', GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED: 'false' },
     }),

@@ -31,6 +31,7 @@ export interface TenantRows {
   toolExecutionId: string;
   webhookEndpointId: string;
   subscriptionId: string;
+  noticeId: string;
 }
 
 export interface World {
@@ -92,7 +93,7 @@ async function createTenantRows(
 ): Promise<TenantRows> {
   const { id: tenantId } = await one<{ id: string }>(
     sql,
-    `insert into public.tenants (name, slug, allowed_origins) values ($1, $2, '{https://shop.example}')
+    `insert into public.tenants (name, slug, allowed_origins, plan_id) values ($1, $2, '{https://shop.example}', 'pro')
      returning id`,
     [`Tenant ${slug}`, slug],
   );
@@ -179,6 +180,13 @@ async function createTenantRows(
     `insert into public.usage_daily (tenant_id, day, user_messages) values ($1, current_date, 1)`,
     [tenantId],
   );
+  const { id: noticeId } = await one<{ id: string }>(
+    sql,
+    `insert into public.tenant_notices (tenant_id, kind, dedupe_key, data)
+     values ($1, 'quota_warning', 'bot_replies_per_month:world', '{"metric": "bot_replies_per_month"}')
+     returning id`,
+    [tenantId],
+  );
   return {
     tenantId,
     conversationId,
@@ -192,6 +200,7 @@ async function createTenantRows(
     toolExecutionId,
     webhookEndpointId,
     subscriptionId,
+    noticeId,
   };
 }
 

@@ -21,6 +21,12 @@ export interface AuthConfig {
   refreshTokenRotation: boolean;
   /** Seconds during which a refresh token that was already rotated may still be used. */
   refreshTokenReuseInterval: number;
+  /** Where confirmation links lead when no allowed redirect_to was given ([auth] site_url). */
+  siteUrl: string;
+  /** Other addresses redirect_to may name ([auth] additional_redirect_urls). */
+  additionalRedirectUrls: string[];
+  /** Seconds a confirmation link stays valid ([auth.email] otp_expiry). */
+  otpExpiry: number;
 }
 
 // The CLI's password_requirements values, as the character sets GoTrue checks.
@@ -48,10 +54,13 @@ const fileSchema = z.object({
         .default(''),
       enable_refresh_token_rotation: z.boolean().default(true),
       refresh_token_reuse_interval: z.number().int().nonnegative().default(10),
+      site_url: z.string().default('http://127.0.0.1:3000'),
+      additional_redirect_urls: z.array(z.string()).default([]),
       email: z
         .object({
           enable_signup: z.boolean().default(true),
           enable_confirmations: z.boolean().default(false),
+          otp_expiry: z.number().int().positive().default(3600),
         })
         .prefault({}),
     })
@@ -97,5 +106,8 @@ export function readAuthConfig(projectDir: string, env: Env): AuthConfig {
     refreshTokenReuseInterval:
       envInteger(env, 'GOTRUE_SECURITY_REFRESH_TOKEN_REUSE_INTERVAL') ??
       auth.refresh_token_reuse_interval,
+    siteUrl: env.GOTRUE_SITE_URL || auth.site_url,
+    additionalRedirectUrls: auth.additional_redirect_urls,
+    otpExpiry: envInteger(env, 'GOTRUE_MAILER_OTP_EXP') ?? auth.email.otp_expiry,
   };
 }

@@ -5,7 +5,7 @@ import { touchLastSignIn } from './users.ts';
 // auth.mfa_amr_claims (the `amr` claim of every access token of the session), and a chain of
 // refresh tokens in auth.refresh_tokens, each naming the one it replaced as its parent.
 
-export type SignInMethod = 'password' | 'anonymous';
+export type SignInMethod = 'password' | 'anonymous' | 'otp';
 
 export interface Grant {
   userId: string;

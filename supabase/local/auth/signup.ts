@@ -15,10 +15,11 @@ import {
   type Metadata,
   userJson,
 } from './users.ts';
+import { sendConfirmation } from './verify.ts';
 
 // POST /signup. Without an email or phone it is an anonymous sign-in (every widget visitor is
-// one). With confirmations off the new user gets a session at once; with them on, GoTrue would
-// mail a link, which the local stack cannot, so the user is created and told nothing more.
+// one). With confirmations off the new user gets a session at once; with them on, GoTrue mails a
+// confirmation link, which the local stack prints to its log instead (verify.ts).
 
 const signupDisabled = () =>
   unprocessable('signup_disabled', 'Signups not allowed for this instance');
@@ -108,7 +109,13 @@ async function signUpWithEmail(
         const grant = await startSession(tx, id, 'password', userAgent(request));
         return sessionResponse(tx, ctx, grant);
       }
-      ctx.log(`auth: ${email} signed up; the local stack sends no confirmation email`);
+      await sendConfirmation(
+        tx,
+        ctx,
+        id,
+        email,
+        new URL(request.url).searchParams.get('redirect_to'),
+      );
       const user = await findUserById(tx, id);
       if (!user) throw new Error(`user ${id} vanished after sign-up`);
       return json(await userJson(tx, user));
