@@ -57,13 +57,18 @@ as $$
           and private.is_conversation_visitor(private.storage_path_uuid(p_name, 2)))
 $$;
 
--- May the caller write this attachment? Only the visitor, and only while it may still post.
+-- May the caller write this attachment? Only the visitor, and only while the conversation is not
+-- resolved: a resolved conversation takes a visitor's message (which reopens it), not a file.
 create or replace function private.can_write_attachment(p_name text) returns boolean
 language sql stable security definer
 set search_path = ''
 as $$
   select private.attachment_conversation_matches(p_name)
-     and private.visitor_can_post(private.storage_path_uuid(p_name, 2))
+     and private.is_conversation_visitor(private.storage_path_uuid(p_name, 2))
+     and exists (
+       select 1 from public.conversations
+        where id = private.storage_path_uuid(p_name, 2) and status <> 'resolved'
+     )
 $$;
 
 grant execute on function
