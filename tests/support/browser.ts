@@ -18,11 +18,10 @@ import { projectDir } from './stack.ts';
 // widget exactly as a tenant's site does — from the local stack's `/widget/widget.js`, on another
 // origin than the stack, like any real embedder.
 //
-//   const browser = await launchBrowser();
-//   const shop = await startShopServer();
-//   const url = shop.page(shopPage(h, tenant, { locale: 'he' }));
-//   const page = await (await newContext(browser)).newPage();
-//   await page.goto(url);
+// Test files get the stack, the browser and the shop server from `useBrowserHarness`
+// (browser-harness.ts); the helpers here drive the page:
+//
+//   const { page } = await ui.openShop(tenant, { locale: 'he' });
 //   await openWidget(page);
 //   await sendMessage(page, 'Where is my order?');
 //   await waitForReply(page, 'on its way');
@@ -360,13 +359,16 @@ export function renderedMessages(page: Page): Promise<RenderedMessage[]> {
   );
 }
 
-/** Page errors and console errors, to print when a test fails. */
-export function recordProblems(page: Page): string[] {
+/** Page errors and console errors, to print when a test fails; each also goes to every `also`. */
+export function recordProblems(page: Page, ...also: string[][]): string[] {
   const problems: string[] = [];
-  page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
+  const record = (problem: string) => {
+    for (const list of [problems, ...also]) list.push(problem);
+  };
+  page.on('pageerror', (error) => record(`pageerror: ${error.message}`));
   page.on('console', (message) => {
     if (message.type() === 'error') {
-      problems.push(`console: ${message.text()} (${message.location().url || 'page'})`);
+      record(`console: ${message.text()} (${message.location().url || 'page'})`);
     }
   });
   return problems;

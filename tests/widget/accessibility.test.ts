@@ -1,26 +1,16 @@
 import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  closeContexts,
   gotoShop,
-  launchBrowser,
-  newContext,
   openWidget,
-  type ShopServer,
   sendMessage,
   shopPage,
-  startShopServer,
   waitForReply,
   widget,
 } from '../support/browser.ts';
-import {
-  type ChatHarness,
-  createTenant,
-  runWorker,
-  startChatHarness,
-  type TestTenant,
-} from '../support/chat.ts';
+import { useBrowserHarness } from '../support/browser-harness.ts';
+import { createTenant, runWorker, type TestTenant } from '../support/chat.ts';
 
 // axe-core, injected into the page, finds no violations in the widget — closed (the launcher)
 // and open with a conversation (messages, quick replies, sources, composer) — in light and dark,
@@ -29,19 +19,11 @@ import {
 const require = createRequire(import.meta.url);
 const AXE_PATH = require.resolve('axe-core/axe.min.js');
 
-let h: ChatHarness;
-let browser: Browser;
-let shop: ShopServer;
+const ui = useBrowserHarness({ env: { CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' } });
 let tenant: TestTenant;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  [h, browser, shop] = await Promise.all([
-    startChatHarness({ CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' }),
-    launchBrowser(),
-    startShopServer(),
-  ]);
-  tenant = await createTenant(h, {
+  tenant = await createTenant(ui.h, {
     llm: 'openai',
     documents: [
       {
@@ -51,20 +33,8 @@ beforeAll(async () => {
       },
     ],
   });
-  await runWorker(h);
+  await runWorker(ui.h);
 }, 120_000);
-
-afterEach(() => {
-  h.llm.reset();
-  return closeContexts(contexts);
-});
-
-afterAll(async () => {
-  await closeContexts(contexts);
-  await browser?.close();
-  await shop?.close();
-  await h?.close();
-});
 
 interface Violation {
   id: string;
@@ -136,15 +106,13 @@ const CASES = [
 describe('accessibility (axe-core)', () => {
   for (const c of CASES) {
     it(`no violations: ${c.name}`, async () => {
-      const context = await newContext(browser, { colorScheme: c.colorScheme });
-      contexts.push(context);
-      const page = await context.newPage();
+      const { page } = await ui.newPage({ colorScheme: c.colorScheme });
       await page.emulateMedia({ colorScheme: c.colorScheme, reducedMotion: 'reduce' });
       const rtl = c.locale === 'he';
       await gotoShop(
         page,
-        shop.page(
-          shopPage(h, tenant, {
+        ui.shop.page(
+          shopPage(ui.h, tenant, {
             locale: c.locale,
             lang: c.locale,
             dir: rtl ? 'rtl' : 'ltr',
@@ -158,7 +126,7 @@ describe('accessibility (axe-core)', () => {
 
       // Open, with a conversation: messages, quick replies, sources, composer.
       await openWidget(page);
-      h.llm.script({
+      ui.h.llm.script({
         text: `${c.answer} <quick_replies>["${rtl ? 'מעקב אחר הזמנה' : 'Track my order'}", "${rtl ? 'משלוח אקספרס' : 'Express options'}"]</quick_replies>`,
       });
       await sendMessage(page, c.question);

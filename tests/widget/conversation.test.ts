@@ -1,48 +1,27 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  closeContexts,
   focusedPart,
   gotoShop,
-  launchBrowser,
-  newContext,
   openWidget,
-  recordProblems,
   renderedMessages,
-  type ShopServer,
   sendMessage,
   shopPage,
-  startShopServer,
   waitForMessage,
   waitForReply,
   widget,
 } from '../support/browser.ts';
-import {
-  type ChatHarness,
-  createTenant,
-  runWorker,
-  startChatHarness,
-  type TestTenant,
-} from '../support/chat.ts';
+import { useBrowserHarness, type Visit } from '../support/browser-harness.ts';
+import { createTenant, runWorker, type TestTenant } from '../support/chat.ts';
 
 // A visitor's conversation in a real Chromium: the widget embedded in a shop page on another
 // origin, talking to the local stack; the bot's model is the fake LLM.
 
-let h: ChatHarness;
-let browser: Browser;
-let shop: ShopServer;
+const ui = useBrowserHarness({ env: { CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' } });
 let tenant: TestTenant;
 let url: string;
-const contexts: BrowserContext[] = [];
-let problems: string[] = [];
 
 beforeAll(async () => {
-  [h, browser, shop] = await Promise.all([
-    startChatHarness({ CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' }),
-    launchBrowser(),
-    startShopServer(),
-  ]);
-  tenant = await createTenant(h, {
+  tenant = await createTenant(ui.h, {
     llm: 'openai',
     documents: [
       {
@@ -52,33 +31,14 @@ beforeAll(async () => {
       },
     ],
   });
-  await runWorker(h);
-  url = shop.page(shopPage(h, tenant));
+  await runWorker(ui.h);
+  url = ui.shop.page(shopPage(ui.h, tenant));
 }, 120_000);
 
-afterEach((context) => {
-  h.llm.reset();
-  if (context.task.result?.state === 'fail' && problems.length > 0) {
-    console.error(`browser problems during "${context.task.name}":\n${problems.join('\n')}`);
-  }
-  problems = [];
-  return closeContexts(contexts);
-});
-
-afterAll(async () => {
-  await closeContexts(contexts);
-  await browser?.close();
-  await shop?.close();
-  await h?.close();
-});
-
-async function visitor(): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await newContext(browser);
-  contexts.push(context);
-  const page = await context.newPage();
-  problems.push(...recordProblems(page));
-  await gotoShop(page, url);
-  return { context, page };
+async function visitor(): Promise<Visit> {
+  const visit = await ui.newPage();
+  await gotoShop(visit.page, url);
+  return visit;
 }
 
 describe('a conversation in the widget', () => {
@@ -106,7 +66,7 @@ describe('a conversation in the widget', () => {
       }, 10);
       setTimeout(() => clearInterval(timer), 20_000);
     });
-    h.llm.script({
+    ui.h.llm.script({
       text: 'Your parcel ZEBRA-7731 left our warehouse this morning and arrives on Friday.',
       chunkDelayMs: 60,
     });
@@ -126,7 +86,7 @@ describe('a conversation in the widget', () => {
     expect(seen.typing || seen.partial).toBe(true);
 
     // The model saw the visitor's words, and the reply is shown once, complete.
-    expect(h.llm.lastRequest()?.lastUserText).toContain('Where is my parcel?');
+    expect(ui.h.llm.lastRequest()?.lastUserText).toContain('Where is my parcel?');
     const messages = await renderedMessages(page);
     const replies = messages.filter((m) => m.role === 'assistant' && m.text.includes('ZEBRA'));
     expect(replies).toHaveLength(1);
@@ -142,7 +102,7 @@ describe('a conversation in the widget', () => {
   it('keeps the conversation across a reload, and a second tab shows and follows it', async () => {
     const { context, page } = await visitor();
     await openWidget(page);
-    h.llm.script({ text: 'The KESTREL jacket comes in three sizes.' });
+    ui.h.llm.script({ text: 'The KESTREL jacket comes in three sizes.' });
     await sendMessage(page, 'Which sizes does the jacket come in?');
     await waitForReply(page, 'KESTREL');
 
@@ -156,8 +116,7 @@ describe('a conversation in the widget', () => {
     expect(afterReload.filter((m) => m.text.includes('Which sizes'))).toHaveLength(1);
 
     // Same visitor (same storage), second tab: the same conversation.
-    const second = await context.newPage();
-    problems.push(...recordProblems(second));
+    const { page: second } = await ui.newPage(context);
     await gotoShop(second, url);
     await openWidget(second, 'api');
     await waitForMessage(second, 'user', 'Which sizes does the jacket come in?');
@@ -167,7 +126,7 @@ describe('a conversation in the widget', () => {
     await expect
       .poll(() => widget(page).status.getAttribute('data-state'), { timeout: 15_000 })
       .toBe('online');
-    h.llm.script({ text: 'Yes, the PLOVER pack fits a 15 inch laptop.' });
+    ui.h.llm.script({ text: 'Yes, the PLOVER pack fits a 15 inch laptop.' });
     await sendMessage(second, 'Does the pack fit a laptop?');
     await waitForReply(second, 'PLOVER');
     await waitForMessage(page, 'user', 'Does the pack fit a laptop?');
@@ -184,7 +143,7 @@ describe('a conversation in the widget', () => {
   it('renders quick replies and sources; a quick reply sends its text', async () => {
     const { page } = await visitor();
     await openWidget(page);
-    h.llm.script({
+    ui.h.llm.script({
       text: 'Standard shipping takes 3 to 5 business days. <quick_replies>["Track my order", "Express options"]</quick_replies>',
     });
     await sendMessage(page, 'How long does shipping take?');
@@ -214,11 +173,11 @@ describe('a conversation in the widget', () => {
       expect(link.rel).toContain('noopener');
     }
 
-    h.llm.script({ text: 'Your order TH-4242 ships tomorrow.' });
+    ui.h.llm.script({ text: 'Your order TH-4242 ships tomorrow.' });
     await w.quickReplies.filter({ hasText: 'Track my order' }).click();
     await waitForMessage(page, 'user', 'Track my order');
     await waitForReply(page, 'TH-4242');
-    expect(h.llm.lastRequest()?.lastUserText).toContain('Track my order');
+    expect(ui.h.llm.lastRequest()?.lastUserText).toContain('Track my order');
   });
 
   it('Enter sends, Shift+Enter adds a line, Esc closes and gives focus back to the launcher', async () => {
@@ -229,7 +188,7 @@ describe('a conversation in the widget', () => {
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('parley-root');
     await expect.poll(() => focusedPart(page)).not.toBe('launcher');
 
-    h.llm.script({ text: 'Noted both lines, ORIOLE.' });
+    ui.h.llm.script({ text: 'Noted both lines, ORIOLE.' });
     await w.input.click();
     await w.input.pressSequentially('first line');
     await w.input.press('Shift+Enter');
@@ -245,7 +204,7 @@ describe('a conversation in the widget', () => {
     expect(text).toMatch(/^first line\s*\nsecond line$/);
     expect(await w.input.inputValue()).toBe('');
     await waitForReply(page, 'ORIOLE');
-    expect(h.llm.lastRequest()?.lastUserText).toContain('first line\nsecond line');
+    expect(ui.h.llm.lastRequest()?.lastUserText).toContain('first line\nsecond line');
 
     // Enter on an empty composer sends nothing.
     await w.input.press('Enter');

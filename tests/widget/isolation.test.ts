@@ -1,62 +1,33 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  closeContexts,
   embedWidget,
-  gotoShop,
   HOSTILE_CSS,
-  launchBrowser,
-  newContext,
   openWidget,
-  recordProblems,
-  type ShopServer,
   shopPage,
-  startShopServer,
   widget,
   widgetEmbed,
 } from '../support/browser.ts';
-import {
-  type ChatHarness,
-  createTenant,
-  startChatHarness,
-  type TestTenant,
-} from '../support/chat.ts';
+import { useBrowserHarness } from '../support/browser-harness.ts';
+import { createTenant, type TestTenant } from '../support/chat.ts';
 
 // The widget lives in its own world: a host page's CSS, however hostile, does not change how it
 // looks, and it leaves the host page as it found it (no global CSS, no globals but window.Parley).
 
-let h: ChatHarness;
-let browser: Browser;
-let shop: ShopServer;
+const ui = useBrowserHarness();
 let tenant: TestTenant;
-const contexts: BrowserContext[] = [];
 const shots = mkdtempSync(join(tmpdir(), 'parley-isolation-'));
 
 beforeAll(async () => {
-  [h, browser, shop] = await Promise.all([startChatHarness(), launchBrowser(), startShopServer()]);
-  tenant = await createTenant(h, { llm: 'openai' });
+  tenant = await createTenant(ui.h, { llm: 'openai' });
 }, 120_000);
-
-afterEach(() => closeContexts(contexts));
-
-afterAll(async () => {
-  await closeContexts(contexts);
-  await browser?.close();
-  await shop?.close();
-  await h?.close();
-});
 
 /** Opens the widget on a page and returns an element screenshot of its window. */
 async function windowShot(name: string, css?: string) {
-  const context = await newContext(browser);
-  contexts.push(context);
-  const page = await context.newPage();
-  const problems = recordProblems(page);
-  await gotoShop(page, shop.page(shopPage(h, tenant, css ? { css } : {})));
+  const { page, problems } = await ui.openShop(tenant, css ? { css } : {});
   await openWidget(page);
   const w = widget(page);
   await expect.poll(() => w.status.getAttribute('data-state'), { timeout: 15_000 }).toBe('online');
@@ -131,10 +102,7 @@ describe('style isolation', () => {
   it('the launcher is not restyled by the host page either', async () => {
     const boxes = [];
     for (const css of [undefined, HOSTILE_CSS]) {
-      const context = await newContext(browser);
-      contexts.push(context);
-      const page = await context.newPage();
-      await gotoShop(page, shop.page(shopPage(h, tenant, css ? { css } : {})));
+      const { page } = await ui.openShop(tenant, css ? { css } : {});
       const launcher = widget(page).launcher;
       boxes.push(await launcher.boundingBox());
       const style = await launcher.evaluate((el) => {
@@ -150,11 +118,8 @@ describe('style isolation', () => {
 
 describe('the host page is left alone', () => {
   it('adds no global CSS, no globals but window.Parley, and only its own host element', async () => {
-    const context = await newContext(browser);
-    contexts.push(context);
-    const page = await context.newPage();
-    const problems = recordProblems(page);
-    await page.goto(shop.page(shopPage(h, tenant, { withoutWidget: true })));
+    const { page, problems } = await ui.newPage();
+    await page.goto(ui.shop.page(shopPage(ui.h, tenant, { withoutWidget: true })));
 
     const snapshot = () =>
       page.evaluate(() => ({
@@ -171,7 +136,7 @@ describe('the host page is left alone', () => {
           .map((e) => e.id || e.tagName),
       }));
     const before = await snapshot();
-    await embedWidget(page, widgetEmbed(h, tenant));
+    await embedWidget(page, widgetEmbed(ui.h, tenant));
     await widget(page).launcher.waitFor({ state: 'visible', timeout: 15_000 });
     // Opening loads the rest of the widget; it must not leak either.
     await openWidget(page);

@@ -1,46 +1,20 @@
 import { createHmac } from 'node:crypto';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  closeContexts,
-  gotoShop,
-  launchBrowser,
-  newContext,
-  openWidget,
-  recordProblems,
-  type ShopServer,
-  sendMessage,
-  shopPage,
-  startShopServer,
-  waitForReply,
-  widget,
-} from '../support/browser.ts';
-import {
-  type ChatHarness,
-  createTenant,
-  startChatHarness,
-  type TestTenant,
-} from '../support/chat.ts';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openWidget, sendMessage, waitForReply, widget } from '../support/browser.ts';
+import { useBrowserHarness } from '../support/browser-harness.ts';
+import { createTenant, type TestTenant } from '../support/chat.ts';
 
 // The tenant's pre-chat form, and a signed-in customer identified by the page with
 // `Parley.identify()`, in a real Chromium against the local stack.
 
-let h: ChatHarness;
-let browser: Browser;
-let shop: ShopServer;
+const ui = useBrowserHarness({ env: { CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' } });
 let formTenant: TestTenant;
 let lockedTenant: TestTenant;
-const contexts: BrowserContext[] = [];
-let problems: string[] = [];
 
 beforeAll(async () => {
-  [h, browser, shop] = await Promise.all([
-    startChatHarness({ CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' }),
-    launchBrowser(),
-    startShopServer(),
-  ]);
   [formTenant, lockedTenant] = await Promise.all([
-    createTenant(h, {
+    createTenant(ui.h, {
       llm: 'openai',
       botConfig: {
         prechat_form: {
@@ -53,37 +27,16 @@ beforeAll(async () => {
         },
       },
     }),
-    createTenant(h, { llm: 'openai', enforceIdentity: true }),
+    createTenant(ui.h, { llm: 'openai', enforceIdentity: true }),
   ]);
 }, 120_000);
 
-afterEach((context) => {
-  h.llm.reset();
-  if (context.task.result?.state === 'fail' && problems.length > 0) {
-    console.error(`browser problems during "${context.task.name}":\n${problems.join('\n')}`);
-  }
-  problems = [];
-  return closeContexts(contexts);
-});
-
-afterAll(async () => {
-  await closeContexts(contexts);
-  await browser?.close();
-  await shop?.close();
-  await h?.close();
-});
-
 async function visitor(tenant: TestTenant): Promise<Page> {
-  const context = await newContext(browser);
-  contexts.push(context);
-  const page = await context.newPage();
-  problems.push(...recordProblems(page));
-  await gotoShop(page, shop.page(shopPage(h, tenant)));
-  return page;
+  return (await ui.openShop(tenant)).page;
 }
 
 const conversationsOf = (tenant: TestTenant) =>
-  h.db.asService((sql) =>
+  ui.h.db.asService((sql) =>
     sql.query<{ prechat: Record<string, unknown>; identity_verified: boolean }>(
       'select prechat, identity_verified from public.conversations where tenant_id = $1',
       [tenant.id],
@@ -136,10 +89,10 @@ describe('the pre-chat form', () => {
       fields: { name: 'Grace Hopper', email: 'grace@example.com', order: 'B-2002' },
     });
 
-    h.llm.script({ text: 'Order B-2002 ships tomorrow, Grace.' });
+    ui.h.llm.script({ text: 'Order B-2002 ships tomorrow, Grace.' });
     await sendMessage(page, 'When does my order ship?');
     await waitForReply(page, 'ships tomorrow');
-    expect(problems).toEqual([]);
+    expect(ui.problems).toEqual([]);
   });
 });
 
@@ -159,7 +112,7 @@ describe('Parley.identify()', () => {
       { identifier, identityHash },
     );
     await openWidget(page);
-    h.llm.script({ text: 'Welcome back, your OSPREY order is on its way.' });
+    ui.h.llm.script({ text: 'Welcome back, your OSPREY order is on its way.' });
     await sendMessage(page, 'Where is my order?');
     await waitForReply(page, 'OSPREY');
     const rows = await conversationsOf(lockedTenant);

@@ -1,65 +1,32 @@
-import type { Browser, BrowserContext, WebSocketRoute } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { WebSocketRoute } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  closeContexts,
   gotoShop,
-  launchBrowser,
-  newContext,
   openWidget,
-  recordProblems,
   renderedMessages,
-  type ShopServer,
   sendMessage,
   shopPage,
-  startShopServer,
   waitForMessage,
   waitForReply,
   widget,
 } from '../support/browser.ts';
-import {
-  type ChatHarness,
-  createTenant,
-  startChatHarness,
-  type TestTenant,
-} from '../support/chat.ts';
+import { useBrowserHarness } from '../support/browser-harness.ts';
+import { createTenant, type TestTenant } from '../support/chat.ts';
 
 // Realtime goes away (the websocket is dropped and every reconnect refused): the widget says it is
 // offline, keeps the conversation going by polling GET /chat/messages, and when Realtime comes
 // back it says so again — with every message shown exactly once.
 
-let h: ChatHarness;
-let browser: Browser;
-let shop: ShopServer;
+const ui = useBrowserHarness({ env: { CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' } });
 let tenant: TestTenant;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  [h, browser, shop] = await Promise.all([
-    startChatHarness({ CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' }),
-    launchBrowser(),
-    startShopServer(),
-  ]);
-  tenant = await createTenant(h, { llm: 'openai' });
+  tenant = await createTenant(ui.h, { llm: 'openai' });
 }, 120_000);
-
-afterEach(() => {
-  h.llm.reset();
-  return closeContexts(contexts);
-});
-
-afterAll(async () => {
-  await closeContexts(contexts);
-  await browser?.close();
-  await shop?.close();
-  await h?.close();
-});
 
 describe('when Realtime drops', () => {
   it('shows offline, polls for replies, recovers, and shows no message twice', async () => {
-    const context = await newContext(browser);
-    contexts.push(context);
-    const page = await context.newPage();
-    const problems = recordProblems(page);
+    const { page, problems } = await ui.newPage();
 
     // Every Realtime websocket goes through here: passed to the stack while `blocked` is false,
     // refused (opened and closed at once) while it is true.
@@ -91,7 +58,7 @@ describe('when Realtime drops', () => {
       }
     });
 
-    await gotoShop(page, shop.page(shopPage(h, tenant)));
+    await gotoShop(page, ui.shop.page(shopPage(ui.h, tenant)));
     await openWidget(page);
     const w = widget(page);
     await expect
@@ -99,7 +66,7 @@ describe('when Realtime drops', () => {
       .toBe('online');
     expect(live.size).toBeGreaterThan(0);
 
-    h.llm.script({ text: 'Before the outage: ALPHA-1.' });
+    ui.h.llm.script({ text: 'Before the outage: ALPHA-1.' });
     await sendMessage(page, 'First question, before the outage');
     await waitForReply(page, 'ALPHA-1');
 
@@ -115,7 +82,7 @@ describe('when Realtime drops', () => {
     const pollsBefore = polls.length;
 
     // Replies still come, through polling.
-    h.llm.script({ text: 'During the outage: BRAVO-2.' });
+    ui.h.llm.script({ text: 'During the outage: BRAVO-2.' });
     await sendMessage(page, 'Second question, during the outage');
     await waitForReply(page, 'BRAVO-2', 30_000);
     expect(polls.length).toBeGreaterThan(pollsBefore);
@@ -129,7 +96,7 @@ describe('when Realtime drops', () => {
       .toBe('online');
     expect(live.size).toBeGreaterThan(0);
 
-    h.llm.script({ text: 'After the outage: CHARLIE-3.' });
+    ui.h.llm.script({ text: 'After the outage: CHARLIE-3.' });
     await sendMessage(page, 'Third question, after the outage');
     await waitForReply(page, 'CHARLIE-3');
     await waitForMessage(page, 'assistant', 'BRAVO-2');

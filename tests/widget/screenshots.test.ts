@@ -1,61 +1,23 @@
 import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Browser, BrowserContext } from 'playwright-core';
 import { PNG } from 'pngjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  closeContexts,
-  gotoShop,
-  launchBrowser,
-  newContext,
-  openWidget,
-  recordProblems,
-  type ShopServer,
-  sendMessage,
-  shopPage,
-  startShopServer,
-  waitForReply,
-  widget,
-} from '../support/browser.ts';
-import {
-  type ChatHarness,
-  createTenant,
-  startChatHarness,
-  type TestTenant,
-} from '../support/chat.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openWidget, sendMessage, waitForReply, widget } from '../support/browser.ts';
+import { useBrowserHarness } from '../support/browser-harness.ts';
+import { createTenant, type TestTenant } from '../support/chat.ts';
 
 // Layout, not pixels: on a phone the open widget fills the screen; in Hebrew it is right-to-left.
 // Screenshots are kept in a temporary folder (printed) for a person to look at.
 
-let h: ChatHarness;
-let browser: Browser;
-let shop: ShopServer;
+const ui = useBrowserHarness({ env: { CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' } });
 let tenant: TestTenant;
-const contexts: BrowserContext[] = [];
 const shots = mkdtempSync(join(tmpdir(), 'parley-screenshots-'));
 
 beforeAll(async () => {
-  [h, browser, shop] = await Promise.all([
-    startChatHarness({ CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' }),
-    launchBrowser(),
-    startShopServer(),
-  ]);
-  tenant = await createTenant(h, { llm: 'openai' });
+  tenant = await createTenant(ui.h, { llm: 'openai' });
   console.info(`widget screenshots: ${shots}`);
 }, 120_000);
-
-afterEach(() => {
-  h.llm.reset();
-  return closeContexts(contexts);
-});
-
-afterAll(async () => {
-  await closeContexts(contexts);
-  await browser?.close();
-  await shop?.close();
-  await h?.close();
-});
 
 function save(name: string, png: Buffer) {
   const path = join(shots, `${name}.png`);
@@ -70,16 +32,11 @@ const HEBREW = /[\u0590-\u05FF]/;
 describe('layout', () => {
   it('on a phone (390×844) the open widget fills the screen', async () => {
     const viewport = { width: 390, height: 844 };
-    const context = await newContext(browser, {
-      viewport,
-      deviceScaleFactor: 2,
-      isMobile: true,
-      hasTouch: true,
-    });
-    contexts.push(context);
-    const page = await context.newPage();
-    const problems = recordProblems(page);
-    await gotoShop(page, shop.page(shopPage(h, tenant)));
+    const { page, problems } = await ui.openShop(
+      tenant,
+      {},
+      { viewport, deviceScaleFactor: 2, isMobile: true, hasTouch: true },
+    );
     const w = widget(page);
 
     // Closed: a launcher inside the screen, big enough to tap.
@@ -97,7 +54,7 @@ describe('layout', () => {
     expect([closed.width, closed.height]).toEqual([viewport.width * 2, viewport.height * 2]);
 
     await openWidget(page, 'tap');
-    h.llm.script({ text: 'A reply that fits on a phone: OSPREY.' });
+    ui.h.llm.script({ text: 'A reply that fits on a phone: OSPREY.' });
     await sendMessage(page, 'Does this fit on my phone?');
     await waitForReply(page, 'OSPREY');
     await page.waitForTimeout(300);
@@ -136,11 +93,7 @@ describe('layout', () => {
   });
 
   it('in Hebrew (data-locale="he") the widget is right-to-left and speaks Hebrew', async () => {
-    const context = await newContext(browser);
-    contexts.push(context);
-    const page = await context.newPage();
-    const problems = recordProblems(page);
-    await gotoShop(page, shop.page(shopPage(h, tenant, { locale: 'he' })));
+    const { page, problems } = await ui.openShop(tenant, { locale: 'he' });
     const w = widget(page);
     await openWidget(page);
 
@@ -155,7 +108,7 @@ describe('layout', () => {
     ].join(' ');
     expect(labels, 'the widget’s own words are Hebrew').toMatch(HEBREW);
 
-    h.llm.script({ text: 'ההזמנה שלך נשלחה היום. מספר מעקב: TH-5501.' });
+    ui.h.llm.script({ text: 'ההזמנה שלך נשלחה היום. מספר מעקב: TH-5501.' });
     await sendMessage(page, 'איפה ההזמנה שלי?');
     const reply = await waitForReply(page, 'TH-5501');
     const user = w.byRole('user').last();
@@ -191,10 +144,7 @@ describe('layout', () => {
   });
 
   it('Parley.setLocale switches direction live; English is left-to-right', async () => {
-    const context = await newContext(browser);
-    contexts.push(context);
-    const page = await context.newPage();
-    await gotoShop(page, shop.page(shopPage(h, tenant, { locale: 'en', dir: 'rtl', lang: 'ar' })));
+    const { page } = await ui.openShop(tenant, { locale: 'en', dir: 'rtl', lang: 'ar' });
     const w = widget(page);
     await openWidget(page);
     // English on a right-to-left page is still left-to-right.

@@ -1,25 +1,8 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  closeContexts,
-  gotoShop,
-  launchBrowser,
-  newContext,
-  openWidget,
-  recordProblems,
-  renderedMessages,
-  type ShopServer,
-  shopPage,
-  startShopServer,
-  waitForMessage,
-  widget,
-} from '../support/browser.ts';
-import {
-  type ChatHarness,
-  createTenant,
-  startChatHarness,
-  type TestTenant,
-} from '../support/chat.ts';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openWidget, renderedMessages, waitForMessage, widget } from '../support/browser.ts';
+import { useBrowserHarness } from '../support/browser-harness.ts';
+import { createTenant, type TestTenant } from '../support/chat.ts';
 
 // The widget renders what the server sends on the conversation's topic, in the shape the server
 // gives it: an event of another shape, about another conversation, or claiming a role its sender
@@ -27,36 +10,21 @@ import {
 // is not rendered, and a malformed part of a message (a source title that is a list) does not
 // take the conversation's view down with it.
 
-let h: ChatHarness;
-let browser: Browser;
-let shop: ShopServer;
+const ui = useBrowserHarness();
 let tenant: TestTenant;
-const contexts: BrowserContext[] = [];
 const seen = new Set<string>();
 
 beforeAll(async () => {
-  [h, browser, shop] = await Promise.all([startChatHarness(), launchBrowser(), startShopServer()]);
-  tenant = await createTenant(h, { llm: null });
+  tenant = await createTenant(ui.h, { llm: null });
 }, 120_000);
 
-afterAll(async () => {
-  await closeContexts(contexts);
-  await browser?.close();
-  await shop?.close();
-  await h?.close();
-});
-
 async function openConversation() {
-  const context = await newContext(browser);
-  contexts.push(context);
-  const page = await context.newPage();
-  const problems = recordProblems(page);
-  await gotoShop(page, shop.page(shopPage(h, tenant)));
+  const { page, problems } = await ui.openShop(tenant);
   await openWidget(page);
   // Each test's visitor is new, so its conversation is the one not seen before.
   let conversationId: string | undefined;
   for (let i = 0; i < 100 && !conversationId; i++) {
-    const [row] = await h.db.asService((sql) =>
+    const [row] = await ui.h.db.asService((sql) =>
       sql.query<{ id: string }>(
         'select id from public.conversations where tenant_id = $1 and not (id = any($2::uuid[])) limit 1',
         [tenant.id, [...seen]],
@@ -74,7 +42,7 @@ async function openConversation() {
 
 /** What only the server can do: send on the conversation's private topic. */
 const serverSends = (conversationId: string, event: string, payload: Record<string, unknown>) =>
-  h.db.asService((sql) =>
+  ui.h.db.asService((sql) =>
     sql.query(`select realtime.send($1::jsonb, $2, $3, true)`, [
       payload,
       event,

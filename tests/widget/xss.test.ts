@@ -1,27 +1,16 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  closeContexts,
   gotoShop,
   inShadow,
-  launchBrowser,
-  newContext,
   openWidget,
-  recordProblems,
-  type ShopServer,
   sendMessage,
   shopPage,
-  startShopServer,
   waitForMessage,
   widget,
 } from '../support/browser.ts';
-import {
-  type ChatHarness,
-  createTenant,
-  runWorker,
-  startChatHarness,
-  type TestTenant,
-} from '../support/chat.ts';
+import { useBrowserHarness } from '../support/browser-harness.ts';
+import { createTenant, runWorker, type TestTenant } from '../support/chat.ts';
 
 // Whatever a visitor types and whatever the model answers is shown as text: no markup of theirs
 // becomes elements, no script runs, no link leads anywhere but http(s) and mailto.
@@ -65,19 +54,11 @@ const PAYLOADS: string[] = [
   `{{constructor.constructor('${PWN}')()}} \${${PWN}}`,
 ];
 
-let h: ChatHarness;
-let browser: Browser;
-let shop: ShopServer;
+const ui = useBrowserHarness({ env: { CHAT_VISITOR_MESSAGES_PER_MINUTE: '500' } });
 let tenant: TestTenant;
-const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
-  [h, browser, shop] = await Promise.all([
-    startChatHarness({ CHAT_VISITOR_MESSAGES_PER_MINUTE: '500' }),
-    launchBrowser(),
-    startShopServer(),
-  ]);
-  tenant = await createTenant(h, {
+  tenant = await createTenant(ui.h, {
     llm: 'openai',
     documents: [
       {
@@ -86,9 +67,9 @@ beforeAll(async () => {
       },
     ],
   });
-  await runWorker(h);
+  await runWorker(ui.h);
   // A source whose link would run script if the widget trusted it.
-  await h.db.asService((sql) =>
+  await ui.h.db.asService((sql) =>
     sql.query(`update public.documents set source_url = $2 where tenant_id = $1`, [
       tenant.id,
       `javascript:${PWN}`,
@@ -96,29 +77,14 @@ beforeAll(async () => {
   );
 }, 120_000);
 
-afterEach(() => {
-  h.llm.reset();
-  return closeContexts(contexts);
-});
-
-afterAll(async () => {
-  await closeContexts(contexts);
-  await browser?.close();
-  await shop?.close();
-  await h?.close();
-});
-
 async function visitor() {
-  const context = await newContext(browser);
-  contexts.push(context);
-  const page = await context.newPage();
+  const { page, problems } = await ui.newPage();
   const dialogs: string[] = [];
   page.on('dialog', (dialog) => {
     dialogs.push(`${dialog.type()}: ${dialog.message()}`);
     void dialog.dismiss().catch(() => {});
   });
-  const problems = recordProblems(page);
-  await gotoShop(page, shop.page(shopPage(h, tenant)));
+  await gotoShop(page, ui.shop.page(shopPage(ui.h, tenant)));
   await openWidget(page);
   return { page, dialogs, problems };
 }
@@ -204,12 +170,12 @@ describe('hostile content is shown as text', () => {
   it('bot replies: Markdown and HTML from the model render safely; links are sanitised', async () => {
     const { page, dialogs, problems } = await visitor();
     for (const [i, payload] of PAYLOADS.entries()) {
-      h.llm.script({ text: `Reply ${i}: ${payload}`, chunkDelayMs: 5 });
+      ui.h.llm.script({ text: `Reply ${i}: ${payload}`, chunkDelayMs: 5 });
       await sendMessage(page, `Question number ${i}?`);
       await waitForMessage(page, 'assistant', `Reply ${i}:`);
     }
     // Quick replies from the model are text too.
-    h.llm.script({
+    ui.h.llm.script({
       text: `Pick one. <quick_replies>["<img src=x onerror=\\"${PWN}\\">", "<script>${PWN}</script>", "[a](javascript:${PWN})"]</quick_replies>`,
     });
     await sendMessage(page, 'Show me choices');
@@ -224,7 +190,7 @@ describe('hostile content is shown as text', () => {
       ]);
 
     // Safe Markdown still works: an https link, with a safe rel.
-    h.llm.script({ text: 'See [our returns page](https://shop.example/returns) for details.' });
+    ui.h.llm.script({ text: 'See [our returns page](https://shop.example/returns) for details.' });
     await sendMessage(page, 'Where are the returns rules?');
     const reply = await waitForMessage(page, 'assistant', 'for details');
     const link = reply.locator('[data-parley="content"] a');
@@ -233,7 +199,7 @@ describe('hostile content is shown as text', () => {
     expect(await link.textContent()).toBe('our returns page');
 
     // A source with a hostile title and a javascript: URL, from retrieval.
-    h.llm.script({ text: 'Unused gear can be returned within 60 days.' });
+    ui.h.llm.script({ text: 'Unused gear can be returned within 60 days.' });
     await sendMessage(page, 'Can I return unused gear within 60 days?');
     const sourced = await waitForMessage(page, 'assistant', 'within 60 days.');
     await expect.poll(() => sourced.locator('[data-parley="sources"]').count()).toBe(1);
