@@ -3,6 +3,7 @@
 //   - auth sign-ins per second (sequential and 8 concurrent)
 //   - realtime fan-out latency, p50/p95 from a message INSERT to its receipt by subscribers,
 //     with 1 and 100 subscribers on the conversation's private channel
+//   - storage: 1 MB uploads and downloads through storage-js, MB/s and p50/p95 per request
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -129,6 +130,53 @@ async function fanOut(stack: Stack, anonKey: string, subscribers: number, messag
   );
 }
 
+async function storageThroughput(stack: Stack, anonKey: string) {
+  // The demo owner writes the demo tenant's knowledge folder, so every request runs its policies.
+  const owner = client(stack, anonKey);
+  const signIn = await owner.auth.signInWithPassword({
+    email: 'owner@trailhead.example',
+    password: 'parley-demo-1',
+  });
+  if (signIn.error) throw signIn.error;
+  const db = createPostgresDb(stack.dbUrl, { max: 1 });
+  const [tenant] = await db.asService((sql) =>
+    sql.query<{ id: string }>(`select id from public.tenants where slug = 'trailhead'`),
+  );
+  await db.close();
+  if (!tenant) throw new Error('no demo tenant');
+  const files = owner.storage.from('knowledge');
+  const folder = `${tenant.id}/bench-${crypto.randomUUID().slice(0, 8)}`;
+  const payload = new TextEncoder().encode('x'.repeat(1024 * 1024));
+  const rounds = 20;
+  const timed = async (work: (i: number) => Promise<void>) => {
+    const latencies: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < rounds; i++) {
+      const t = performance.now();
+      await work(i);
+      latencies.push(performance.now() - t);
+    }
+    const rate = rounds / ((performance.now() - started) / 1000);
+    return `${rate.toFixed(1)} MB/s   p50 ${ms(median(latencies))}   p95 ${ms(percentile(latencies, 95))}`;
+  };
+  const upload = await timed(async (i) => {
+    const { error } = await files.upload(`${folder}/${i}.md`, payload, {
+      contentType: 'text/markdown',
+    });
+    if (error) throw error;
+  });
+  const download = await timed(async (i) => {
+    const { data, error } = await files.download(`${folder}/${i}.md`);
+    if (error || data.size !== payload.byteLength) throw error ?? new Error('short download');
+  });
+  await files.remove(Array.from({ length: rounds }, (_, i) => `${folder}/${i}.md`));
+  console.log(
+    `Storage: ${rounds} × 1 MB, sequential, as the demo owner under the knowledge policies`,
+  );
+  console.log(`  upload     ${upload}`);
+  console.log(`  download   ${download}`);
+}
+
 const keys = await createLocalKeys(Deno.env.get('JWT_SECRET') ?? undefined);
 await coldStart();
 // Sign-ups here are measured without the confirmation mail step.
@@ -138,6 +186,7 @@ try {
   console.log('Realtime fan-out: INSERT into messages → broadcast received (private channel)');
   await fanOut(stack, keys.anonKey, 1, 50);
   await fanOut(stack, keys.anonKey, 100, 20);
+  await storageThroughput(stack, keys.anonKey);
 } finally {
   await stack.stop();
 }
