@@ -2,8 +2,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StorageApiError } from '@supabase/storage-js';
+import { createClient } from '@supabase/supabase-js';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { syncConfigBuckets } from '../../supabase/local/storage/buckets.ts';
 import { readStorageConfig } from '../../supabase/local/storage/config.ts';
 import {
@@ -643,5 +645,43 @@ describe('errors', () => {
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
     expect(response.headers.get('access-control-allow-headers')).toContain('x-upsert');
+  });
+});
+
+describe('a visitor signed in through Auth', () => {
+  it('writes and reads its own conversation with its session, owning what it uploads', async () => {
+    const visitor = createClient(h.stack.url, h.stack.keys.anonKey, {
+      auth: { autoRefreshToken: false, persistSession: false },
+      realtime: { transport: WebSocket as never },
+    });
+    const { data, error } = await visitor.auth.signInAnonymously();
+    expect(error).toBeNull();
+    const userId = data.user?.id ?? '';
+    const tenant = h.world.a.tenantId;
+    const [conversation] = await h.db.asService((sql) =>
+      sql.query<{ id: string }>(
+        'insert into public.conversations (tenant_id, visitor_id) values ($1, $2) returning id',
+        [tenant, userId],
+      ),
+    );
+    const path = `${tenant}/${conversation?.id}/photo.png`;
+    const attachments = visitor.storage.from('attachments');
+    expect(
+      (await attachments.upload(path, bytesOf('png'), { contentType: 'image/png' })).error,
+    ).toBeNull();
+    expect(await (await attachments.download(path)).data?.text()).toBe('png');
+    const [row] = await h.db.asService((sql) =>
+      sql.query('select owner, owner_id from storage.objects where bucket_id = $1 and name = $2', [
+        'attachments',
+        path,
+      ]),
+    );
+    expect(row).toEqual({ owner: userId, owner_id: userId });
+    const elsewhere = `${tenant}/${h.world.a.conversationId}/photo.png`;
+    expectStorageError(
+      (await attachments.upload(elsewhere, bytesOf('png'), { contentType: 'image/png' })).error,
+      'AccessDenied',
+      '403',
+    );
   });
 });

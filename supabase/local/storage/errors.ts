@@ -85,6 +85,8 @@ export const errors = {
 export function fromDatabaseError(error: unknown): StorageError | null {
   const code = (error as { code?: unknown })?.code;
   if (code === '42501') return errors.accessDenied((error as Error).message);
+  // The bucket went away between its lookup and the write that references it.
+  if (code === '23503') return errors.noSuchBucket();
   return null;
 }
 
