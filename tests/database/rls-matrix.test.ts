@@ -2,164 +2,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
 import type { Db, Sql } from '../../functions/_shared/db/port.ts';
 import { type LocalDatabase, openLocalDatabase } from '../../supabase/local/database.ts';
+import {
+  type CaseName,
+  EXPECTATIONS,
+  GLOBAL_TABLES,
+  OPS,
+  type Op,
+} from '../support/rls-expectations.ts';
 import { ACTORS, type Actor, createUser, createWorld, type World } from '../support/world.ts';
 
 // The row level security matrix: every table in `public`, every actor, every operation, attempted
 // the way PostgREST would run it (role anon/authenticated with request.jwt.claims) against tenant
-// A's rows, compared with the expectations below. The expectations are written from the policies
-// in supabase/migrations and the rules in DESIGN.md ("a visitor reads only its own conversations
-// and their messages; a tenant member reads and writes only its tenant's rows, by role; a platform
-// admin reads all; anon reads nothing"), not from running the code.
+// A's rows, compared with the expectations in tests/support/rls-expectations.ts (shared with the
+// same matrix over HTTP). The expectations are written from the policies in supabase/migrations
+// and the rules in DESIGN.md ("a visitor reads only its own conversations and their messages; a
+// tenant member reads and writes only its tenant's rows, by role; a platform admin reads all; anon
+// reads nothing"), not from running the code.
 //
 // Every attempt runs in its own transaction that is always rolled back, so the world is the same
 // for every attempt (checked at the end).
-
-// --- Expectations ------------------------------------------------------------------------------
-
-/** Allowed operations, one position each: s(elect) i(nsert) u(pdate) d(elete), '-' = denied. */
-type Ops = `${'s' | '-'}${'i' | '-'}${'u' | '-'}${'d' | '-'}`;
-
-const NONE = '----' satisfies Ops;
-
-/** Actors not named are denied everything. */
-const only = (allowed: Partial<Record<Actor, Ops>>): Record<Actor, Ops> => ({
-  anon: NONE,
-  visitorA: NONE,
-  visitorB: NONE,
-  agentA: NONE,
-  adminA: NONE,
-  ownerA: NONE,
-  ownerB: NONE,
-  platformAdmin: NONE,
-  ...allowed,
-});
-
-// Staff of tenant A by role, with a platform admin who reads (and only reads) everything.
-const membersRead = {
-  agentA: 's---',
-  adminA: 's---',
-  ownerA: 's---',
-  platformAdmin: 's---',
-} as const;
-const adminsCurate = {
-  agentA: 's---',
-  adminA: 'siud',
-  ownerA: 'siud',
-  platformAdmin: 's---',
-} as const;
-const membersWork = {
-  agentA: 'siu-',
-  adminA: 'siud',
-  ownerA: 'siud',
-  platformAdmin: 's---',
-} as const;
-const adminsOnly = { adminA: 'siud', ownerA: 'siud', platformAdmin: 's---' } as const;
-const adminsRead = { adminA: 's---', ownerA: 's---', platformAdmin: 's---' } as const;
-
-/**
- * One entry per case (a table, or a table with a particular target row). Keys are the case names
- * used in TARGETS below; the table is the part before " (".
- */
-const EXPECTATIONS = {
-  // The price list: signed-in people choosing a plan (ownerB too); not anonymous visitors, not anon.
-  plans: only({
-    agentA: 's---',
-    adminA: 's---',
-    ownerA: 's---',
-    ownerB: 's---',
-    platformAdmin: 's---',
-  }),
-  // Members read their tenant; owners/admins edit (some columns); nobody inserts or deletes
-  // through the API (signup and removal run as the service).
-  tenants: only({ agentA: 's---', adminA: 's-u-', ownerA: 's-u-', platformAdmin: 's---' }),
-  // Secrets: owners and admins only. Not even platform admins (deliberately stricter than
-  // "a platform admin reads all"); no insert/delete (one row per tenant, made by a trigger).
-  tenant_secrets: only({ adminA: 's-u-', ownerA: 's-u-', platformAdmin: 's---' }),
-  // Target: agentA's membership; insert: a new user as agent. Owners manage everyone, admins
-  // manage agents, everyone in the tenant sees the team.
-  tenant_members: only({
-    agentA: 's---',
-    adminA: 'siud',
-    ownerA: 'siud',
-    platformAdmin: 's---',
-  }),
-  // Only platform admins see the list; changes are made by the service role.
-  platform_admins: only({ platformAdmin: 's---' }),
-  contacts: only(membersWork),
-  // Target: visitorA's conversation. Visitors read their own and never write directly.
-  conversations: only({ visitorA: 's---', ...membersWork }),
-  // Target: visitorB's conversation in tenant A; insert: a conversation with visitor_id = self.
-  'conversations (visitorB’s)': only({ visitorB: 's---', ...membersWork }),
-  // Target: visitorA's own message; insert: a visitor message (role user) into visitorA's
-  // conversation. Staff may not post as the visitor; staff edit, owners/admins delete.
-  messages: only({
-    visitorA: 'si--',
-    agentA: 's-u-',
-    adminA: 's-ud',
-    ownerA: 's-ud',
-    platformAdmin: 's---',
-  }),
-  // Same, in visitorB's conversation: the other visitor's.
-  'messages (visitorB’s)': only({
-    visitorB: 'si--',
-    agentA: 's-u-',
-    adminA: 's-ud',
-    ownerA: 's-ud',
-    platformAdmin: 's---',
-  }),
-  // Target: the bot's reply in visitorA's conversation; insert: an agent reply authored by self.
-  'messages (staff reply)': only({ visitorA: 's---', ...membersWork }),
-  // Target: a private note in visitorA's conversation; insert: a private note authored by self.
-  // Never visible to the visitor.
-  'messages (private note)': only(membersWork),
-  documents: only(adminsCurate),
-  document_chunks: only(adminsCurate),
-  // The global tool catalog: staff of any tenant read it, visitors do not; the service writes.
-  tools: only({
-    agentA: 's---',
-    adminA: 's---',
-    ownerA: 's---',
-    ownerB: 's---',
-    platformAdmin: 's---',
-  }),
-  // Tool configuration carries signing secrets: owners and admins only.
-  tenant_tools: only(adminsOnly),
-  // The audit trail: members read, only the service writes.
-  tool_executions: only(membersRead),
-  webhook_endpoints: only(adminsOnly),
-  // Billing: owners/admins read; only the Stripe webhook (service) writes.
-  subscriptions: only(adminsRead),
-  stripe_events: only({ platformAdmin: 's---' }),
-  usage_daily: only(membersRead),
-  // Billing and quota notices: owners and admins read them and mark them read; the service raises them.
-  tenant_notices: only({ adminA: 's-u-', ownerA: 's-u-', platformAdmin: 's---' }),
-  jobs: only({ platformAdmin: 's---' }),
-  // The conversation engine's state: the audit trail is the tenant's to read; rate-limit counters,
-  // the answer cache and webhook receipts are the service's alone.
-  reply_groundings: only(membersRead),
-  rate_limits: only({}),
-  answer_cache: only({}),
-  webhook_receipts: only({}),
-  // Target: agentA's read marker in visitorA's conversation; insert: one's own marker. A marker is
-  // its owner's alone.
-  conversation_reads: only({
-    agentA: 'siud',
-    adminA: '-i--',
-    ownerA: '-i--',
-    platformAdmin: 's---',
-  }),
-} satisfies Record<string, Record<Actor, Ops>>;
-
-type CaseName = keyof typeof EXPECTATIONS;
-
-/** Tables whose rows belong to no tenant: left out of the "ownerB sees nothing of A" checks. */
-const GLOBAL_TABLES = new Set([
-  'plans',
-  'tools',
-  'platform_admins',
-  'stripe_events',
-  'rate_limits',
-]);
 
 // --- How each case is attempted ----------------------------------------------------------------
 
@@ -438,9 +299,6 @@ const CASES = (Object.keys(EXPECTATIONS) as CaseName[]).map((name) => ({
   expected: EXPECTATIONS[name],
   target: TARGETS[name],
 }));
-
-const OPS = ['select', 'insert', 'update', 'delete'] as const;
-type Op = (typeof OPS)[number];
 
 // --- Harness -----------------------------------------------------------------------------------
 
