@@ -15,6 +15,7 @@ import { readStorageConfig } from './config.ts';
 import type { Handler, StorageContext } from './context.ts';
 import { errorResponse, errors } from './errors.ts';
 import { withCors } from './http.ts';
+import { listV2 } from './list-v2.ts';
 import {
   download,
   downloadPublic,
@@ -52,6 +53,7 @@ const ROUTES: Route[] = [
   ['PUT', /^\/bucket\/(.+)$/, updateBucket],
   ['DELETE', /^\/bucket\/(.+)$/, deleteBucket],
   ['POST', /^\/object\/list\/(.+)$/, list],
+  ['POST', /^\/object\/list-v2\/(.+)$/, listV2],
   ['GET', /^\/object\/info\/public\/(.+)$/, infoPublic],
   ['GET', /^\/object\/info\/authenticated\/(.+)$/, info],
   ['GET', /^\/object\/info\/(.+)$/, info],
