@@ -83,7 +83,8 @@ on conflict (tenant_id) do nothing;
 
 -- The tools' webhooks point at the demo order/booking service the local stack serves (its address
 -- is the vault secret the stack sets; the stack re-points them whenever it starts on another port).
--- The service checks Parley's signatures with this demo secret, as a real n8n workflow would.
+-- The service checks Parley's signatures (Standard Webhooks) with this demo secret, as a real n8n
+-- workflow would.
 insert into public.tools (slug, name, description, parameters) values
   ('order_status', 'Order status', 'Look up the status and tracking of an order by its number.',
    '{"type": "object", "properties": {"order_number": {"type": "string", "pattern": "^TH-[0-9]{4,8}$", "description": "Order number, e.g. TH-10421"}, "email": {"type": "string", "format": "email"}}, "required": ["order_number"], "additionalProperties": false}'),
@@ -97,7 +98,7 @@ select 'b0000000-0000-4000-8000-000000000001', t.id, t.slug, t.description,
          (select decrypted_secret from vault.decrypted_secrets where name = 'parley_demo_n8n_url'),
          'http://127.0.0.1:54321/demo/n8n'
        ) || '/' || replace(t.slug, '_', '-'),
-       'demo-tool-secret-not-for-production', t.parameters
+       'whsec_ZGVtby10b29sLXNlY3JldC1ub3QtZm9yLXByb2R1Y3Rpb24=', t.parameters
   from public.tools t
  where t.slug in ('order_status', 'book_fitting')
 on conflict (tenant_id, name) do nothing;

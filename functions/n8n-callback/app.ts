@@ -5,14 +5,14 @@ import { draftFromN8n, n8nReplySchema } from '../_shared/agent/n8n.ts';
 import { writeReply } from '../_shared/agent/reply.ts';
 import type { Db } from '../_shared/db/port.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
-import { limitBody } from '../_shared/http/validation.ts';
+import { guardInput } from '../_shared/http/validation.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 import { recordDelivery } from '../_shared/webhooks/dedupe.ts';
 import { activeSecrets, verifyRequest } from '../_shared/webhooks/signature.ts';
 
 // A tenant's n8n workflow answering later: POST /n8n-callback {conversation_id, reply,
-// quick_replies?, handoff?}, signed with the tenant's n8n secret (the previous one too, during its
-// overlap window), each delivery applied once.
+// quick_replies?, handoff?}, signed with Standard Webhooks and the tenant's n8n secret (the previous
+// one too, during its overlap window), each webhook-id applied once.
 
 export interface CallbackDeps {
   db: Db;
@@ -24,7 +24,7 @@ const bodySchema = n8nReplySchema.extend({ conversation_id: z.string().uuid() })
 
 export function createCallbackApp(deps: CallbackDeps) {
   const app = new Hono();
-  app.use('*', limitBody(64 * 1024));
+  app.use('*', guardInput(64 * 1024));
   app.post('/n8n-callback', async (c) => {
     const raw = await c.req.text();
     let json: unknown;
@@ -61,7 +61,7 @@ export function createCallbackApp(deps: CallbackDeps) {
     const nowSeconds = Math.floor(deps.now() / 1000);
     // An unknown conversation and a bad signature look alike to a caller without the secret.
     const verified = target
-      ? await verifyRequest({
+      ? verifyRequest({
           secrets: activeSecrets(
             {
               secret: target.n8n_secret,
@@ -72,7 +72,6 @@ export function createCallbackApp(deps: CallbackDeps) {
           ),
           headers: c.req.raw.headers,
           body: raw,
-          now: nowSeconds,
         })
       : ({ ok: false, code: 'bad_signature' } as const);
     if (!verified.ok || !target)
@@ -89,7 +88,7 @@ export function createCallbackApp(deps: CallbackDeps) {
     const lastUserMessage = target.last_user_message;
     // The receipt and the reply commit together: a failed write leaves the retry welcome.
     const outcome = await deps.db.asService(async (sql) => {
-      if (!(await recordDelivery(sql, verified.deliveryId, 'n8n-callback', target.tenant_id)))
+      if (!(await recordDelivery(sql, verified.id, 'n8n-callback', target.tenant_id)))
         return { duplicate: true } as const;
       const context = await loadReplyContext(sql, lastUserMessage);
       if (!context)

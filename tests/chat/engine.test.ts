@@ -242,7 +242,7 @@ describe('tools', () => {
     const rotate = (expires: string) =>
       h.db.asService((sql) =>
         sql.query(
-          `update public.tenant_tools set secret = 'rotated-secret-0123456789abcdef', previous_secret = $2,
+          `update public.tenant_tools set secret = 'whsec_cm90YXRlZC1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZg==', previous_secret = $2,
                   previous_secret_expires_at = now() + $3::interval
             where tenant_id = $1 and name = 'order_status'`,
           [shop.id, TOOL_SECRET, expires],
@@ -266,7 +266,7 @@ describe('tools', () => {
       // The receiver still knows only the old secret: the previous one's signature carries it.
       const during = await ask();
       expect(during.map((d) => d.verified)).toEqual([true]);
-      expect(String(during[0]?.headers['x-parley-signature']).split(',')).toHaveLength(2);
+      expect(String(during[0]?.headers['webhook-signature']).split(' ')).toHaveLength(2);
       await rotate('-1 second');
       const after = await ask();
       expect(after.every((d) => !d.verified)).toBe(true);

@@ -26,22 +26,28 @@ async function conversation(path: string) {
   return { tenant, visitor, conversationId };
 }
 
+const NEW_SECRET = `whsec_${Buffer.from('brand-new-secret-0123456789abcdef').toString('base64')}`;
+const FORGED = `whsec_${Buffer.from('not-the-secret-0123456789').toString('base64')}`;
+
+function post(raw: string, headers: Record<string, string>) {
+  return fetch(`${h.stack.url}/functions/v1/n8n-callback`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: raw,
+  }).then(async (res) => ({ status: res.status, body: await res.json() }));
+}
+
 async function callback(
   body: Record<string, unknown>,
   options: { secret?: string; deliveryId?: string } = {},
 ) {
   const raw = JSON.stringify(body);
-  const headers = await signRequest({
+  const headers = signRequest({
     secret: options.secret ?? TOOL_SECRET,
     body: raw,
-    ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}),
+    id: options.deliveryId ?? `msg_${crypto.randomUUID()}`,
   });
-  const res = await fetch(`${h.stack.url}/functions/v1/n8n-callback`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: raw,
-  });
-  return { status: res.status, body: await res.json() };
+  return post(raw, headers);
 }
 
 describe('n8n engine', () => {
@@ -84,11 +90,12 @@ describe('n8n engine', () => {
 
     const forged = await callback(
       { conversation_id: conversationId, reply: 'Fake' },
-      { secret: 'not-the-secret-0123456789' },
+      { secret: FORGED },
     );
     expect(forged.status).toBe(401);
 
-    const deliveryId = crypto.randomUUID();
+    // n8n chooses its own ids; they need not be UUIDs.
+    const deliveryId = `msg_${crypto.randomUUID().slice(0, 8)}_n8n`;
     const first = await callback(
       { conversation_id: conversationId, reply: 'Your booking is confirmed.' },
       { deliveryId },
@@ -133,6 +140,31 @@ describe('n8n engine', () => {
     await visitor.close();
   });
 
+  it('a captured callback replayed under a fresh webhook-id is refused: the id is signed', async () => {
+    h.receiver.on('/n8n-replay', { status: 202, body: {} });
+    const { visitor, conversationId } = await conversation('/n8n-replay');
+    await visitor.call('messages', {
+      conversation_id: conversationId,
+      client_msg_id: 'rp1',
+      content: 'Book it',
+    });
+    const raw = JSON.stringify({ conversation_id: conversationId, reply: 'Booked.' });
+    const captured = signRequest({ secret: TOOL_SECRET, body: raw, id: 'msg_captured_1' });
+    expect((await post(raw, captured)).status).toBe(201);
+    const replayed = await post(raw, { ...captured, 'webhook-id': 'msg_fresh_id_2' });
+    expect(replayed.status).toBe(401);
+    const again = await post(raw, captured);
+    expect(again).toEqual({ status: 200, body: { ok: true, duplicate: true } });
+    const [row] = await h.db.asService((sql) =>
+      sql.query<{ n: number }>(
+        `select count(*)::int as n from public.messages where conversation_id = $1 and role = 'assistant'`,
+        [conversationId],
+      ),
+    );
+    expect(row?.n).toBe(1);
+    await visitor.close();
+  });
+
   it('after a secret rotation, the previous secret works until it expires', async () => {
     h.receiver.on('/n8n-rotated', { status: 202, body: {} });
     const { visitor, conversationId, tenant } = await conversation('/n8n-rotated');
@@ -144,9 +176,9 @@ describe('n8n engine', () => {
     const rotate = (expiresIn: string) =>
       h.db.asService((sql) =>
         sql.query(
-          `update public.tenant_secrets set n8n_previous_secret = $2, n8n_secret = 'brand-new-secret-0123456789abcdef',
+          `update public.tenant_secrets set n8n_previous_secret = $2, n8n_secret = $4,
                   n8n_previous_expires_at = now() + $3::interval where tenant_id = $1`,
-          [tenant.id, TOOL_SECRET, expiresIn],
+          [tenant.id, TOOL_SECRET, expiresIn, NEW_SECRET],
         ),
       );
     await rotate('1 hour');
@@ -158,7 +190,7 @@ describe('n8n engine', () => {
       (
         await callback(
           { conversation_id: conversationId, reply: 'New secret.' },
-          { secret: 'brand-new-secret-0123456789abcdef' },
+          { secret: NEW_SECRET },
         )
       ).status,
     ).toBe(201);

@@ -14,7 +14,7 @@ import { startToolReceiver, type ToolReceiver } from './tool-receiver.ts';
 // The conversation engine under test: the local stack as a child process, a fake LLM and an n8n
 // stand-in (tool receiver) in this process, and visitors using the official client.
 
-export const TOOL_SECRET = 'tool-secret-for-tests-0123456789';
+export const TOOL_SECRET = 'whsec_dG9vbC1zZWNyZXQtZm9yLXRlc3RzLTAxMjM0NTY3ODk=';
 
 export interface ChatHarness {
   stack: StackProcess;

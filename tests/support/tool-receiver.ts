@@ -2,13 +2,13 @@ import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'nod
 import type { AddressInfo } from 'node:net';
 import { type VerifyResult, verifyRequest } from '../../functions/_shared/webhooks/signature.ts';
 
-// A stand-in for a tenant's n8n workflow: a real HTTP server that checks Parley's signatures as a
-// real receiver must, answers each path from a script, and records every delivery.
+// A stand-in for a tenant's n8n workflow: a real HTTP server that checks Parley's Standard Webhooks
+// signatures as a real receiver must, answers each path from a script, and records every delivery.
 //
 //   const receiver = await startToolReceiver({ secret });
 //   receiver.on('/order', [500, 500, { status: 200, body: { found: true } }]);
 //   await callToolWebhook({ url: receiver.url('/order'), ... });
-//   receiver.deliveries('/order') // three, one delivery id
+//   receiver.deliveries('/order') // three, one webhook-id
 //
 // Steps are used in order, one per correctly signed request; the last one repeats.
 
@@ -30,8 +30,9 @@ export interface ReceivedDelivery {
   body: unknown;
   verified: boolean;
   verification: VerifyResult;
+  /** The webhook-id header. */
   deliveryId: string | undefined;
-  /** This delivery id arrived before (a retry, or a replay). */
+  /** This webhook-id arrived before (a retry, or a replay). */
   repeated: boolean;
   /** What was answered; undefined for 'timeout'. */
   status: number | undefined;
@@ -51,13 +52,10 @@ export interface ToolReceiver {
 export interface ToolReceiverOptions {
   secret?: string;
   secrets?: string[];
-  /** Unix seconds, for the timestamp check. */
-  now?: () => number;
 }
 
 export async function startToolReceiver(options: ToolReceiverOptions = {}): Promise<ToolReceiver> {
   let secrets = options.secrets ?? (options.secret ? [options.secret] : []);
-  const now = options.now ?? (() => Math.floor(Date.now() / 1000));
   const scripts = new Map<string, ReceiverStep[]>();
   const used = new Map<string, number>();
   const recorded: ReceivedDelivery[] = [];
@@ -68,13 +66,12 @@ export async function startToolReceiver(options: ToolReceiverOptions = {}): Prom
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const raw = Buffer.concat(chunks);
     const path = new URL(req.url ?? '/', 'http://receiver').pathname;
-    const verification = await verifyRequest({
+    const verification = verifyRequest({
       secrets,
       headers: req.headers,
       body: new Uint8Array(raw),
-      now: now(),
     });
-    const rawDelivery = req.headers['x-parley-delivery'];
+    const rawDelivery = req.headers['webhook-id'];
     const deliveryId = Array.isArray(rawDelivery) ? rawDelivery[0] : rawDelivery;
     const delivery: ReceivedDelivery = {
       path,

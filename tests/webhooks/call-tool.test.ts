@@ -2,9 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type CallToolOptions, callToolWebhook } from '../../functions/_shared/tools/call-tool.ts';
 import { startToolReceiver, type ToolReceiver } from '../support/tool-receiver.ts';
 
-// callToolWebhook against a real HTTP receiver that verifies signatures like an n8n workflow.
+// callToolWebhook against a real HTTP receiver that verifies Standard Webhooks signatures like an
+// n8n workflow.
 
-const SECRET = 'tool-secret-for-tests';
+const SECRET = `whsec_${Buffer.from('tool-secret-for-tests').toString('base64')}`;
 let receiver: ToolReceiver;
 let sleeps: number[];
 
@@ -61,7 +62,7 @@ describe('callToolWebhook', () => {
     expect(deliveries[0]?.headers['content-type']).toBe('application/json');
   });
 
-  it('500 twice then 200: three attempts under one delivery id, each signed afresh', async () => {
+  it('500 twice then 200: three attempts under one webhook-id, each signed afresh', async () => {
     receiver.on('/order', [500, 500, { status: 200, body: { found: true } }]);
     // Each reading moves the clock on a few seconds, so every attempt gets its own timestamp.
     let clock = Date.now();
@@ -74,7 +75,7 @@ describe('callToolWebhook', () => {
     expect(deliveries.every((d) => d.verified)).toBe(true);
     expect(new Set(deliveries.map((d) => d.deliveryId))).toEqual(new Set([result.deliveryId]));
     expect(deliveries.map((d) => d.repeated)).toEqual([false, true, true]);
-    const timestamps = deliveries.map((d) => d.headers['x-parley-timestamp']);
+    const timestamps = deliveries.map((d) => d.headers['webhook-timestamp']);
     expect(new Set(timestamps).size).toBe(3);
     expect(sleeps).toEqual([250, 500]);
   });
@@ -147,7 +148,9 @@ describe('callToolWebhook', () => {
   });
 
   it('a wrong secret is refused by the receiver with 401 and not retried', async () => {
-    const result = await call('/ok', { secret: 'not-the-tools-secret' });
+    const result = await call('/ok', {
+      secret: `whsec_${Buffer.from('not-the-tools-secret').toString('base64')}`,
+    });
     expect(result).toMatchObject({
       ok: false,
       status: 401,
@@ -200,7 +203,28 @@ describe('callToolWebhook', () => {
     });
   });
 
-  it('reuses a delivery id handed in, for a call retried by a later job run', async () => {
+  it('a secret that is not whsec_<base64> is never used to sign', async () => {
+    const before = receiver.deliveries().length;
+    expect(await call('/ok', { secret: 'tool-secret-for-tests' })).toMatchObject({
+      ok: false,
+      attempts: 0,
+      error: expect.stringMatching(/whsec_/),
+    });
+    expect(receiver.deliveries()).toHaveLength(before);
+  });
+
+  it('sends only the Standard Webhooks headers', async () => {
+    receiver.on('/headers', 200);
+    await call('/headers', { deliveryId: 'msg_headers_1' });
+    const [delivery] = receiver.deliveries('/headers');
+    expect(delivery?.headers['webhook-id']).toBe('msg_headers_1');
+    expect(delivery?.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+    expect(Object.keys(delivery?.headers ?? {}).filter((h) => h.startsWith('x-parley'))).toEqual(
+      [],
+    );
+  });
+
+  it('reuses a webhook-id handed in, for a call retried by a later job run', async () => {
     const deliveryId = crypto.randomUUID();
     receiver.on('/again', 200);
     const result = await call('/again', { deliveryId });

@@ -4,7 +4,7 @@ import type { Db } from '../../functions/_shared/db/port.ts';
 import { recordDelivery } from '../../functions/_shared/webhooks/dedupe.ts';
 import { type LocalDatabase, openLocalDatabase } from '../../supabase/local/database.ts';
 
-// Receiver-side dedupe of X-Parley-Delivery against the real migrations.
+// Receiver-side dedupe of the signed webhook-id against the real migrations.
 
 let local: LocalDatabase;
 let db: Db;
@@ -34,15 +34,22 @@ const receipts = (id: string) =>
     .then((r) => r.rows[0]?.n);
 
 describe('recordDelivery', () => {
-  it('is true the first time a delivery id arrives and false for every replay', async () => {
-    const id = crypto.randomUUID();
+  it('is true the first time a webhook-id arrives and false for every replay', async () => {
+    // Senders choose their ids: n8n's are not UUIDs.
+    const id = `msg_${crypto.randomUUID().slice(0, 12)}`;
     expect(await db.asService((sql) => recordDelivery(sql, id, 'n8n-callback', null))).toBe(true);
     expect(await db.asService((sql) => recordDelivery(sql, id, 'n8n-callback', null))).toBe(false);
-    // The id is the sender's promise of uniqueness, whichever endpoint it reaches.
-    expect(await db.asService((sql) => recordDelivery(sql, id, 'other-endpoint', null))).toBe(
-      false,
-    );
     expect(await receipts(id)).toBe(1);
+  });
+
+  it('one tenant cannot use up an id another tenant will send', async () => {
+    const a = await newTenant('dedupe-a');
+    const b = await newTenant('dedupe-b');
+    const id = 'msg_predictable_1';
+    expect(await db.asService((sql) => recordDelivery(sql, id, 'n8n-callback', a))).toBe(true);
+    expect(await db.asService((sql) => recordDelivery(sql, id, 'n8n-callback', b))).toBe(true);
+    expect(await db.asService((sql) => recordDelivery(sql, id, 'n8n-callback', b))).toBe(false);
+    expect(await db.asService((sql) => recordDelivery(sql, id, 'other-endpoint', b))).toBe(true);
   });
 
   it('rolls back with the work it guards, so the sender retry is processed', async () => {

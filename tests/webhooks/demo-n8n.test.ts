@@ -14,6 +14,7 @@ const logged: string[] = [];
 const demo = createDemoN8n({ log: (message) => logged.push(message) }, { now: () => NOW });
 
 const BASE = 'http://127.0.0.1:54321/demo/n8n';
+const FORGED = `whsec_${Buffer.from('forged-secret-of-a-stranger').toString('base64')}`;
 
 function toolCall(tool: string, args: Record<string, unknown>) {
   return JSON.stringify({
@@ -33,13 +34,14 @@ async function post(
   body: string,
   options: { secret?: string; deliveryId?: string; timestamp?: number; unsigned?: boolean } = {},
 ) {
+  // Signatures are checked against the real clock; NOW is only the demo calendar's.
   const headers = options.unsigned
     ? {}
-    : await signRequest({
+    : signRequest({
         secret: options.secret ?? DEMO_TOOL_SECRET,
         body,
-        timestamp: options.timestamp ?? Math.floor(NOW.getTime() / 1000),
-        ...(options.deliveryId ? { deliveryId: options.deliveryId } : {}),
+        id: options.deliveryId ?? crypto.randomUUID(),
+        ...(options.timestamp === undefined ? {} : { timestamp: options.timestamp }),
       });
   const response = await demo.fetch(
     new Request(`${BASE}${path}`, {
@@ -88,7 +90,7 @@ describe('demo n8n: order-status', () => {
 
   it('refuses forged, unsigned and stale calls', async () => {
     const body = toolCall('order_status', { order_number: 'TH-10421' });
-    expect(await post('/order-status', body, { secret: 'forged' })).toMatchObject({
+    expect(await post('/order-status', body, { secret: FORGED })).toMatchObject({
       status: 401,
       body: { error: 'bad_signature' },
     });
@@ -96,7 +98,7 @@ describe('demo n8n: order-status', () => {
       status: 401,
       body: { error: 'missing_signature' },
     });
-    const stale = Math.floor(NOW.getTime() / 1000) - 600;
+    const stale = Math.floor(Date.now() / 1000) - 600;
     expect(await post('/order-status', body, { timestamp: stale })).toMatchObject({
       status: 401,
       body: { error: 'stale_timestamp' },
@@ -163,7 +165,7 @@ describe('demo n8n: book-fitting', () => {
 
   it('refuses a forged booking', async () => {
     const { status } = await post('/book-fitting', toolCall('book_fitting', booking), {
-      secret: 'forged',
+      secret: FORGED,
     });
     expect(status).toBe(401);
   });
@@ -187,7 +189,6 @@ describe('demo n8n: HTTP', () => {
       timeoutMs: 2_000,
       body: JSON.parse(toolCall('order_status', { order_number: 'TH-10424' })),
       fetch: (input, init) => demo.fetch(new Request(input, init)),
-      now: () => NOW.getTime(),
     });
     expect(result).toMatchObject({
       ok: true,

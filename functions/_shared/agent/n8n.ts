@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { callToolWebhook } from '../tools/call-tool.ts';
+import { activeSecrets } from '../webhooks/signature.ts';
+import { webhookIdFor } from '../webhooks/webhook-id.ts';
 import type { ReplyContext } from './context.ts';
 import { retrievalAnswer } from './fallback.ts';
 import type { Draft, ReplyDeps } from './reply-types.ts';
@@ -62,7 +64,21 @@ export async function relayToN8n(deps: ReplyDeps, context: ReplyContext): Promis
   if (!url) return fallback('n8n_not_configured');
   const result = await callToolWebhook({
     url,
-    secret: context.secrets.n8n_secret,
+    // The previous secret signs too until it expires: a workflow not yet switched to the new one
+    // keeps verifying the relay, as it keeps verifying tool calls.
+    secret: activeSecrets(
+      {
+        secret: context.secrets.n8n_secret,
+        previousSecret: context.secrets.n8n_previous_secret,
+        previousExpiresAt: context.secrets.n8n_previous_expires_at,
+      },
+      Math.floor(Date.now() / 1000),
+    ),
+    deliveryId: await webhookIdFor(
+      'relay',
+      deps.callScope ?? `message:${context.message.id}`,
+      context.message.id,
+    ),
     timeoutMs: 30_000,
     body: {
       tool: 'parley.reply',

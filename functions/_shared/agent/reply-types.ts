@@ -17,6 +17,11 @@ export interface ReplyDeps {
   log?: (message: string, error?: unknown) => void;
   /** Builds the tenant's model client; replaceable in tests. */
   llmFor?: (context: ReplyContext) => LlmProvider | null;
+  /**
+   * What the reply is worked for, e.g. `job:42`. Webhook ids derive from it, so the calls of a job
+   * retried after a crash carry the ids of the first try. Unset: the visitor's message.
+   */
+  callScope?: string;
 }
 
 export interface Draft {

@@ -89,7 +89,12 @@ async function askModel(
       if (!mayUseTools || result.toolCalls.length === 0) break;
       messages.push({ role: 'assistant', content: result.content, toolCalls: result.toolCalls });
       const round = await runToolCalls(
-        { db, fetch: deps.fetch, ...(deps.sleep ? { sleep: deps.sleep } : {}) },
+        {
+          db,
+          fetch: deps.fetch,
+          scope: deps.callScope ?? `message:${context.message.id}`,
+          ...(deps.sleep ? { sleep: deps.sleep } : {}),
+        },
         context,
         tools,
         result.toolCalls,
@@ -311,8 +316,9 @@ export async function writeReply(
 }
 
 /** The job handler for kind 'reply'. */
-export function createReplyHandler(deps: ReplyDeps) {
+export function createReplyHandler(baseDeps: ReplyDeps) {
   return async (job: Job) => {
+    const deps: ReplyDeps = { ...baseDeps, callScope: `job:${job.id}` };
     const started = Date.now();
     const payload = payloadSchema.parse(job.payload);
     const context = await deps.db.asService((sql) => loadReplyContext(sql, payload.message_id));

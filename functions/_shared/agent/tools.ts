@@ -3,6 +3,7 @@ import type { ToolCall, ToolSpec } from '../llm/types.ts';
 import { callToolWebhook } from '../tools/call-tool.ts';
 import { validateArguments } from '../tools/validate-arguments.ts';
 import { activeSecrets } from '../webhooks/signature.ts';
+import { canonicalJson, webhookIdFor } from '../webhooks/webhook-id.ts';
 import type { ReplyContext } from './context.ts';
 
 export interface TenantTool {
@@ -61,6 +62,8 @@ export interface ToolDeps {
   db: Db;
   fetch: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
+  /** What the calls are made for (the reply's job): part of every call's webhook id. */
+  scope: string;
 }
 
 async function audit(
@@ -172,8 +175,13 @@ async function runOne(
       handoff: null,
     };
   }
+  // The model's own call id is not part of it: a model asked again after a crash names the same
+  // call differently. The same tool with the same arguments in the same job is the same call, and
+  // a retried job's booking reaches the workflow under the id it already acted on.
+  const deliveryId = await webhookIdFor('tool', deps.scope, tool.id, canonicalJson(call.arguments));
   const result = await callToolWebhook({
     url: tool.webhook_url,
+    deliveryId,
     // Signed with the previous secret as well until it expires: a workflow not yet updated after a
     // rotation keeps verifying.
     secret: activeSecrets(

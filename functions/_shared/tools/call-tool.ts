@@ -1,5 +1,5 @@
 import { OutboundRefusedError } from '../net/outbound.ts';
-import { signRequest } from '../webhooks/signature.ts';
+import { isWebhookSecret, signRequest } from '../webhooks/signature.ts';
 
 /**
  * Calls a tenant's tool webhook (an n8n workflow, usually) the way DESIGN's signed-webhook
@@ -26,7 +26,10 @@ export interface CallToolOptions {
   /** Milliseconds since the epoch; signatures use it for their timestamp. */
   now?: () => number;
   maxAttempts?: number;
-  /** Reuse the id of an earlier call that may have reached the tool; defaults to a new UUID. */
+  /**
+   * The webhook-id: the same for every attempt of one logical call, retries after a crash included
+   * (derive it with webhookIdFor). Defaults to a new UUID, for one-off calls nobody retries.
+   */
   deliveryId?: string;
   /** Bytes of response kept; the rest is dropped. */
   maxResponseBytes?: number;
@@ -80,16 +83,13 @@ export async function callToolWebhook(options: CallToolOptions): Promise<ToolCal
   if (!URL.canParse(options.url)) {
     return finish({ ok: false, response: null, attempts: 0, error: 'invalid webhook url' });
   }
-  if (
-    typeof options.secret === 'string'
-      ? !options.secret
-      : options.secret.length === 0 || options.secret.some((x) => !x)
-  ) {
+  const secrets = typeof options.secret === 'string' ? [options.secret] : options.secret;
+  if (secrets.length === 0 || !secrets.every(isWebhookSecret)) {
     return finish({
       ok: false,
       response: null,
       attempts: 0,
-      error: 'the tool has no signing secret',
+      error: 'the tool has no valid signing secret (whsec_…)',
     });
   }
   let raw: string;
@@ -154,7 +154,7 @@ async function attempt(
   maxBytes: number,
 ): Promise<Attempt> {
   // Signed per attempt: a retry carries a fresh timestamp so it is not refused as stale.
-  const signed = await signRequest({ secret: options.secret, body: raw, timestamp, deliveryId });
+  const signed = signRequest({ secret: options.secret, body: raw, timestamp, id: deliveryId });
   const controller = new AbortController();
   let timedOut = false;
   const timer = setTimeout(() => {

@@ -1,65 +1,81 @@
+import { Webhook, WebhookVerificationError } from 'standardwebhooks';
+
 /**
- * Parley's webhook signatures, used in both directions: calls Parley makes (n8n tools, the n8n
- * relay, tenants' event webhooks) and calls made into Parley (/n8n-callback).
+ * Standard Webhooks (standardwebhooks.com), in both directions: calls Parley makes (tools, the
+ * n8n relay, tenants' event webhooks) and calls made into Parley (/n8n-callback).
  *
- *   X-Parley-Timestamp: <unix seconds>
- *   X-Parley-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<raw body>")>
- *   X-Parley-Delivery:  <UUID, the same on every retry of one delivery>
+ *   webhook-id:        the same on every retry of one logical delivery
+ *   webhook-timestamp: unix seconds
+ *   webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<raw body>")>, several
+ *                      separated by spaces while a secret is being rotated
  *
- * The timestamp is inside the MAC so a captured request cannot be replayed outside the tolerance
- * window; inside it, receivers dedupe on the delivery id. The delivery header is not signed:
- * dedupe stops honest retries from acting twice, the timestamp window bounds replays.
+ * Secrets are `whsec_<base64 key>`. The id is inside the MAC, so a captured request cannot be
+ * replayed under a fresh id; within the timestamp window, receivers dedupe on the id. The
+ * `standardwebhooks` package does the signing and the verifying, so any receiver using a Standard
+ * Webhooks library (Svix's, Supabase's Auth Hooks') agrees with Parley byte for byte.
  */
 
-export const TIMESTAMP_HEADER = 'X-Parley-Timestamp';
-export const SIGNATURE_HEADER = 'X-Parley-Signature';
-export const DELIVERY_HEADER = 'X-Parley-Delivery';
+export const ID_HEADER = 'webhook-id';
+export const TIMESTAMP_HEADER = 'webhook-timestamp';
+export const SIGNATURE_HEADER = 'webhook-signature';
+export const SECRET_PREFIX = 'whsec_';
 
-/** Five minutes, either way: enough for clock skew and queueing, short enough to bound replays. */
-export const DEFAULT_TOLERANCE_SECONDS = 300;
+/** The package's window, either way: enough for clock skew and queueing, short enough to bound replays. */
+export const TOLERANCE_SECONDS = 300;
 
 export type SignedHeaders = {
-  'X-Parley-Timestamp': string;
-  'X-Parley-Signature': string;
-  'X-Parley-Delivery': string;
+  'webhook-id': string;
+  'webhook-timestamp': string;
+  'webhook-signature': string;
 };
+
+const SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+// Printable ASCII without spaces: the id travels in a header and into the signed content.
+const ID_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+export function isWebhookSecret(value: string): boolean {
+  return SECRET_PATTERN.test(value);
+}
+
+function webhookFor(secret: string): Webhook {
+  if (!isWebhookSecret(secret)) {
+    throw new TypeError('a webhook secret looks like whsec_<base64>');
+  }
+  try {
+    return new Webhook(secret);
+  } catch {
+    throw new TypeError('a webhook secret looks like whsec_<base64>');
+  }
+}
 
 export interface SignRequestOptions {
   /** The current secret first; during a rotation's overlap also the previous one, so a receiver
-   * still holding either verifies the request (one `v1=` value per secret, as Stripe does). */
+   * still holding either verifies the request (one `v1,` value per secret). */
   secret: string | readonly string[];
   /** The exact bytes sent, as text: re-serialising parsed JSON would not reproduce them. */
   body: string;
+  /** The logical delivery's id: pass the same one on every retry (see webhookIdFor). */
+  id: string;
   /** Unix seconds; defaults to the current time. */
   timestamp?: number;
-  /** Pass the same id on every retry of one delivery; defaults to a new UUID. */
-  deliveryId?: string;
 }
 
-export async function signRequest(options: SignRequestOptions): Promise<SignedHeaders> {
+export function signRequest(options: SignRequestOptions): SignedHeaders {
   const secrets = typeof options.secret === 'string' ? [options.secret] : options.secret;
-  if (secrets.length === 0 || secrets.some((secret) => secret.length === 0)) {
-    throw new TypeError('a signing secret must not be empty');
+  if (secrets.length === 0) throw new TypeError('a signing secret is required');
+  if (!ID_PATTERN.test(options.id)) {
+    throw new TypeError('a webhook id is 1 to 255 printable characters without spaces');
   }
   const timestamp = options.timestamp ?? Math.floor(Date.now() / 1000);
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) {
     throw new RangeError(`timestamp must be a whole number of unix seconds, got ${timestamp}`);
   }
-  const values = await Promise.all(
-    secrets.map(async (secret) => {
-      const key = await hmacKey(secret, 'sign');
-      const mac = await crypto.subtle.sign(
-        'HMAC',
-        key,
-        signedPayload(String(timestamp), options.body),
-      );
-      return `v1=${toHex(new Uint8Array(mac))}`;
-    }),
-  );
+  const at = new Date(timestamp * 1000);
+  const signatures = secrets.map((secret) => webhookFor(secret).sign(options.id, at, options.body));
   return {
-    'X-Parley-Timestamp': String(timestamp),
-    'X-Parley-Signature': values.join(','),
-    'X-Parley-Delivery': options.deliveryId ?? crypto.randomUUID(),
+    'webhook-id': options.id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signatures.join(' '),
   };
 }
 
@@ -68,11 +84,9 @@ export type VerifyFailureCode =
   | 'bad_timestamp'
   | 'stale_timestamp'
   | 'bad_signature'
-  | 'missing_delivery';
+  | 'bad_webhook_id';
 
-export type VerifyResult =
-  | { ok: true; deliveryId: string }
-  | { ok: false; code: VerifyFailureCode };
+export type VerifyResult = { ok: true; id: string } | { ok: false; code: VerifyFailureCode };
 
 /** A Fetch Headers object, or a plain record such as node:http's IncomingHttpHeaders. */
 export type HeaderSource =
@@ -81,56 +95,57 @@ export type HeaderSource =
   | readonly (readonly [string, string])[];
 
 export interface VerifyRequestOptions {
-  /** Every secret currently accepted (see activeSecrets); empty entries are ignored. */
+  /** Every secret currently accepted (see activeSecrets); malformed entries never match. */
   secrets: readonly string[];
   headers: HeaderSource;
   /** The raw body as received. */
   body: string | Uint8Array;
-  /** Unix seconds. */
-  now: number;
-  toleranceSeconds?: number;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const HEX_SHA256 = /^[0-9a-f]{64}$/i;
-
-export async function verifyRequest(options: VerifyRequestOptions): Promise<VerifyResult> {
-  const tolerance = options.toleranceSeconds ?? DEFAULT_TOLERANCE_SECONDS;
-  const timestampText = header(options.headers, TIMESTAMP_HEADER);
-  const signatureText = header(options.headers, SIGNATURE_HEADER);
-  if (!timestampText || !signatureText) return { ok: false, code: 'missing_signature' };
-
-  if (!/^\d{1,15}$/.test(timestampText)) return { ok: false, code: 'bad_timestamp' };
-  const timestamp = Number(timestampText);
-  if (Math.abs(options.now - timestamp) > tolerance) return { ok: false, code: 'stale_timestamp' };
-
-  // Several v1 values let a sender sign with old and new secret at once during a rotation;
-  // unknown schemes are skipped so a future v2 can be added alongside.
-  const candidates = signatureText
-    .split(',')
-    .map((part) => part.trim())
-    .filter((part) => part.startsWith('v1='))
-    .map((part) => part.slice(3))
-    .filter((hex) => HEX_SHA256.test(hex))
-    .map(fromHex);
-  const secrets = options.secrets.filter((secret) => secret.length > 0);
-  if (candidates.length === 0 || secrets.length === 0) return { ok: false, code: 'bad_signature' };
-
-  const payload = signedPayload(timestampText, options.body);
-  let matched = false;
-  for (const secret of secrets) {
-    const key = await hmacKey(secret, 'verify');
-    for (const candidate of candidates) {
-      // subtle.verify compares in constant time; every pair is tried so the time taken does not
-      // depend on which secret or value matched.
-      if (await crypto.subtle.verify('HMAC', key, candidate, payload)) matched = true;
+/**
+ * Verifies a signed request against the clock (the package reads Date.now). Any one secret
+ * signing any one of the space-separated values is enough, so a sender may rotate first.
+ */
+export function verifyRequest(options: VerifyRequestOptions): VerifyResult {
+  const id = header(options.headers, ID_HEADER);
+  const timestamp = header(options.headers, TIMESTAMP_HEADER);
+  const signature = header(options.headers, SIGNATURE_HEADER);
+  if (!id || !timestamp || !signature) return { ok: false, code: 'missing_signature' };
+  if (!ID_PATTERN.test(id)) return { ok: false, code: 'bad_webhook_id' };
+  // The package would refuse these too; checked first so a sender is told which of them it was.
+  if (!/^\d{1,15}$/.test(timestamp)) return { ok: false, code: 'bad_timestamp' };
+  if (Math.abs(Math.floor(Date.now() / 1000) - Number(timestamp)) > TOLERANCE_SECONDS) {
+    return { ok: false, code: 'stale_timestamp' };
+  }
+  let body: string;
+  try {
+    body =
+      typeof options.body === 'string'
+        ? options.body
+        : new TextDecoder('utf-8', { fatal: true }).decode(options.body);
+  } catch {
+    return { ok: false, code: 'bad_signature' };
+  }
+  const signed = {
+    'webhook-id': id,
+    'webhook-timestamp': timestamp,
+    'webhook-signature': signature,
+  };
+  for (const secret of options.secrets) {
+    let webhook: Webhook;
+    try {
+      webhook = webhookFor(secret);
+    } catch {
+      continue;
+    }
+    try {
+      webhook.verify(body, signed, { jsonParse: false });
+      return { ok: true, id };
+    } catch (error) {
+      if (!(error instanceof WebhookVerificationError)) throw error;
     }
   }
-  if (!matched) return { ok: false, code: 'bad_signature' };
-
-  const deliveryId = header(options.headers, DELIVERY_HEADER);
-  if (!deliveryId || !UUID.test(deliveryId)) return { ok: false, code: 'missing_delivery' };
-  return { ok: true, deliveryId: deliveryId.toLowerCase() };
+  return { ok: false, code: 'bad_signature' };
 }
 
 export interface RotatingSecret {
@@ -141,9 +156,10 @@ export interface RotatingSecret {
 }
 
 /**
- * The secrets a receiver accepts at `now` (unix seconds): the current one, plus the previous one
- * until it expires, so a workflow can switch secrets without dropping calls. A previous secret
- * with no expiry is not accepted: an overlap that never ends would make rotation pointless.
+ * The secrets in use at `now` (unix seconds): the current one, plus the previous one until it
+ * expires, so a workflow can switch secrets without dropping calls. Senders sign with all of them,
+ * receivers accept any. A previous secret with no expiry is not used: an overlap that never ends
+ * would make rotation pointless.
  */
 export function activeSecrets(rotation: RotatingSecret, now: number): string[] {
   const secrets = [rotation.secret];
@@ -162,51 +178,16 @@ function toUnixSeconds(value: Date | string | number | null | undefined): number
   return Number.isNaN(ms) ? null : ms / 1000;
 }
 
-const encoder = new TextEncoder();
-
-function signedPayload(timestamp: string, body: string | Uint8Array): Uint8Array<ArrayBuffer> {
-  const prefix = encoder.encode(`${timestamp}.`);
-  const bytes = typeof body === 'string' ? encoder.encode(body) : body;
-  const payload = new Uint8Array(prefix.length + bytes.length);
-  payload.set(prefix);
-  payload.set(bytes, prefix.length);
-  return payload;
-}
-
-function hmacKey(secret: string, usage: 'sign' | 'verify'): Promise<CryptoKey> {
-  return crypto.subtle.importKey(
-    'raw',
-    encoder.encode(secret),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    [usage],
-  );
-}
-
 function header(source: HeaderSource, name: string): string | undefined {
   if (source instanceof Headers) return source.get(name)?.trim() || undefined;
-  const wanted = name.toLowerCase();
   const entries: Iterable<readonly [string, string | readonly string[] | undefined]> =
     Array.isArray(source)
       ? (source as readonly (readonly [string, string])[])
       : Object.entries(source as Record<string, string | readonly string[] | undefined>);
   for (const [key, value] of entries) {
-    if (key.toLowerCase() !== wanted || value === undefined) continue;
-    const text = typeof value === 'string' ? value : value.join(',');
+    if (key.toLowerCase() !== name || value === undefined) continue;
+    const text = typeof value === 'string' ? value : value.join(' ');
     return text.trim() || undefined;
   }
   return undefined;
-}
-
-function toHex(bytes: Uint8Array): string {
-  let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
-  return hex;
-}
-
-function fromHex(hex: string): Uint8Array<ArrayBuffer> {
-  const bytes = new Uint8Array(hex.length / 2);
-  for (let i = 0; i < bytes.length; i++)
-    bytes[i] = Number.parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
 }

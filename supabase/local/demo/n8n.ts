@@ -5,15 +5,16 @@ import type { HttpService, LocalServices } from '../services.ts';
 // tool webhooks supabase/seed.sql points at, answering from made-up orders and a pretend fitting
 // calendar. Nothing here is real; it exists so the local demo's bot can call tools end to end.
 //
-// It behaves like a careful real workflow would: it refuses calls whose Parley signature does
-// not verify, and answers a repeated delivery id with its first answer instead of acting twice
-// (Parley retries with the same X-Parley-Delivery).
+// It behaves like a careful real workflow would: it refuses calls whose Standard Webhooks
+// signature does not verify, and answers a repeated webhook-id with its first answer instead of
+// acting twice (Parley retries a call, crash retries included, with the same webhook-id).
 
 /** The secret seed.sql gives the demo tenant's tools. Public on purpose: it guards demo data. */
-export const DEMO_TOOL_SECRET = 'demo-tool-secret-not-for-production';
+export const DEMO_TOOL_SECRET = 'whsec_ZGVtby10b29sLXNlY3JldC1ub3QtZm9yLXByb2R1Y3Rpb24=';
 
 export interface DemoN8nOptions {
   secret?: string;
+  /** The calendar's clock (bookings, delivery dates); signatures are checked against the real one. */
   now?: () => Date;
 }
 
@@ -51,12 +52,7 @@ export function createDemoN8n(
       if (request.method !== 'POST') return json(405, { error: 'method_not_allowed' });
 
       const raw = new Uint8Array(await request.arrayBuffer());
-      const verified = await verifyRequest({
-        secrets: [secret],
-        headers: request.headers,
-        body: raw,
-        now: Math.floor(now().getTime() / 1000),
-      });
+      const verified = verifyRequest({ secrets: [secret], headers: request.headers, body: raw });
       if (!verified.ok) {
         services.log(`demo n8n: refused a call to ${pathname} (${verified.code})`);
         return json(401, { error: verified.code });
@@ -66,7 +62,7 @@ export function createDemoN8n(
       for (const [id, entry] of answered) {
         if (at - entry.at > REPLAY_MEMORY_MS) answered.delete(id);
       }
-      const earlier = answered.get(verified.deliveryId);
+      const earlier = answered.get(verified.id);
       if (earlier) {
         const { status, body } = await earlier.answer;
         return json(status, body, { 'X-Demo-Replay': 'true' });
@@ -74,8 +70,8 @@ export function createDemoN8n(
 
       const call = parseCall(new TextDecoder().decode(raw));
       if (!call) return json(400, { error: 'bad_request', message: 'expected a Parley tool call' });
-      const answer = handler(call.arguments, verified.deliveryId);
-      answered.set(verified.deliveryId, { at, answer });
+      const answer = handler(call.arguments, verified.id);
+      answered.set(verified.id, { at, answer });
       const { status, body } = await answer;
       return json(status, body);
     },
@@ -262,7 +258,7 @@ async function bookFitting(
     body: {
       booked: true,
       demo: true,
-      // Derived from the delivery id, so a retried call names the same booking.
+      // Derived from the webhook-id, so a retried call names the same booking.
       reference: `FIT-${(await sha256Hex(deliveryId)).slice(0, 6).toUpperCase()}`,
       store: storeName,
       address: store.address,
