@@ -735,3 +735,58 @@ describe('a visitor signed in through Auth', () => {
     );
   });
 });
+
+describe('the SQL surface policies use', () => {
+  it("has Supabase's path helpers", async () => {
+    const [row] = await h.db.asService((sql) =>
+      sql.query(
+        `select storage.foldername('a/b/c.txt') as folders, storage.filename('a/b/c.txt') as file,
+                storage.extension('a/b/c.tar.gz') as ext, storage.extension('a/noext') as bare`,
+      ),
+    );
+    expect(row).toEqual({ folders: ['a', 'b'], file: 'c.txt', ext: 'gz', bare: 'noext' });
+  });
+
+  it('runs policies with the JWT, the request method, path and headers set', async () => {
+    const bucket = `gated-${Date.now()}`;
+    await service().createBucket(bucket, { public: false });
+    await service().from(bucket).upload('note.txt', 'gated', { contentType: 'text/plain' });
+    await h.db.asService(async (sql) => {
+      // Policies belong to the table owner, the test session's login role.
+      await sql.query(`select set_config('role', 'none', true)`);
+      await sql.query(
+        `create policy "${bucket}" on storage.objects for select to authenticated
+           using (bucket_id = '${bucket}'
+                  and storage.extension(name) = 'txt'
+                  and current_setting('request.method', true) = 'GET'
+                  and current_setting('request.path', true) like '/storage/v1/object/%'
+                  and current_setting('request.headers', true)::jsonb ->> 'x-gate' = 'open'
+                  and auth.jwt() ->> 'email' = current_setting('request.jwt.claims', true)::jsonb ->> 'email'
+                  and current_setting('request.jwt', true) <> ''
+                  and auth.uid() = '${h.world.users.ownerB}')`,
+      );
+    });
+    const url = `${h.stack.url}/storage/v1/object/authenticated/${bucket}/note.txt`;
+    const authorization = `Bearer ${await h.token(h.world.claims.ownerB)}`;
+    const open = await fetch(url, { headers: { authorization, 'x-gate': 'open' } });
+    expect(await open.text()).toBe('gated');
+    const shut = await fetch(url, { headers: { authorization } });
+    expect(await body(shut)).toMatchObject({ code: 'NoSuchKey' });
+    const other = await fetch(url, {
+      headers: {
+        authorization: `Bearer ${await h.token(h.world.claims.ownerA)}`,
+        'x-gate': 'open',
+      },
+    });
+    expect(await body(other)).toMatchObject({ code: 'NoSuchKey' });
+  });
+
+  it('keeps folder placeholders empty', async () => {
+    expect((await files().upload('folder/.emptyFolderPlaceholder', '')).error).toBeNull();
+    expectStorageError(
+      (await files().upload('other/.emptyFolderPlaceholder', 'x')).error,
+      'EntityTooLarge',
+      '413',
+    );
+  });
+});

@@ -9,16 +9,33 @@ import { errors } from './errors.ts';
 
 export type CallerRole = 'anon' | 'authenticated' | 'service_role';
 
+/** What Storage exposes of the HTTP request to SQL (request.method, .path, .headers). */
+export interface RequestSettings {
+  method: string;
+  path: string;
+  /** Lowercase names, cookies left out. */
+  headers: Record<string, string>;
+}
+
 export interface Caller {
   role: CallerRole;
   claims: JwtClaims;
+  /** The raw JWT, '' when there is none. */
+  jwt: string;
   /** False when the request carried no valid JWT and was let through as anon. */
   authenticated: boolean;
+  request?: RequestSettings;
 }
 
 const ROLES = new Set<string>(['anon', 'authenticated', 'service_role']);
 
-const ANONYMOUS: Caller = { role: 'anon', claims: { role: 'anon' }, authenticated: false };
+function requestSettings(request: Request): RequestSettings {
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => {
+    if (name !== 'cookie') headers[name] = value;
+  });
+  return { method: request.method, path: new URL(request.url).pathname, headers };
+}
 
 function bearer(request: Request): string | null {
   const header = request.headers.get('authorization');
@@ -51,12 +68,26 @@ export async function resolveCaller(
     if (typeof payload.role !== 'string') throw new Error('jwt malformed');
     claims = payload as JwtClaims;
   } catch (error) {
-    if (options.allowAnonymous) return ANONYMOUS;
+    if (options.allowAnonymous) {
+      return {
+        role: 'anon',
+        claims: { role: 'anon' },
+        jwt: '',
+        authenticated: false,
+        request: requestSettings(request),
+      };
+    }
     const message = !token ? 'jwt must be provided' : describe(error);
     throw errors.accessDenied(message);
   }
   if (!ROLES.has(claims.role)) throw errors.accessDenied(`role ${claims.role} is not allowed`);
-  return { role: claims.role as CallerRole, claims, authenticated: true };
+  return {
+    role: claims.role as CallerRole,
+    claims,
+    jwt: token,
+    authenticated: true,
+    request: requestSettings(request),
+  };
 }
 
 /** Storage's owner columns: owner is the sub when it is a uuid, owner_id the raw sub. */

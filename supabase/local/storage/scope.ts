@@ -10,7 +10,8 @@ import { fromDatabaseError } from './errors.ts';
 const SETTINGS = `select set_config('request.jwt.claim.sub', $1, true),
   set_config('request.jwt.claim.role', $2, true),
   set_config('request.jwt', $3, true),
-  set_config('storage.operation', $4, true),
+  set_config('request.headers', $4, true),
+  set_config('storage.operation', $5, true),
   set_config('storage.allow_delete_query', 'true', true)`;
 
 export type Operation = string;
@@ -23,13 +24,17 @@ export async function asCaller<T>(
 ): Promise<T> {
   const run = async (sql: Sql) => {
     const sub = typeof caller.claims.sub === 'string' ? caller.claims.sub : '';
-    await sql.query(SETTINGS, [sub, caller.role, JSON.stringify(caller.claims), operation]);
+    const headers = JSON.stringify(caller.request?.headers ?? {});
+    await sql.query(SETTINGS, [sub, caller.role, caller.jwt, headers, operation]);
     return fn(sql);
   };
+  const request = caller.request
+    ? { method: caller.request.method, path: caller.request.path }
+    : undefined;
   try {
     return caller.role === 'service_role'
-      ? await db.asService(run)
-      : await db.asUser(caller.claims, run);
+      ? await db.asService(run, request)
+      : await db.asUser(caller.claims, run, request);
   } catch (error) {
     throw fromDatabaseError(error) ?? error;
   }
@@ -39,6 +44,7 @@ export async function asCaller<T>(
 export const SERVICE: Caller = {
   role: 'service_role',
   claims: { role: 'service_role' },
+  jwt: '',
   authenticated: true,
 };
 

@@ -46,7 +46,11 @@ export async function storeObject(
 ): Promise<{ id: string }> {
   const bucket = await asService(ctx.db, 'bucket.find', (sql) => findBucket(sql, target.bucket));
   if (!bucket) throw errors.noSuchBucket();
-  const file: IncomingFile = await readUpload(request, sizeLimit(ctx, bucket.file_size_limit));
+  // Folder placeholders (what Studio creates for an empty folder) must stay empty.
+  const limit = target.key.endsWith('.emptyFolderPlaceholder')
+    ? 0
+    : sizeLimit(ctx, bucket.file_size_limit);
+  const file: IncomingFile = await readUpload(request, limit);
   const version = randomUUID();
 
   const id = await withBlobs(ctx, caller, 'object.upload', async (sql, blobs) => {
