@@ -212,6 +212,18 @@ async function writeTable(
   transaction: Transaction,
 ): Promise<Response> {
   const method = request.method;
+  const verb = method === 'POST' ? 'insert' : method === 'PATCH' ? 'update' : 'delete';
+  if (!table.writable[verb]) {
+    // What Postgres itself answers for a view it cannot write through, as a 405 rather than a
+    // server error: the request, not the server, is at fault.
+    throw new ApiError(
+      405,
+      '55000',
+      `cannot ${verb} ${table.kind === 'table' ? 'table' : 'view'} "${table.name}"`,
+      'Views that do not select from a single table or view are not automatically updatable.',
+      `To enable ${verb === 'insert' ? 'inserting into' : verb === 'update' ? 'updating' : 'deleting from'} the view, provide an INSTEAD OF ${verb.toUpperCase()} trigger or an unconditional ON ${verb.toUpperCase()} DO INSTEAD rule.`,
+    );
+  }
   const accepted = negotiate(request.headers);
   const query = parseQuery(url);
   const root = buildTree(ctx.cache, table, query.select, new Aliases());

@@ -111,6 +111,7 @@ export function resultTable(cache: SchemaCache, routine: RoutineDef): Table {
     schema: routine.schema,
     name: routine.name,
     kind: 'table',
+    writable: { insert: false, update: false, delete: false },
     comment: null,
     columns,
     primaryKey: [],

@@ -26,6 +26,8 @@ export interface Table {
   schema: string;
   name: string;
   kind: 'table' | 'view' | 'materialized view' | 'foreign table';
+  /** What the relation accepts: views may take some writes, or none. */
+  writable: { insert: boolean; update: boolean; delete: boolean };
   comment: string | null;
   columns: Map<string, Column>;
   primaryKey: string[];
@@ -81,6 +83,7 @@ interface RelationRow {
   schema: string;
   name: string;
   kind: string;
+  updatable: number;
   comment: string | null;
 }
 interface ColumnRow {
@@ -134,6 +137,7 @@ const KINDS: Record<string, Table['kind']> = {
 
 const RELATIONS = `
   select n.nspname as schema, c.relname as name, c.relkind::text as kind,
+         pg_relation_is_updatable(c.oid::regclass, false) as updatable,
          obj_description(c.oid, 'pg_class') as comment
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
    where n.nspname = any($1::text[]) and c.relkind in ('r', 'p', 'v', 'm', 'f')
@@ -237,6 +241,12 @@ export async function loadSchemaCache(
         schema: r.schema,
         name: r.name,
         kind: KINDS[r.kind] ?? 'table',
+        // Postgres reports one bit per command: 1 << CMD_UPDATE, CMD_INSERT, CMD_DELETE.
+        writable: {
+          update: (r.updatable & 4) !== 0,
+          insert: (r.updatable & 8) !== 0,
+          delete: (r.updatable & 16) !== 0,
+        },
         comment: r.comment,
         columns: new Map(),
         primaryKey: [],
