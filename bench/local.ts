@@ -177,6 +177,72 @@ async function storageThroughput(stack: Stack, anonKey: string) {
   console.log(`  download   ${download}`);
 }
 
+async function dataApiThroughput(stack: Stack, anonKey: string) {
+  // The demo owner reads and writes through /rest/v1, so every request runs as authenticated
+  // under the tenant's policies, as the admin SPA's do.
+  const owner = client(stack, anonKey);
+  const signIn = await owner.auth.signInWithPassword({
+    email: 'owner@trailhead.example',
+    password: 'parley-demo-1',
+  });
+  if (signIn.error || !signIn.data.user) throw signIn.error ?? new Error('no owner');
+  const ownerId = signIn.data.user.id;
+  const db = createPostgresDb(stack.dbUrl, { max: 1 });
+  const [conversation] = await db.asService((sql) =>
+    sql.query<{ id: string; tenant_id: string }>(
+      `insert into public.conversations (tenant_id, status)
+       select id, 'open' from public.tenants where slug = 'trailhead' returning id, tenant_id`,
+    ),
+  );
+  if (!conversation) throw new Error('no demo tenant');
+  await db.asService((sql) =>
+    sql.query(
+      `insert into public.messages (conversation_id, tenant_id, role, content, author_id)
+       select $1, $2, 'agent', 'Bench message ' || n, $3 from generate_series(1, 200) as n`,
+      [conversation.id, conversation.tenant_id, ownerId],
+    ),
+  );
+  await db.close();
+
+  const timed = async (rounds: number, work: (i: number) => PromiseLike<{ error: unknown }>) => {
+    const latencies: number[] = [];
+    const started = performance.now();
+    for (let i = 0; i < rounds; i++) {
+      const t = performance.now();
+      const { error } = await work(i);
+      if (error) throw error;
+      latencies.push(performance.now() - t);
+    }
+    const rate = rounds / ((performance.now() - started) / 1000);
+    return `p50 ${ms(median(latencies))}   p95 ${ms(percentile(latencies, 95))}   ${rate.toFixed(1)} req/s`;
+  };
+  const byKey = await timed(200, () =>
+    owner.from('conversations').select('*').eq('id', conversation.id).single(),
+  );
+  const embedded = await timed(100, () =>
+    owner
+      .from('conversations')
+      .select('*, messages(*)')
+      .eq('id', conversation.id)
+      .order('created_at', { referencedTable: 'messages', ascending: false })
+      .limit(50, { referencedTable: 'messages' })
+      .single(),
+  );
+  const batch = crypto.randomUUID().slice(0, 8);
+  const inserts = await timed(30, (i) =>
+    owner.from('contacts').insert(
+      Array.from({ length: 100 }, (_, j) => ({
+        tenant_id: conversation.tenant_id,
+        identifier: `bench-${batch}-${i}-${j}`,
+      })),
+    ),
+  );
+  console.log('Data API (/rest/v1 as the demo owner, RLS on, sequential)');
+  console.log(`  select by primary key                       ${byKey}`);
+  console.log(`  conversation + last 50 messages embedded    ${embedded}`);
+  console.log(`  insert 100 rows in one request              ${inserts}`);
+}
+
 const keys = await createLocalKeys(Deno.env.get('JWT_SECRET') ?? undefined);
 await coldStart();
 // Sign-ups here are measured without the confirmation mail step.
@@ -187,6 +253,7 @@ try {
   await fanOut(stack, keys.anonKey, 1, 50);
   await fanOut(stack, keys.anonKey, 100, 20);
   await storageThroughput(stack, keys.anonKey);
+  await dataApiThroughput(stack, keys.anonKey);
 } finally {
   await stack.stop();
 }
