@@ -3,38 +3,17 @@
 // PARLEY_SUPABASE_URL / PARLEY_SUPABASE_KEY bake in the project. Without a URL the widget talks to
 // the origin that served widget.js (the local stack serves it on its own origin, on any port), and
 // the key is the local stack's publishable key.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
+import { localPublishableKey } from '../supabase/local/publishable-key.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..');
 const outdir = join(here, 'dist');
 
-/** The local stack's anon key, derived the same way the stack derives it. */
-async function localAnonKey() {
-  const bundled = await esbuild.build({
-    entryPoints: [join(root, 'supabase/local/keys.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    write: false,
-    logLevel: 'silent',
-  });
-  const file = join(tmpdir(), `parley-keys-${process.pid}.mjs`);
-  await writeFile(file, bundled.outputFiles[0].text);
-  try {
-    const { createLocalKeys } = await import(pathToFileURL(file).href);
-    return (await createLocalKeys()).anonKey;
-  } finally {
-    await rm(file, { force: true });
-  }
-}
-
 const supabaseUrl = (process.env.PARLEY_SUPABASE_URL || '').replace(/\/+$/, '');
-const supabaseKey = process.env.PARLEY_SUPABASE_KEY || (await localAnonKey());
+const supabaseKey = process.env.PARLEY_SUPABASE_KEY || (await localPublishableKey());
 
 const common = {
   bundle: true,

@@ -64,7 +64,11 @@ export function createStaticFiles(
         );
         if (file) return file;
       }
-      if (pathname === '/admin' || pathname.startsWith('/admin/')) {
+      // The SPA's files are relative to its folder: /admin must become /admin/ to find them.
+      if (pathname === '/admin') {
+        return new Response(null, { status: 308, headers: { location: '/admin/' } });
+      }
+      if (pathname.startsWith('/admin/')) {
         const relative = decodeURIComponent(pathname.slice('/admin/'.length));
         // A single-page app: unknown paths are client-side routes.
         const file =
