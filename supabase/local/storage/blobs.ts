@@ -1,5 +1,5 @@
-import { mkdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { mkdir, readdir, readFile, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 
 // Object bytes. Every upload gets a new version, and the bytes of a version never change: a row
 // of storage.objects names the version it points at, so bytes written for a transaction that then
@@ -7,12 +7,20 @@ import { dirname, join, resolve, sep } from 'node:path';
 // On disk a version lives at <root>/<bucket>/<key>/~<version>; "~" cannot occur in a valid key,
 // so a version file never collides with a deeper key's folder.
 
+export interface BlobRef {
+  bucket: string;
+  key: string;
+  version: string;
+}
+
 export interface BlobStore {
   put(bucket: string, key: string, version: string, bytes: Uint8Array): Promise<void>;
   /** The bytes, or null when that version is not stored. */
   get(bucket: string, key: string, version: string): Promise<Uint8Array | null>;
   delete(bucket: string, key: string, version: string): Promise<void>;
   deleteBucket(bucket: string): Promise<void>;
+  /** Every stored version; half-written files a crash left behind are removed on the way. */
+  inventory(): Promise<BlobRef[]>;
 }
 
 const VERSION = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -37,6 +45,12 @@ export function createMemoryBlobs(): BlobStore {
     },
     async deleteBucket(bucket) {
       for (const name of blobs.keys()) if (name.startsWith(`${bucket}\0`)) blobs.delete(name);
+    },
+    async inventory() {
+      return [...blobs.keys()].map((name) => {
+        const [bucket = '', key = '', version = ''] = name.split('\0');
+        return { bucket, key, version };
+      });
     },
   };
 }
@@ -90,6 +104,24 @@ export function createDiskBlobs(root: string): BlobStore {
     },
     async deleteBucket(bucket) {
       await rm(inside(bucket), { recursive: true, force: true });
+    },
+    async inventory() {
+      const entries = await readdir(base, { recursive: true, withFileTypes: true }).catch(() => []);
+      const refs: BlobRef[] = [];
+      for (const entry of entries) {
+        if (!entry.isFile()) continue;
+        const path = join(entry.parentPath, entry.name);
+        if (entry.name.endsWith('.partial')) {
+          await rm(path, { force: true });
+          continue;
+        }
+        const [bucket, ...rest] = relative(base, path).split(sep);
+        const version = rest.pop()?.replace(/^~/, '');
+        if (bucket && version && VERSION.test(version) && rest.length > 0) {
+          refs.push({ bucket, key: rest.join('/'), version });
+        }
+      }
+      return refs;
     },
   };
 }

@@ -36,6 +36,7 @@ import {
   uploadToSignedUrl,
 } from './object-writes.ts';
 import { asService } from './scope.ts';
+import { sweepOrphanBlobs } from './sweep.ts';
 
 // The local stand-in for Supabase Storage under /storage/v1: the routes storage-js calls, with
 // metadata in storage.buckets / storage.objects decided by RLS and bytes in a blob store (a folder
@@ -91,6 +92,8 @@ export async function createStorage(
     log: services.log,
   };
   await asService(ctx.db, 'bucket.seed', (sql) => syncConfigBuckets(sql, config.buckets));
+  const swept = await sweepOrphanBlobs(ctx);
+  if (swept > 0) services.log(`storage: removed ${swept} stored version(s) no object refers to`);
 
   return {
     async fetch(request) {
