@@ -222,7 +222,7 @@ async function dataApiThroughput(stack: Stack, anonKey: string) {
   const embedded = await timed(100, () =>
     owner
       .from('conversations')
-      .select('*, messages(*)')
+      .select('*, messages(id, role, content, status, author_id, is_private, created_at)')
       .eq('id', conversation.id)
       .order('created_at', { referencedTable: 'messages', ascending: false })
       .limit(50, { referencedTable: 'messages' })
