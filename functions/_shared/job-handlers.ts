@@ -1,3 +1,5 @@
+import { N8N_DEADLINE_JOB } from './agent/n8n.ts';
+import { createN8nDeadlineHandler } from './agent/n8n-deadline.ts';
 import { createReplyHandler } from './agent/reply.ts';
 import { createEmbedder, type EmbedderDeps } from './embeddings/config.ts';
 import type { JobHandler } from './jobs/types.ts';
@@ -27,6 +29,7 @@ export function createJobHandlers(context: FunctionContext): Record<string, JobH
   const deps = { db: context.db, embedder, env: context.env, fetch: outbound, log: context.log };
   return {
     reply: createReplyHandler(deps),
+    [N8N_DEADLINE_JOB]: createN8nDeadlineHandler(deps),
     ingest_document: (job) =>
       handleIngestJob({ db: deps.db, embedder: deps.embedder }, job.payload),
   };

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { loadReplyContext } from '../_shared/agent/context.ts';
-import { draftFromN8n, n8nReplySchema } from '../_shared/agent/n8n.ts';
+import { draftFromN8n, isAnswer, n8nReplySchema } from '../_shared/agent/n8n.ts';
 import { writeReply } from '../_shared/agent/reply.ts';
 import type { Db } from '../_shared/db/port.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
@@ -81,7 +81,7 @@ export function createCallbackApp(deps: CallbackDeps) {
         'The signature does not verify.',
       );
 
-    if (!body.reply && !body.handoff)
+    if (!isAnswer(body))
       throw new HttpError(400, 'invalid_request', 'Send a reply, a handoff, or both.');
     if (!target.last_user_message)
       throw new HttpError(409, 'nothing_to_answer', 'The conversation has no visitor message.');

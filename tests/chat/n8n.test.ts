@@ -4,6 +4,7 @@ import {
   type ChatHarness,
   createTenant,
   isReply,
+  runWorker,
   startChatHarness,
   TOOL_SECRET,
   Visitor,
@@ -73,7 +74,87 @@ describe('n8n engine', () => {
       tool: 'parley.reply',
       arguments: { message: { content: 'Hello n8n' } },
       conversation: { id: conversationId, tenant_id: tenant.id },
+      callback_url: `${h.stack.url}/functions/v1/n8n-callback`,
     });
+    await visitor.close();
+  });
+
+  it("takes the answer of n8n's AI Agent node, {output}", async () => {
+    h.receiver.on('/n8n-agent', { status: 200, body: [{ output: 'From the AI Agent.' }] });
+    const { visitor, conversationId } = await conversation('/n8n-agent');
+    await visitor.call('messages', {
+      conversation_id: conversationId,
+      client_msg_id: 'a1',
+      content: 'Hi agent',
+    });
+    const reply = await visitor.waitFor(isReply);
+    expect(reply.payload.content).toBe('From the AI Agent.');
+    await visitor.close();
+  });
+
+  it.each([
+    [
+      '"Workflow was started"',
+      '/n8n-started',
+      { status: 200, body: { message: 'Workflow was started' } },
+    ],
+    ['an empty 200', '/n8n-empty', { status: 200 }],
+    ['a 200 that is not JSON', '/n8n-html', { status: 200, body: '<html>ok</html>' }],
+  ] as const)(
+    '%s is a failure: retried, then a fallback and an error the tenant sees',
+    async (_name, path, step) => {
+      h.receiver.on(path, step);
+      const { visitor, conversationId } = await conversation(path);
+      await visitor.call('messages', {
+        conversation_id: conversationId,
+        client_msg_id: 's1',
+        content: 'Anyone there?',
+      });
+      const reply = await visitor.waitFor(isReply, 20_000);
+      expect(reply.payload.quick_replies).toEqual(['Talk to a human']);
+      const deliveries = h.receiver.deliveries(path);
+      expect(deliveries.length).toBe(3);
+      expect(new Set(deliveries.map((d) => d.deliveryId)).size).toBe(1);
+      const [audit] = await h.db.asService((sql) =>
+        sql.query<{ tool_name: string; success: boolean; error: string; attempts: number }>(
+          `select tool_name, success, error, attempts from public.tool_executions where conversation_id = $1`,
+          [conversationId],
+        ),
+      );
+      expect(audit).toMatchObject({ tool_name: 'parley.reply', success: false, attempts: 3 });
+      expect(audit?.error).toBeTruthy();
+      await visitor.close();
+    },
+  );
+
+  it("a 202 without a callback before the tenant's deadline gets the visitor the fallback", async () => {
+    h.receiver.on('/n8n-silent', { status: 202 });
+    const { tenant, visitor, conversationId } = await conversation('/n8n-silent');
+    await h.db.asService((sql) =>
+      sql.query('update public.tenants set n8n_callback_timeout_seconds = 5 where id = $1', [
+        tenant.id,
+      ]),
+    );
+    await visitor.call('messages', {
+      conversation_id: conversationId,
+      client_msg_id: 'd1',
+      content: 'Is my booking done?',
+    });
+    await new Promise((r) => setTimeout(r, 1_500));
+    await runWorker(h);
+    expect(visitor.replies()).toHaveLength(0);
+    await new Promise((r) => setTimeout(r, 4_500));
+    await runWorker(h);
+    const reply = await visitor.waitFor(isReply, 15_000);
+    expect(reply.payload.quick_replies).toEqual(['Talk to a human']);
+    const audits = await h.db.asService((sql) =>
+      sql.query<{ success: boolean; error: string | null }>(
+        `select success, error from public.tool_executions where conversation_id = $1 order by created_at`,
+        [conversationId],
+      ),
+    );
+    expect(audits.map((a) => a.success)).toEqual([true, false]);
+    expect(audits[1]?.error).toMatch(/no callback within 5 s/);
     await visitor.close();
   });
 

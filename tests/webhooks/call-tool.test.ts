@@ -160,23 +160,39 @@ describe('callToolWebhook', () => {
     expect(receiver.deliveries('/ok').at(-1)?.verified).toBe(false);
   });
 
-  it('an answer that is not JSON comes back as text', async () => {
+  it('a 2xx without a JSON answer is a failed call, retried under the same id', async () => {
+    receiver.on('/empty', { status: 200 });
+    const empty = await call('/empty');
+    expect(empty).toMatchObject({ ok: false, status: 200, attempts: 3 });
+    expect(empty.error).toMatch(/empty body/);
+    const ids = new Set(receiver.deliveries('/empty').map((d) => d.deliveryId));
+    expect(ids).toEqual(new Set([empty.deliveryId]));
+
     receiver.on('/text', { status: 200, body: 'Order TH-10421 has shipped.' });
-    expect(await call('/text')).toMatchObject({
-      ok: true,
+    expect(await call('/text', { maxAttempts: 1 })).toMatchObject({
+      ok: false,
+      error: expect.stringMatching(/not JSON/),
       response: { text: 'Order TH-10421 has shipped.' },
     });
   });
 
-  it('an oversized answer is cut, so a tool cannot flood the model', async () => {
+  it('an oversized answer is cut and refused, so a tool cannot flood the model', async () => {
     receiver.on('/huge', { status: 200, body: { rows: 'x'.repeat(200_000) } });
-    const result = await call('/huge', { maxResponseBytes: 1_000 });
-    expect(result.ok).toBe(true);
+    const result = await call('/huge', { maxResponseBytes: 1_000, maxAttempts: 1 });
+    expect(result).toMatchObject({ ok: false, error: expect.stringMatching(/larger/) });
     const response = result.response as { text: string; truncated: boolean };
     expect(response.truncated).toBe(true);
     expect(new TextEncoder().encode(response.text).length).toBeLessThanOrEqual(1_000);
-    const defaulted = await call('/huge');
+    const defaulted = await call('/huge', { maxAttempts: 1 });
     expect((defaulted.response as { text: string }).text.length).toBe(64 * 1024);
+  });
+
+  it("a caller can accept other 2xx answers, such as the relay's 202", async () => {
+    receiver.on('/accepted', { status: 202 });
+    const result = await call('/accepted', {
+      validate: (answer) => (answer.status === 202 ? null : 'expected 202'),
+    });
+    expect(result).toMatchObject({ ok: true, status: 202, attempts: 1 });
   });
 
   it('network failures are retried, then reported', async () => {

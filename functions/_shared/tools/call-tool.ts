@@ -20,7 +20,8 @@ export interface CallToolOptions {
   secret: string | readonly string[];
   /** Per attempt, covering the response body as well as the headers. */
   timeoutMs: number;
-  body: ToolCallBody;
+  /** Sent as JSON: a tool call (ToolCallBody), or the relay's body. */
+  body: object;
   fetch: typeof fetch;
   sleep?: (ms: number) => Promise<void>;
   /** Milliseconds since the epoch; signatures use it for their timestamp. */
@@ -35,10 +36,24 @@ export interface CallToolOptions {
   maxResponseBytes?: number;
   /** Wait before the second attempt; doubled for each one after. */
   backoffMs?: number;
+  /**
+   * Why a 2xx answer is not one, or null when it is. Such an answer is a failed attempt, retried
+   * like a 5xx. Default: a tool answers a JSON value (jsonAnswerProblem).
+   */
+  validate?: (answer: ToolAnswer) => string | null;
+}
+
+/** A 2xx answer, as read. */
+export interface ToolAnswer {
+  status: number;
+  text: string;
+  /** The parsed body; undefined when it is not JSON or was cut. */
+  json: unknown;
+  truncated: boolean;
 }
 
 export interface ToolCallResult {
-  /** The tool answered 2xx. */
+  /** The tool answered 2xx with an answer validate accepts. */
   ok: boolean;
   /** Of the last attempt that got an answer. */
   status?: number;
@@ -63,8 +78,26 @@ const MAX_BACKOFF_MS = 2_000;
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 type Attempt =
-  | { kind: 'answer'; status: number; response: unknown; retryAfterMs: number | null }
+  | {
+      kind: 'answer';
+      status: number;
+      response: unknown;
+      retryAfterMs: number | null;
+      /** Why a 2xx answer does not count as one. */
+      problem: string | null;
+    }
   | { kind: 'failure'; error: string; final?: boolean };
+
+/**
+ * A tool's answer goes to the model as JSON. An empty body (a workflow that broke before its
+ * Respond node) or one that is not JSON is not an answer, whatever the status said.
+ */
+export function jsonAnswerProblem(answer: ToolAnswer): string | null {
+  if (answer.truncated) return 'the answer is larger than the limit';
+  if (answer.text.trim() === '') return `HTTP ${answer.status} with an empty body`;
+  if (answer.json === undefined) return `HTTP ${answer.status} with a body that is not JSON`;
+  return null;
+}
 
 export async function callToolWebhook(options: CallToolOptions): Promise<ToolCallResult> {
   const now = options.now ?? Date.now;
@@ -117,18 +150,18 @@ export async function callToolWebhook(options: CallToolOptions): Promise<ToolCal
     last = await attempt(options, raw, deliveryId, Math.floor(now() / 1000), maxBytes);
     if (last.kind === 'answer') {
       lastAnswer = last;
-      if (!retryable(last.status)) break;
+      if (!last.problem && !retryable(last.status)) break;
     } else if (last.final) break;
   }
 
   if (last.kind === 'answer') {
-    const ok = last.status >= 200 && last.status < 300;
+    const ok = last.status >= 200 && last.status < 300 && !last.problem;
     return finish({
       ok,
       status: last.status,
       response: last.response,
       attempts,
-      ...(ok ? {} : { error: `HTTP ${last.status}` }),
+      ...(ok ? {} : { error: last.problem ?? `HTTP ${last.status}` }),
     });
   }
   // The last attempt failed outright; an earlier answer (a 503, say) still tells the model more
@@ -173,12 +206,18 @@ async function attempt(
       body: raw,
       signal: controller.signal,
     });
-    const { text, truncated } = await readCapped(response, maxBytes);
+    const read = await readCapped(response, maxBytes);
+    const truncated = read.truncated;
+    const text = read.text;
+    const json = truncated ? undefined : parseJson(read.text);
+    const status = response.status;
+    const validate = options.validate ?? jsonAnswerProblem;
     return {
       kind: 'answer',
-      status: response.status,
-      response: parseResponse(text, truncated),
+      status,
+      response: json !== undefined ? json : truncated ? { text, truncated: true } : { text },
       retryAfterMs: retryAfter(response.headers.get('Retry-After')),
+      problem: status >= 200 && status < 300 ? validate({ status, text, json, truncated }) : null,
     };
   } catch (error) {
     // The outbound guard refused the URL or the answer: asking again gets the same refusal.
@@ -227,12 +266,11 @@ async function readCapped(
   return { text: new TextDecoder().decode(bytes), truncated };
 }
 
-function parseResponse(text: string, truncated: boolean): unknown {
-  if (truncated) return { text, truncated: true };
+function parseJson(raw: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(raw);
   } catch {
-    return { text };
+    return undefined;
   }
 }
 
