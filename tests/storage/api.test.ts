@@ -483,9 +483,10 @@ describe('signed URLs', () => {
   });
 
   it('open their object until they expire', async () => {
-    const { data } = await files().createSignedUrl('signed/a.txt', 1);
+    // Expiry is checked in whole seconds, so 2 s leaves at least one for the first fetch.
+    const { data } = await files().createSignedUrl('signed/a.txt', 2);
     expect(await (await fetch(data?.signedUrl ?? '')).text()).toBe('A');
-    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await new Promise((resolve) => setTimeout(resolve, 3100));
     const expired = await fetch(data?.signedUrl ?? '');
     expect(expired.status).toBe(400);
     expect(await body(expired)).toEqual({
