@@ -5,6 +5,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
+import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import { vector } from '@electric-sql/pglite/vector';
 import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
 import type { Db } from '../../functions/_shared/db/port.ts';
@@ -152,12 +153,13 @@ async function repointDemoTools(pg: PGlite, demoN8nUrl: string) {
  * queue neither shows them as due nor embeds the same documents a second time. A document that
  * fails keeps its job queued: the worker retries it with backoff, as it would any failed job.
  */
-async function ingestPendingDocuments(db: Db, embedder: Embedder): Promise<void> {
+async function ingestPendingDocuments(db: Db, embedder: Embedder): Promise<number> {
   const pending = await db.asService((sql) =>
     sql.query<{ id: string }>(
       `select id from public.documents where status = 'pending' order by created_at, id`,
     ),
   );
+  let ingested = 0;
   for (const { id } of pending) {
     let result: Awaited<ReturnType<typeof ingestDocument>>;
     try {
@@ -188,7 +190,9 @@ async function ingestPendingDocuments(db: Db, embedder: Embedder): Promise<void>
         ],
       ),
     );
+    ingested++;
   }
+  return ingested;
 }
 
 export async function openLocalDatabase(
@@ -199,7 +203,7 @@ export async function openLocalDatabase(
   if (onDisk) await mkdir(dirname(options.dataDir as string), { recursive: true });
   const pg = await PGlite.create({
     dataDir: options.dataDir ?? 'memory://',
-    extensions: { vector, pgcrypto },
+    extensions: { vector, pgcrypto, unaccent },
   });
   try {
     await pg.exec(
@@ -216,7 +220,10 @@ export async function openLocalDatabase(
     if (demoN8nUrl) await repointDemoTools(pg, demoN8nUrl);
     const embedder =
       options.embedder === undefined ? createEmbedder(process.env) : options.embedder;
-    if (embedder) await ingestPendingDocuments(createPgliteDb(pg), embedder);
+    const ingested = embedder ? await ingestPendingDocuments(createPgliteDb(pg), embedder) : 0;
+    // Postgres' autovacuum would analyze after this much change; PGlite runs no autovacuum, and
+    // without statistics the planner never picks the HNSW or GIN indexes.
+    if (applied.length > 0 || seeded || ingested > 0) await pg.exec('analyze');
     return { pg, applied, seeded, close: () => pg.close() };
   } catch (error) {
     await pg.close().catch(() => {});
