@@ -1,4 +1,6 @@
+import { createClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { signRequest } from '../../functions/_shared/webhooks/signature.ts';
 import {
   type ChatHarness,
@@ -280,6 +282,56 @@ describe('n8n engine', () => {
       (await callback({ conversation_id: conversationId, reply: 'Old secret, expired.' })).status,
     ).toBe(401);
     await visitor.close();
+  });
+
+  it('an owner saving an internal or malformed workflow URL gets a 400 from the Data API', async () => {
+    const tenant = await createTenant(h, { engine: 'n8n', n8nPath: '/n8n-owner' });
+    const options = {
+      auth: { persistSession: false, autoRefreshToken: false },
+      realtime: { transport: WebSocket as never },
+    };
+    const signUp = createClient(h.stack.url, h.stack.keys.anonKey, options);
+    const email = `owner-${crypto.randomUUID().slice(0, 8)}@shop.example`;
+    const password = 'owner-password-123';
+    const signedUp = await signUp.auth.signUp({ email, password });
+    if (signedUp.error || !signedUp.data.user) throw signedUp.error ?? new Error('no user');
+    const userId = signedUp.data.user.id;
+    await h.db.asService(async (sql) => {
+      await sql.query(
+        `insert into public.tenant_members (tenant_id, user_id, role) values ($1, $2, 'owner')`,
+        [tenant.id, userId],
+      );
+      // Confirmed as if the emailed link had been followed; auth.users is written as Auth's role.
+      await sql.query(`select set_config('role', 'none', true)`);
+      await sql.query('update auth.users set email_confirmed_at = now() where id = $1', [userId]);
+    });
+    const { data, error } = await signUp.auth.signInWithPassword({ email, password });
+    if (error || !data.session) throw error ?? new Error('no session');
+    const owner = createClient(h.stack.url, h.stack.keys.anonKey, {
+      ...options,
+      global: { headers: { Authorization: `Bearer ${data.session.access_token}` } },
+    });
+    const save = (values: Record<string, unknown>) =>
+      owner.from('tenants').update(values).eq('id', tenant.id);
+    for (const url of [
+      'http://169.254.169.254/latest/meta-data/',
+      'http://0x7f000001:5678/webhook',
+      'http://metadata.google.internal/',
+      'ftp://n8n.example.com/webhook',
+    ]) {
+      const refused = await save({ n8n_webhook_url: url });
+      expect({ url, status: refused.status, code: refused.error?.code }).toEqual({
+        url,
+        status: 400,
+        code: '23514',
+      });
+    }
+    expect((await save({ n8n_callback_timeout_seconds: 1 })).status).toBe(400);
+    const saved = await save({
+      n8n_webhook_url: 'https://n8n.example.com/webhook/parley',
+      n8n_callback_timeout_seconds: 120,
+    });
+    expect(saved.error).toBeNull();
   });
 
   it('answers malformed callbacks with 4xx', async () => {
