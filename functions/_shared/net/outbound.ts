@@ -47,7 +47,7 @@ export const DEFAULT_MAX_REDIRECTS = 3;
 // Generous enough for a slow self-hosted model streaming a long answer; callers cap tighter.
 export const DEFAULT_OUTBOUND_TIMEOUT_MS = 120_000;
 // An LLM's longest streamed answer is far below this; anything bigger is not an answer.
-export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_OUTBOUND_MAX_BYTES = 8 * 1024 * 1024;
 
 /** A request the guard would not send, or a response it stopped reading. Never worth a retry. */
 export class OutboundRefusedError extends Error {
@@ -152,7 +152,7 @@ const CREDENTIAL_HEADERS = [
 export function createOutboundFetch(options: OutboundFetchOptions): typeof fetch {
   const maxRedirects = options.maxRedirects ?? DEFAULT_MAX_REDIRECTS;
   const timeoutMs = options.timeoutMs ?? DEFAULT_OUTBOUND_TIMEOUT_MS;
-  const maxBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const maxBytes = options.maxResponseBytes ?? DEFAULT_OUTBOUND_MAX_BYTES;
 
   const guarded = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
     const request = input instanceof Request ? input : null;
@@ -174,6 +174,10 @@ export function createOutboundFetch(options: OutboundFetchOptions): typeof fetch
         redirect: 'manual',
         signal,
       });
+      // A runtime that hides redirects (as browsers do) leaves nothing to check: not followed.
+      if (response.type === 'opaqueredirect') {
+        throw new OutboundRefusedError('outbound request refused: a redirect it cannot inspect');
+      }
       const location = REDIRECTS.has(response.status) ? response.headers.get('location') : null;
       if (location === null) return capped(response, maxBytes);
       await response.body?.cancel().catch(() => {});
