@@ -12,7 +12,7 @@ import {
 import type { Db, JwtClaims, Sql } from '../_shared/db/port.ts';
 import { publicCors } from '../_shared/http/cors.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
-import { jsonBody, limitBody } from '../_shared/http/validation.ts';
+import { guardInput, jsonBody } from '../_shared/http/validation.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 
 // Stripe Checkout and the Customer Portal for a tenant's owners and admins. Whether the caller may
@@ -54,7 +54,7 @@ export function createBillingApp(deps: BillingDeps) {
   const { db, config } = deps;
   const app = new Hono<Env>();
   app.use('*', publicCors());
-  app.use('*', limitBody(4096));
+  app.use('*', guardInput(4096));
 
   app.use('/billing/*', async (c, next) => {
     const token = bearerToken(c.req.raw);

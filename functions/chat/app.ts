@@ -5,7 +5,7 @@ import { createClaimsVerifier } from '../_shared/auth/claims.ts';
 import type { Db, JwtClaims, Sql } from '../_shared/db/port.ts';
 import { publicCors } from '../_shared/http/cors.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
-import { jsonBody, limitBody, queryParams } from '../_shared/http/validation.ts';
+import { guardInput, jsonBody, queryParams } from '../_shared/http/validation.ts';
 import { verifyIdentityHash } from '../_shared/identity/verify-identity.ts';
 import { createJobHandlers } from '../_shared/job-handlers.ts';
 import { createContextRunner } from '../_shared/jobs/context-runner.ts';
@@ -52,7 +52,13 @@ const sessionSchema = z.object({
     })
     .optional(),
   locale: locale.optional(),
-  page_url: z.string().url().max(2048).optional(),
+  // Shown to staff as a link: a javascript: or data: URL there would run in the admin's session.
+  page_url: z
+    .string()
+    .max(2048)
+    .url()
+    .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL')
+    .optional(),
   new_conversation: z.boolean().optional(),
   prechat: z
     .object({
@@ -130,7 +136,7 @@ export function createChatApp(deps: ChatDeps) {
   const { db, limits } = deps;
   const app = new Hono<VisitorEnv>();
   app.use('*', publicCors());
-  app.use('*', limitBody(limits.maxBodyBytes));
+  app.use('*', guardInput(limits.maxBodyBytes));
 
   app.get('/chat/config', async (c) => {
     const { key, locale: requested } = queryParams(

@@ -8,7 +8,7 @@ import {
 } from '../_shared/billing/config.ts';
 import type { Db, Sql } from '../_shared/db/port.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
-import { limitBody } from '../_shared/http/validation.ts';
+import { guardInput } from '../_shared/http/validation.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 
 // Stripe's webhook. The signature is checked with the SDK over the raw body; each event id is
@@ -53,7 +53,7 @@ export function createStripeWebhookApp(deps: StripeWebhookDeps) {
   const { db, config } = deps;
   const app = new Hono();
   // Stripe's events are a few KB; the largest (invoices with many lines) stay well under this.
-  app.use('*', limitBody(512 * 1024));
+  app.use('*', guardInput(512 * 1024));
 
   /** The tenant a Stripe object is about: our metadata first, then the ids we stored. */
   async function tenantFor(

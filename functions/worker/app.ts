@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { bearerToken, createClaimsVerifier } from '../_shared/auth/claims.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
-import { limitBody } from '../_shared/http/validation.ts';
+import { guardInput, jsonBody } from '../_shared/http/validation.ts';
 import { createJobHandlers } from '../_shared/job-handlers.ts';
 import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { JobRunner } from '../_shared/jobs/runner.ts';
@@ -27,20 +27,18 @@ const optionsSchema = z
 
 export function createWorkerApp(deps: WorkerDeps) {
   const app = new Hono();
-  app.use('*', limitBody(4096));
+  app.use('*', guardInput(4096));
   app.post('/worker', async (c) => {
     const token = bearerToken(c.req.raw);
     if (!token || !(await deps.isService(token))) {
       throw new HttpError(401, 'unauthorized', 'The worker runs for the service role only.');
     }
-    const raw = await c.req.json().catch(() => ({}));
-    const parsed = optionsSchema.safeParse(raw ?? {});
-    if (!parsed.success)
-      throw new HttpError(400, 'invalid_request', parsed.error.issues[0]?.message ?? 'invalid');
+    // A body that is not JSON is a caller's mistake to report, not a request to run with defaults.
+    const options = await jsonBody(c, optionsSchema, { emptyAs: {} });
     const result = await deps.runner.drain({
-      maxJobs: parsed.data.max_jobs ?? 50,
-      maxMs: parsed.data.max_ms ?? 20_000,
-      ...(parsed.data.kinds ? { kinds: parsed.data.kinds } : {}),
+      maxJobs: options.max_jobs ?? 50,
+      maxMs: options.max_ms ?? 20_000,
+      ...(options.kinds ? { kinds: options.kinds } : {}),
     });
     return c.json(result);
   });

@@ -93,7 +93,13 @@ export async function createFunctionsRouter(
       const url = new URL(request.url);
       const [, name] = /^\/functions\/v1\/([^/?]+)/.exec(url.pathname) ?? [];
       const entry = name ? apps.get(name) : undefined;
-      if (!entry) return new Response('Function not found', { status: 404, headers: corsHeaders });
+      // Parley's error shape, which every client of its functions already parses.
+      if (!entry) {
+        return Response.json(
+          { error: { code: 'function_not_found', message: 'Function not found' } },
+          { status: 404, headers: corsHeaders },
+        );
+      }
 
       if (entry.config.verifyJwt && request.method !== 'OPTIONS') {
         const header = request.headers.get('authorization');

@@ -939,11 +939,17 @@ describe('function privileges', () => {
     'private.can_use_topic',
     'private.has_tenant_role',
     'private.is_conversation_visitor',
+    'private.is_localized_list',
+    'private.is_localized_text',
     'private.is_member',
     'private.is_platform_admin',
+    'private.is_text_list',
     'private.member_tenant_ids',
     'private.staff_conversation',
     'private.tenant_role',
+    'private.valid_bot_config',
+    'private.valid_prechat_form',
+    'private.valid_sources',
     'private.visitor_can_post',
   ];
 

@@ -118,11 +118,14 @@ describe('functions router', () => {
     });
   });
 
-  it('answers unknown and disabled functions with 404 "Function not found"', async () => {
-    for (const name of ['nope', 'disabled']) {
+  it('answers unknown and disabled functions with 404 in the JSON error shape', async () => {
+    for (const name of ['nope', 'disabled', 'n%00pe']) {
       const res = await routerFetch(`${publicUrl}/functions/v1/${name}`);
       expect(res.status).toBe(404);
-      expect(await res.text()).toBe('Function not found');
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+      expect(await res.json()).toEqual({
+        error: { code: 'function_not_found', message: 'Function not found' },
+      });
     }
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stripNul } from '../text/nul.ts';
 import { ANTHROPIC_DEFAULT_BASE_URL, createAnthropicProvider } from './anthropic.ts';
 import { trimTrailingSlash } from './http.ts';
 import { createOpenAiProvider, OPENAI_DEFAULT_BASE_URL } from './openai.ts';
@@ -32,9 +33,35 @@ export function createLlmProvider(config: LlmConfig, deps: LlmDeps): LlmProvider
     ...(deps.sleep === undefined ? {} : { sleep: deps.sleep }),
     ...(deps.now === undefined ? {} : { now: deps.now }),
   };
-  return config.provider === 'anthropic'
-    ? createAnthropicProvider(options)
-    : createOpenAiProvider(options);
+  return withoutNul(
+    config.provider === 'anthropic'
+      ? createAnthropicProvider(options)
+      : createOpenAiProvider(options),
+  );
+}
+
+/**
+ * A model can emit U+0000, which Postgres cannot store: the reply (and every retry of it) would
+ * fail to save and the visitor would never get an answer. Whatever a model writes reaches the rest
+ * of Parley without it.
+ */
+function withoutNul(provider: LlmProvider): LlmProvider {
+  return {
+    provider: provider.provider,
+    model: provider.model,
+    async complete(request) {
+      const { onDelta } = request;
+      const result = await provider.complete(
+        onDelta ? { ...request, onDelta: (text) => onDelta(stripNul(text)) } : request,
+      );
+      return {
+        ...result,
+        content: stripNul(result.content),
+        model: stripNul(result.model),
+        toolCalls: stripNul(result.toolCalls),
+      };
+    },
+  };
 }
 
 export interface ResolvedLlmConfig extends LlmConfig {

@@ -1,4 +1,5 @@
 import { OutboundRefusedError } from '../net/outbound.ts';
+import { stripNul } from '../text/nul.ts';
 import { isWebhookSecret, signRequest } from '../webhooks/signature.ts';
 
 /**
@@ -208,7 +209,8 @@ async function attempt(
     });
     const read = await readCapped(response, maxBytes);
     const truncated = read.truncated;
-    const text = read.text;
+    // U+0000 would make the audit row and the reply built from the answer unstorable.
+    const text = stripNul(read.text);
     const json = truncated ? undefined : parseJson(read.text);
     const status = response.status;
     const validate = options.validate ?? jsonAnswerProblem;
@@ -268,7 +270,7 @@ async function readCapped(
 
 function parseJson(raw: string): unknown {
   try {
-    return JSON.parse(raw);
+    return stripNul(JSON.parse(raw));
   } catch {
     return undefined;
   }
