@@ -90,8 +90,13 @@ function relayAnswerProblem(answer: ToolAnswer): string | null {
   return 'problem' in read ? read.problem : null;
 }
 
-/** Where the workflow answers later; null when the platform's own URL is unknown. */
+/**
+ * Where the workflow answers later; null when the platform's own URL is unknown. Self-hosted
+ * projects whose SUPABASE_URL is an internal address (http://kong:8000) name the public one.
+ */
 export function callbackUrl(env: Readonly<Record<string, string | undefined>>): string | null {
+  const explicit = env.PARLEY_N8N_CALLBACK_URL?.trim();
+  if (explicit) return explicit;
   const base = env.SUPABASE_URL?.trim().replace(/\/+$/, '');
   return base ? `${base}/functions/v1/n8n-callback` : null;
 }
