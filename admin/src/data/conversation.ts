@@ -55,6 +55,7 @@ export interface ToolExecution {
   message_id: string | null;
   tool_name: string;
   arguments: unknown;
+  /** What the tool answered: read by owners and admins only, undefined for agents. */
   response: unknown;
   success: boolean;
   error: string | null;
@@ -130,7 +131,13 @@ export function createConversationView(
       .select('message_id, engine, model, fallback_reason, chunks');
     let x = db
       .from('tool_executions')
-      .select('id, message_id, tool_name, arguments, response, success, error, duration_ms');
+      .select('id, message_id, tool_name, arguments, success, duration_ms');
+    // What a tool answered counts as tool configuration: owners and admins read it through this
+    // view, which shows agents no rows.
+    const results = db
+      .from('tool_execution_results')
+      .select('id, response, error')
+      .eq('conversation_id', conversationId);
     if (messageIds) {
       g = g.in('message_id', messageIds);
       x = x.in('message_id', messageIds);
@@ -138,16 +145,26 @@ export function createConversationView(
       g = g.eq('conversation_id', conversationId);
       x = x.eq('conversation_id', conversationId);
     }
-    const [gr, tr] = await Promise.all([g, x]);
+    const [gr, tr, rr] = await Promise.all([g, x, results]);
     if (disposed) return;
     const nextG = { ...groundings.value };
     for (const row of (gr.data ?? []) as Grounding[]) nextG[row.message_id] = row;
     groundings.value = nextG;
+    const answers = new Map(
+      ((rr.data ?? []) as { id: string; response: unknown; error: string | null }[]).map((r) => [
+        r.id,
+        r,
+      ]),
+    );
     const nextT = { ...tools.value };
-    for (const row of (tr.data ?? []) as ToolExecution[]) {
+    for (const row of (tr.data ?? []) as Omit<ToolExecution, 'response' | 'error'>[]) {
       if (!row.message_id) continue;
+      const answer = answers.get(row.id);
       const list = (nextT[row.message_id] ?? []).filter((t) => t.id !== row.id);
-      nextT[row.message_id] = [...list, row];
+      nextT[row.message_id] = [
+        ...list,
+        { ...row, response: answer?.response, error: answer?.error ?? null },
+      ];
     }
     tools.value = nextT;
   }

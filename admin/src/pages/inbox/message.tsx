@@ -101,8 +101,12 @@ function Grounded({ message, grounding, tools }: Props) {
                 <div class="tool-io">
                   <span>{t('arguments')}</span>
                   <pre>{json(x.arguments)}</pre>
-                  <span>{t('response')}</span>
-                  <pre>{json(x.response)}</pre>
+                  {x.response !== undefined && (
+                    <>
+                      <span>{t('response')}</span>
+                      <pre>{json(x.response)}</pre>
+                    </>
+                  )}
                 </div>
               </li>
             ))}
