@@ -922,6 +922,74 @@ describe('malformed requests are 4xx in PostgREST’s shape, never 500', () => {
   });
 });
 
+describe('schema cache', () => {
+  it('follows DDL without an explicit NOTIFY, as Supabase’s event triggers make it', async () => {
+    await runSql(
+      stack,
+      `create table public.shelves (id int primary key, label text);
+       grant select on public.shelves to service_role;
+       insert into public.shelves values (1, 'Fiction');`,
+    );
+    await waitForTable(stack, 'shelves');
+    expect((await service.from('shelves').select('label')).data).toEqual([{ label: 'Fiction' }]);
+    await runSql(stack, 'alter table public.shelves add column floor int default 2');
+    const deadline = Date.now() + 10_000;
+    let data: unknown = null;
+    while (Date.now() < deadline) {
+      ({ data } = await service.from('shelves').select('label, floor'));
+      if (data) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(data).toEqual([{ label: 'Fiction', floor: 2 }]);
+  });
+
+  it('reads a view; a write Postgres cannot do through it is 405, not a server error', async () => {
+    const read = await service.from('author_stats').select('author_id, books').eq('author_id', 2);
+    expect(read.data).toEqual([{ author_id: 2, books: 3 }]);
+    const write = await service.from('author_stats').insert({ author_id: 9, books: 1 });
+    expect(write.status).toBe(405);
+    expect(write.error).toMatchObject({ code: '55000' });
+  });
+});
+
+describe('HEAD and profiles', () => {
+  it('HEAD answers the headers of GET without a body', async () => {
+    const response = await fetch(`${stack.url}/rest/v1/readers?select=id`, {
+      method: 'HEAD',
+      headers: { apikey: stack.keys.serviceRoleKey, Prefer: 'count=exact' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-range')).toBe('0-1/2');
+    expect(await response.text()).toBe('');
+  });
+
+  it('Accept-Profile picks another exposed schema', async () => {
+    const response = await fetch(`${stack.url}/rest/v1/authors`, {
+      headers: { apikey: stack.keys.serviceRoleKey, 'Accept-Profile': 'graphql_public' },
+    });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toMatchObject({ code: 'PGRST205' });
+  });
+
+  it('Accept with a media type it cannot produce is 406 PGRST107', async () => {
+    const response = await fetch(`${stack.url}/rest/v1/authors`, {
+      headers: { apikey: stack.keys.serviceRoleKey, Accept: 'application/xml' },
+    });
+    expect(response.status).toBe(406);
+    expect(await response.json()).toMatchObject({ code: 'PGRST107' });
+  });
+
+  it('nulls=stripped leaves null members out', async () => {
+    const response = await fetch(`${stack.url}/rest/v1/authors?id=eq.3`, {
+      headers: {
+        apikey: stack.keys.serviceRoleKey,
+        Accept: 'application/vnd.pgrst.array+json;nulls=stripped',
+      },
+    });
+    expect(await response.json()).toEqual([{ id: 3, name: 'Cortázar' }]);
+  });
+});
+
 describe('OpenAPI', () => {
   it('GET /rest/v1/ describes the schema with its comments', async () => {
     const response = await fetch(`${stack.url}/rest/v1/`, {

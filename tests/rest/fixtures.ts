@@ -43,6 +43,8 @@ create table public.notes (
 alter table public.notes enable row level security;
 create policy notes_own on public.notes for all to authenticated
   using (owner = auth.uid()) with check (owner = auth.uid());
+create view public.author_stats as
+  select author_id, count(*)::int as books from public.books group by author_id;
 comment on table public.books is 'Books on the shelf';
 comment on column public.books.title is 'The title as printed on the cover';
 
@@ -81,7 +83,7 @@ $$;
 create function public.secret_fn() returns int language sql as $$ select 42 $$;
 
 grant all on public.authors, public.books, public.readers, public.book_readers, public.items,
-  public.notes to anon, authenticated, service_role;
+  public.notes, public.author_stats to anon, authenticated, service_role;
 grant usage on all sequences in schema public to anon, authenticated, service_role;
 grant execute on function public.add(int, int), public.books_by(int), public.echo(jsonb),
   public.numbers(int), public.touch_item(text), public.raise_it(), public.whoami()

@@ -190,6 +190,26 @@ const TARGETS: Record<CaseName, HttpTarget> = {
     column: 'read_at',
     insert: (c) => ({ tenant_id: c.w.a.tenantId, kind: 'plan_changed' }),
   },
+  usage_counters: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'used',
+    insert: (c) => ({
+      tenant_id: c.w.a.tenantId,
+      metric: 'crawl_pages',
+      period_start: '2000-01-01',
+    }),
+  },
+  quota_spends: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'amount',
+    insert: (c) => ({
+      metric: 'crawl_pages',
+      ref: 'rls-test',
+      tenant_id: c.w.a.tenantId,
+      period_start: yesterday(),
+      amount: 1,
+    }),
+  },
   jobs: {
     match: (c) => ({ id: c.w.jobId }),
     column: 'priority',

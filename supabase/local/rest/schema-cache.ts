@@ -336,12 +336,23 @@ export function watchSchemaCache(
   log: (message: string, error?: unknown) => void,
 ) {
   let current = loadSchemaCache(pg, schemas);
+  let tail: Promise<unknown> = current;
+  // A burst of DDL (a migration, a test's setup) asks many times; one reload that starts after
+  // the last request covers them all, and the previous cache serves until it is complete.
+  let queued: Promise<SchemaCache> | null = null;
   const reload = () => {
-    const next = loadSchemaCache(pg, schemas);
-    // Keep serving the previous cache until the new one is complete.
+    if (queued) return queued;
+    const next = tail
+      .catch(() => undefined)
+      .then(() => {
+        queued = null;
+        return loadSchemaCache(pg, schemas);
+      });
+    queued = next;
+    tail = next;
     next.then(
-      () => {
-        current = next;
+      (cache) => {
+        current = Promise.resolve(cache);
       },
       (error) => log('rest: reloading the schema cache failed', error),
     );
