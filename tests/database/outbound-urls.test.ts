@@ -19,7 +19,7 @@ beforeAll(async () => {
     ),
   );
   tenantId = row?.id as string;
-}, 60_000);
+});
 afterAll(() => local?.close());
 
 const REFUSED = [

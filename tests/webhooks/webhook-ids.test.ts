@@ -27,7 +27,7 @@ beforeAll(async () => {
   db = createPgliteDb(local.pg);
   receiver = await startToolReceiver({ secret: OLD });
   llm = await startFakeLlm();
-}, 60_000);
+});
 afterAll(async () => {
   await receiver?.close();
   await llm?.close();
