@@ -7,7 +7,7 @@ import {
   createConversationView,
 } from '../../data/conversation.ts';
 import { session } from '../../data/session.ts';
-import { team } from '../../data/tenants.ts';
+import { currentMembership, team } from '../../data/tenants.ts';
 import { t } from '../../i18n/index.ts';
 import { memberName, visitorName } from '../../ui/names.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
@@ -91,6 +91,8 @@ export function ConversationPane({ tenantId, conversationId, onRead }: Props) {
   });
   const me = session.value?.user.id;
   const mineAndOpen = c.status === 'open' && c.assignee_id === me;
+  // Operators read every tenant's inbox; working a conversation is for the tenant's own staff.
+  const staff = currentMembership.value?.role !== 'platform';
 
   return (
     <div class="conversation-wrap">
@@ -100,50 +102,52 @@ export function ConversationPane({ tenantId, conversationId, onRead }: Props) {
             {title}
           </h2>
           <StatusBadge status={c.status} />
-          <div class="actions">
-            <label>
-              <span class="visually-hidden">{t('assignee')}</span>
-              <select
-                value={c.assignee_id ?? ''}
-                onChange={(e) => {
-                  const value = (e.currentTarget as HTMLSelectElement).value;
-                  void run(() => view.assign(value || null));
-                }}
-                data-admin="assignee"
-              >
-                <option value="">{t('unassigned')}</option>
-                {team.value.map((m) => (
-                  <option key={m.user_id} value={m.user_id}>
-                    {memberName(m.user_id)}
-                  </option>
-                ))}
-              </select>
-            </label>
-            {!mineAndOpen && c.status !== 'resolved' && (
-              <button
-                type="button"
-                class="primary"
-                onClick={() => void act('take_over')}
-                data-admin="take-over"
-              >
-                {t('takeOver')}
-              </button>
-            )}
-            {c.status !== 'bot' && c.status !== 'resolved' && (
-              <button type="button" onClick={() => void act('hand_back')} data-admin="hand-back">
-                {t('handBack')}
-              </button>
-            )}
-            {c.status === 'resolved' ? (
-              <button type="button" onClick={() => void act('reopen')} data-admin="reopen">
-                {t('reopen')}
-              </button>
-            ) : (
-              <button type="button" onClick={() => void act('resolve')} data-admin="resolve">
-                {t('resolve')}
-              </button>
-            )}
-          </div>
+          {staff && (
+            <div class="actions">
+              <label>
+                <span class="visually-hidden">{t('assignee')}</span>
+                <select
+                  value={c.assignee_id ?? ''}
+                  onChange={(e) => {
+                    const value = (e.currentTarget as HTMLSelectElement).value;
+                    void run(() => view.assign(value || null));
+                  }}
+                  data-admin="assignee"
+                >
+                  <option value="">{t('unassigned')}</option>
+                  {team.value.map((m) => (
+                    <option key={m.user_id} value={m.user_id}>
+                      {memberName(m.user_id)}
+                    </option>
+                  ))}
+                </select>
+              </label>
+              {!mineAndOpen && c.status !== 'resolved' && (
+                <button
+                  type="button"
+                  class="primary"
+                  onClick={() => void act('take_over')}
+                  data-admin="take-over"
+                >
+                  {t('takeOver')}
+                </button>
+              )}
+              {c.status !== 'bot' && c.status !== 'resolved' && (
+                <button type="button" onClick={() => void act('hand_back')} data-admin="hand-back">
+                  {t('handBack')}
+                </button>
+              )}
+              {c.status === 'resolved' ? (
+                <button type="button" onClick={() => void act('reopen')} data-admin="reopen">
+                  {t('reopen')}
+                </button>
+              ) : (
+                <button type="button" onClick={() => void act('resolve')} data-admin="resolve">
+                  {t('resolve')}
+                </button>
+              )}
+            </div>
+          )}
         </header>
         {failure.value && (
           <p class="error" role="alert">
@@ -151,12 +155,14 @@ export function ConversationPane({ tenantId, conversationId, onRead }: Props) {
           </p>
         )}
         <Transcript view={view} />
-        <Composer
-          view={view}
-          mode={mode}
-          textarea={composer}
-          onError={(m) => (failure.value = m)}
-        />
+        {staff && (
+          <Composer
+            view={view}
+            mode={mode}
+            textarea={composer}
+            onError={(m) => (failure.value = m)}
+          />
+        )}
       </section>
       <VisitorDetails view={view} />
     </div>

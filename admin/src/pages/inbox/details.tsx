@@ -25,7 +25,7 @@ export function VisitorDetails({ view }: { view: ConversationView }) {
     <aside class="details" aria-labelledby="details-title" data-admin="details">
       <h2 id="details-title">{t('details')}</h2>
       <dl>
-        <dt>{t('verified')}</dt>
+        <dt>{t('identity')}</dt>
         <dd data-admin="verified">{c.identity_verified ? t('verified') : t('notVerified')}</dd>
         {contact && (
           <>
