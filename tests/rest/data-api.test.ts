@@ -368,6 +368,28 @@ describe('order, ranges and counts', () => {
       data: [{ id: 1 }, { id: 3 }, { id: 2 }, { id: 4 }],
     },
     {
+      name: 'order by a column of an embedded to-one resource',
+      call: () =>
+        service
+          .from('books')
+          .select('id, author:authors!author_id(name)')
+          .lte('id', 4)
+          .order('author(name)', { ascending: false })
+          .order('id'),
+      data: [
+        { id: 4, author: { name: 'Cortázar' } },
+        { id: 2, author: { name: 'Borges' } },
+        { id: 3, author: { name: 'Borges' } },
+        { id: 1, author: { name: 'Ada' } },
+      ],
+    },
+    {
+      name: 'ordering by a to-many embed is 400 PGRST118',
+      call: () => service.from('authors').select('id, books!author_id(id)').order('books(id)'),
+      error: { code: 'PGRST118' },
+      status: 400,
+    },
+    {
       name: 'range with an exact count is 206 Partial Content',
       call: () => service.from('books').select('id', { count: 'exact' }).order('id').range(1, 2),
       data: [{ id: 2 }, { id: 3 }],

@@ -83,6 +83,8 @@ export type LogicTree =
   | { kind: 'filter'; filter: Filter };
 
 export interface OrderTerm {
+  /** `rel(col)`: order by a column of an embedded to-one resource. */
+  relation: string | null;
   field: Field;
   direction: 'asc' | 'desc' | null;
   nulls: 'first' | 'last' | null;
@@ -356,10 +358,19 @@ export function parseOrder(value: string): OrderTerm[] {
       direction = parts.pop() as 'asc' | 'desc';
     }
     const fieldText = parts.join('.');
+    const related = /^([^()]+)\(([^()]+)\)$/.exec(fieldText);
+    if (related) {
+      return {
+        relation: related[1] as string,
+        field: parseField(related[2] as string),
+        direction,
+        nulls,
+      };
+    }
     if (!fieldText || fieldText.includes('(')) {
       throw parseError(`failed to parse order (${value})`);
     }
-    return { field: parseField(fieldText), direction, nulls };
+    return { relation: null, field: parseField(fieldText), direction, nulls };
   });
 }
 

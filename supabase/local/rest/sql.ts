@@ -19,7 +19,11 @@ export class Params {
   }
 }
 
-export const ident = (name: string) => `"${name.replaceAll('"', '""')}"`;
+export const ident = (name: string) => {
+  // A NUL would end the statement text early; no catalog name contains one.
+  if (name.includes('\u0000')) throw parseError('identifiers cannot contain NUL characters');
+  return `"${name.replaceAll('"', '""')}"`;
+};
 export const tableRef = (table: Pick<Table, 'schema' | 'name'>) =>
   `${ident(table.schema)}.${ident(table.name)}`;
 
@@ -228,9 +232,33 @@ function orderSql(node: ReadNode, params: Params): string {
   const terms = node.order.map((t) => {
     const dir = t.direction ? ` ${t.direction}` : '';
     const nulls = t.nulls ? ` nulls ${t.nulls}` : '';
-    return `${fieldSql(node, t.field, params)}${dir}${nulls}`;
+    return `${t.relation ? relatedOrderSql(node, t.relation, t.field, params) : fieldSql(node, t.field, params)}${dir}${nulls}`;
   });
   return ` order by ${terms.join(', ')}`;
+}
+
+/** `order=rel(col)`: the related row's column, read by a scalar subquery (to-one only). */
+function relatedOrderSql(node: ReadNode, relation: string, field: Field, params: Params): string {
+  const child = node.children.get(relation);
+  if (!child) {
+    throw new ApiError(
+      400,
+      'PGRST108',
+      `'${relation}' is not an embedded resource in this request`,
+      null,
+      `Verify that '${relation}' is included in the 'select' query parameter.`,
+    );
+  }
+  if (!child.relationship.toOne) {
+    throw new ApiError(
+      400,
+      'PGRST118',
+      `A related order on '${relation}' is not possible`,
+      `'${node.table.name}' and '${child.node.table.name}' do not form a many-to-one or one-to-one relationship`,
+    );
+  }
+  const value = fieldSql(child.node, field, params);
+  return `(select ${value} from ${tableRef(child.node.table)} as ${ident(child.node.alias)} where ${joinCondition(child, node.alias)})`;
 }
 
 function joinCondition(child: ChildNode, parentAlias: string): string {
