@@ -688,6 +688,45 @@ describe('insert, upsert, update, delete', () => {
     },
   ]);
 
+  it('max-affected: a write touching more rows is refused and undone (PGRST124)', async () => {
+    // What postgrest-js's maxAffected() sends (typed for PostgREST 13 clients only).
+    const patch = (filter: string) =>
+      fetch(`${stack.url}/rest/v1/items?${filter}`, {
+        method: 'PATCH',
+        headers: {
+          apikey: stack.keys.serviceRoleKey,
+          'Content-Type': 'application/json',
+          Prefer: 'handling=strict, max-affected=1',
+        },
+        body: JSON.stringify({ note: 'capped' }),
+      });
+    const over = await patch('name=in.(alpha,beta)');
+    expect(over.status).toBe(400);
+    expect(await over.json()).toMatchObject({
+      code: 'PGRST124',
+      details: 'The query affects 2 rows',
+    });
+    const { data } = await service.from('items').select('name').eq('note', 'capped');
+    expect(data).toEqual([]);
+    const within = await patch('name=eq.alpha');
+    expect(within.status).toBe(204);
+    expect(within.headers.get('content-range')).toBe('0-0/1');
+  });
+
+  it('handling=strict refuses preferences it does not know (PGRST122)', async () => {
+    const response = await fetch(`${stack.url}/rest/v1/items?name=eq.alpha`, {
+      method: 'PATCH',
+      headers: {
+        apikey: stack.keys.serviceRoleKey,
+        'Content-Type': 'application/json',
+        Prefer: 'handling=strict, return=everything',
+      },
+      body: JSON.stringify({ note: 'z' }),
+    });
+    expect(response.status).toBe(400);
+    expect(await response.json()).toMatchObject({ code: 'PGRST122' });
+  });
+
   it('POST without columns= needs identical keys in every object (PGRST102)', async () => {
     const response = await fetch(`${stack.url}/rest/v1/items`, {
       method: 'POST',

@@ -10,6 +10,7 @@ import {
   type Preferences,
   parsePrefer,
   parseRange,
+  type StrictPreferences,
 } from './negotiate.ts';
 import { openApiDocument } from './openapi.ts';
 import { attachQuery, parseQuery } from './query.ts';
@@ -203,12 +204,24 @@ function applyRangeHeader(request: Request, root: { limit: number | null; offset
   root.limit = ends.length ? Math.max(0, Math.min(...ends) - offset) : null;
 }
 
+/** Prefer: handling=strict, max-affected=N — more rows than that undoes the whole write. */
+function checkMaxAffected(prefs: StrictPreferences, affected: number) {
+  if (prefs.maxAffected !== null && affected > prefs.maxAffected) {
+    throw new ApiError(
+      400,
+      'PGRST124',
+      'Query result exceeds max-affected preference constraint',
+      `The query affects ${affected} rows`,
+    );
+  }
+}
+
 async function writeTable(
   ctx: HandlerContext,
   request: Request,
   url: URL,
   table: Table,
-  prefs: Preferences,
+  prefs: Preferences & StrictPreferences,
   transaction: Transaction,
 ): Promise<Response> {
   const method = request.method;
@@ -272,6 +285,7 @@ async function writeTable(
         prefix,
       });
       if (accepted.media === 'object') singleBody(rows);
+      checkMaxAffected(prefs, rows.rows);
       return { rows, location: null as string | null };
     }
     const { rows } = await tx.query<Record<string, unknown>>(
@@ -281,6 +295,7 @@ async function writeTable(
     if (accepted.media === 'object' && rows.length !== 1) {
       singleBody({ body: '', rows: rows.length, total: null });
     }
+    checkMaxAffected(prefs, rows.length);
     let location: string | null = null;
     if (headersOnly && method === 'POST' && rows[0] && table.primaryKey.length > 0) {
       const first = rows[0];

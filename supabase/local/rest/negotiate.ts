@@ -17,19 +17,48 @@ const ALLOWED: { [K in keyof Preferences]: readonly string[] } = {
   missing: ['default', 'null'],
 };
 
-export function parsePrefer(headers: Headers): Preferences {
-  const prefs: Preferences = { return: null, count: null, resolution: null, missing: null };
+export interface StrictPreferences {
+  /** handling=strict: unknown preferences are an error instead of being ignored. */
+  strict: boolean;
+  /** max-affected=N (with handling=strict): a write touching more rows is rolled back. */
+  maxAffected: number | null;
+}
+
+const OTHER_KNOWN = new Set(['handling', 'max-affected', 'tx', 'timezone', 'params']);
+
+export function parsePrefer(headers: Headers): Preferences & StrictPreferences {
+  const prefs: Preferences & StrictPreferences = {
+    return: null,
+    count: null,
+    resolution: null,
+    missing: null,
+    strict: false,
+    maxAffected: null,
+  };
+  const invalid: string[] = [];
   for (const raw of (headers.get('prefer') ?? '').split(',')) {
-    const [key = '', value = ''] = raw
-      .trim()
-      .split('=')
-      .map((s) => s.trim());
-    if (!(key in ALLOWED)) continue;
-    const k = key as keyof Preferences;
-    if (prefs[k] === null && ALLOWED[k].includes(value)) {
-      (prefs as unknown as Record<string, string>)[k] = value;
+    const entry = raw.trim();
+    if (entry === '') continue;
+    const [key = '', value = ''] = entry.split('=').map((s) => s.trim());
+    if (key === 'handling' && value === 'strict') prefs.strict = true;
+    else if (key === 'max-affected' && /^\d+$/.test(value)) prefs.maxAffected = Number(value);
+    else if (key in ALLOWED && ALLOWED[key as keyof Preferences].includes(value)) {
+      const k = key as keyof Preferences;
+      if (prefs[k] === null) (prefs as unknown as Record<string, string>)[k] = value;
+    } else if (!OTHER_KNOWN.has(key) || key === 'max-affected') {
+      invalid.push(entry);
     }
   }
+  if (prefs.strict && invalid.length > 0) {
+    throw new ApiError(
+      400,
+      'PGRST122',
+      'Invalid preferences given with handling=strict',
+      `Invalid preferences: ${invalid.join(', ')}`,
+    );
+  }
+  // Without handling=strict PostgREST ignores max-affected.
+  if (!prefs.strict) prefs.maxAffected = null;
   return prefs;
 }
 
