@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { createInbox } from '../../data/inbox.ts';
 import { navigate } from '../../router.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
-import type { PageProps } from '../index.ts';
+import type { PageProps } from '../types.ts';
 import { ConversationPane, EmptyPane } from './conversation.tsx';
 import { ConversationList } from './list.tsx';
 

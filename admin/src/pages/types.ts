@@ -1,0 +1,5 @@
+/** What every page gets from the router. */
+export interface PageProps {
+  tenantId: string;
+  params: string[];
+}
