@@ -11,6 +11,10 @@ export interface AuthConfig {
   /** Access-token lifetime in seconds. */
   jwtExpiry: number;
   signupEnabled: boolean;
+  /**
+   * The email provider as a whole ([auth.email] enable_signup, which the CLI passes to GoTrue as
+   * GOTRUE_EXTERNAL_EMAIL_ENABLED despite its name); new users also need signupEnabled.
+   */
   emailEnabled: boolean;
   anonymousEnabled: boolean;
   /** Email sign-ups are confirmed at once: [auth.email] enable_confirmations = false. */
