@@ -161,7 +161,7 @@ function unquote(value: string): string {
 
 const CAST = /^[A-Za-z_][A-Za-z0-9_ ]*(\[\])?$/;
 
-function parseSelectItem(raw: string): SelectItem {
+function parseSelectItem(raw: string, depth: number): SelectItem {
   const text = raw.trim();
   if (text === '*') return { kind: 'star' };
   if (text.startsWith('...')) throw parseError('spread embedding is not supported', text);
@@ -191,7 +191,7 @@ function parseSelectItem(raw: string): SelectItem {
       else if (modifier && hint === null) hint = modifier;
       else throw parseError(`failed to parse select (${text})`);
     }
-    return { kind: 'embed', name, alias, hint, join, select: parseSelect(inner) };
+    return { kind: 'embed', name, alias, hint, join, select: parseSelect(inner, depth + 1) };
   }
   let cast: string | null = null;
   const castAt = body.lastIndexOf('::');
@@ -203,9 +203,17 @@ function parseSelectItem(raw: string): SelectItem {
   return { kind: 'column', field: parseField(body), alias, cast };
 }
 
-export function parseSelect(text: string): SelectItem[] {
+/** Deeper nesting than any real request needs would only exhaust Postgres' stack. */
+export const MAX_DEPTH = 16;
+
+function checkDepth(depth: number, what: string) {
+  if (depth > MAX_DEPTH) throw parseError(`${what} nested deeper than ${MAX_DEPTH} levels`);
+}
+
+export function parseSelect(text: string, depth = 0): SelectItem[] {
+  checkDepth(depth, 'select');
   if (text.trim() === '') return [];
-  return splitTopLevel(text).map(parseSelectItem);
+  return splitTopLevel(text).map((item) => parseSelectItem(item, depth));
 }
 
 // --- filters -----------------------------------------------------------------------------------
@@ -300,14 +308,15 @@ export function parseFilter(key: string, value: string): Filter {
   return { embed: parts, field: parseField(fieldText), operation: parseOperation(value, false) };
 }
 
-function parseTreeItem(text: string): LogicTree {
+function parseTreeItem(text: string, depth: number): LogicTree {
+  checkDepth(depth, 'logic tree');
   const logic = /^(not\.)?(and|or)\((.*)\)$/s.exec(text);
   if (logic) {
     return {
       kind: 'expr',
       op: logic[2] as 'and' | 'or',
       negate: Boolean(logic[1]),
-      children: splitTopLevel(logic[3] as string).map(parseTreeItem),
+      children: splitTopLevel(logic[3] as string).map((item) => parseTreeItem(item, depth + 1)),
     };
   }
   // field segments until the first operator (possibly preceded by not.)
@@ -340,7 +349,7 @@ export function parseLogic(op: 'and' | 'or', negate: boolean, value: string): Lo
     kind: 'expr',
     op,
     negate,
-    children: splitTopLevel(value.slice(1, -1)).map(parseTreeItem),
+    children: splitTopLevel(value.slice(1, -1)).map((item) => parseTreeItem(item, 1)),
   };
 }
 

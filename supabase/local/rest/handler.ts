@@ -66,6 +66,15 @@ function respond(
   return new Response(head || body === null ? null : body, { status, headers });
 }
 
+/** A path segment as a name; malformed percent-encoding names nothing. */
+function decodeName(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new ApiError(404, 'PGRST125', 'Invalid path specified in request URL');
+  }
+}
+
 function findTable(cache: SchemaCache, schema: string, name: string): Table {
   const table = cache.tables.get(qualified(schema, name));
   if (!table) {
@@ -117,19 +126,11 @@ export async function handle(
 
   const rpc = /^\/rpc\/([^/]+)\/?$/.exec(path);
   if (rpc)
-    return callRoutine(
-      ctx,
-      request,
-      url,
-      schema,
-      decodeURIComponent(rpc[1] as string),
-      prefs,
-      transaction,
-    );
+    return callRoutine(ctx, request, url, schema, decodeName(rpc[1] as string), prefs, transaction);
 
   const resource = /^\/([^/]+)\/?$/.exec(path);
   if (!resource) throw new ApiError(404, 'PGRST125', `Invalid path specified in request URL`);
-  const table = findTable(ctx.cache, schema, decodeURIComponent(resource[1] as string));
+  const table = findTable(ctx.cache, schema, decodeName(resource[1] as string));
 
   switch (method) {
     case 'GET':
