@@ -161,6 +161,14 @@ function shapeBody(accepted: Accepted, rows: Rows): string {
   return accepted.media === 'object' ? singleBody(rows) : rows.body;
 }
 
+/** The query string read against a table: its parts, and the tree of the resource and embeds. */
+function planRead(cache: SchemaCache, url: URL, table: Table) {
+  const query = parseQuery(url);
+  const root = buildTree(cache, table, query.select, new Aliases());
+  attachQuery(root, query);
+  return { query, root };
+}
+
 async function readTable(
   ctx: HandlerContext,
   request: Request,
@@ -170,9 +178,7 @@ async function readTable(
   transaction: Transaction,
 ): Promise<Response> {
   const accepted = negotiate(request.headers);
-  const query = parseQuery(url);
-  const root = buildTree(ctx.cache, table, query.select, new Aliases());
-  attachQuery(root, query);
+  const { root } = planRead(ctx.cache, url, table);
   applyRangeHeader(request, root);
   const offset = root.offset ?? 0;
   const rows = await transaction(true, (tx) =>
@@ -239,9 +245,7 @@ async function writeTable(
     );
   }
   const accepted = negotiate(request.headers);
-  const query = parseQuery(url);
-  const root = buildTree(ctx.cache, table, query.select, new Aliases());
-  attachQuery(root, query);
+  const { query, root } = planRead(ctx.cache, url, table);
   const representation = prefs.return === 'representation';
   const headersOnly = prefs.return === 'headers-only';
   const returning: Returning = representation ? 'all' : headersOnly ? 'keys' : 'count';

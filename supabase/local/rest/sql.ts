@@ -106,20 +106,21 @@ export function column(node: Pick<ReadNode, 'table'>, name: string): Column {
   return found;
 }
 
+const notEmbedded = (key: string) =>
+  new ApiError(
+    400,
+    'PGRST108',
+    `'${key}' is not an embedded resource in this request`,
+    null,
+    `Verify that '${key}' is included in the 'select' query parameter.`,
+  );
+
 /** The node an `embed.path` parameter refers to, or PGRST108 as PostgREST answers. */
 export function nodeAt(root: ReadNode, path: string[]): ReadNode {
   let node = root;
   for (const key of path) {
     const child = node.children.get(key);
-    if (!child) {
-      throw new ApiError(
-        400,
-        'PGRST108',
-        `'${key}' is not an embedded resource in this request`,
-        null,
-        `Verify that '${key}' is included in the 'select' query parameter.`,
-      );
-    }
+    if (!child) throw notEmbedded(key);
     node = child.node;
   }
   return node;
@@ -240,15 +241,7 @@ function orderSql(node: ReadNode, params: Params): string {
 /** `order=rel(col)`: the related row's column, read by a scalar subquery (to-one only). */
 function relatedOrderSql(node: ReadNode, relation: string, field: Field, params: Params): string {
   const child = node.children.get(relation);
-  if (!child) {
-    throw new ApiError(
-      400,
-      'PGRST108',
-      `'${relation}' is not an embedded resource in this request`,
-      null,
-      `Verify that '${relation}' is included in the 'select' query parameter.`,
-    );
-  }
+  if (!child) throw notEmbedded(relation);
   if (!child.relationship.toOne) {
     throw new ApiError(
       400,
