@@ -178,6 +178,26 @@ describe('what each actor still reads of those rows', () => {
     ).toEqual([expect.objectContaining({ id: w.a.toolExecutionId })]);
   });
 
+  it('an agent reads no tool or n8n secret, nor a tool webhook (row policies)', async () => {
+    expect(
+      await read(
+        'agentA',
+        'select n8n_secret, llm_api_key from public.tenant_secrets where tenant_id = $1',
+        [w.a.tenantId],
+      ),
+    ).toEqual([]);
+    expect(
+      await read('agentA', 'select webhook_url, secret from public.tenant_tools where id = $1', [
+        w.a.tenantToolId,
+      ]),
+    ).toEqual([]);
+    expect(
+      await read('adminA', 'select webhook_url from public.tenant_tools where id = $1', [
+        w.a.tenantToolId,
+      ]),
+    ).toHaveLength(1);
+  });
+
   it('an admin still saves the LLM settings and the n8n URL', async () => {
     const changed = await asActor('adminA', async (sql) => {
       await sql.query(
