@@ -107,6 +107,9 @@ async function inboxQueries() {
            from generate_series(1, $3::int) i`,
         [tenant?.id, agent?.id, CONVERSATIONS],
       );
+      // Bulk data, not live traffic: triggers (broadcasts, reply jobs, counters) stay off while
+      // the messages go in, and the counters they would keep are set once afterwards.
+      await sql.query(`select set_config('session_replication_role', 'replica', true)`);
       // Words from a small vocabulary plus one rare word per conversation, so searches have
       // both common and selective terms.
       await sql.query(
@@ -122,6 +125,14 @@ async function inboxQueries() {
                 generate_series(1, $1::int) m`,
         [MESSAGES_PER_CONVERSATION],
       );
+      await sql.query(
+        `update public.conversations c
+            set message_count = m.n, last_message_at = m.last
+           from (select conversation_id, count(*)::int as n, max(created_at) as last
+                   from public.messages group by conversation_id) m
+          where m.conversation_id = c.id`,
+      );
+      await sql.query(`select set_config('session_replication_role', 'origin', true)`);
       await sql.query('analyze');
       const [some] = await sql.query<{ id: string }>(
         'select id from public.conversations order by created_at desc offset 500 limit 1',
