@@ -922,8 +922,14 @@ describe('roles, RLS and request settings', () => {
       claims: { sub: ALICE, role: 'authenticated', email: 'alice@example.test' },
     });
     expect(String(who.search_path)).toMatch(/^"?public"?, "?extensions"?$/);
+    // The roles' own settings apply too (ALTER ROLE … SET statement_timeout).
+    expect(who.statement_timeout).toBe('8s');
     const asAnon = await anon.rpc('whoami');
-    expect(asAnon.data).toMatchObject({ role: 'anon', claims: { role: 'anon' } });
+    expect(asAnon.data).toMatchObject({
+      role: 'anon',
+      claims: { role: 'anon' },
+      statement_timeout: '3s',
+    });
     const asService = await service.rpc('whoami');
     expect(asService.data).toMatchObject({ role: 'service_role' });
   });

@@ -78,7 +78,8 @@ create function public.whoami() returns json language sql stable as $$
     'method', current_setting('request.method', true),
     'path', current_setting('request.path', true),
     'probe', current_setting('request.headers', true)::json ->> 'x-probe',
-    'search_path', current_setting('search_path'))
+    'search_path', current_setting('search_path'),
+    'statement_timeout', current_setting('statement_timeout'))
 $$;
 create function public.secret_fn() returns int language sql as $$ select 42 $$;
 

@@ -109,6 +109,7 @@ export async function handle(
         path: path === '' ? '/' : path,
         headers: request.headers,
         searchPath,
+        roleSettings: ctx.cache.roleSettings.get(ctx.caller.role) ?? [],
         readOnly,
       },
       fn,

@@ -74,6 +74,8 @@ export interface SchemaCache {
   foreignKeys: ForeignKey[];
   routines: Map<string, RoutineDef[]>;
   roles: Set<string>;
+  /** ALTER ROLE … SET values (statement_timeout and the like), applied to each request. */
+  roleSettings: Map<string, [string, string][]>;
   loadedAt: Date;
 }
 
@@ -234,6 +236,23 @@ export async function loadSchemaCache(
     );
     const routineRows = await q<RoutineRow>(ROUTINES);
     const roles = (await tx.query<{ rolname: string }>('select rolname from pg_roles')).rows;
+    const settings = (
+      await tx.query<{ role: string; setting: string }>(
+        `select r.rolname as role, unnest(s.setconfig) as setting
+           from pg_catalog.pg_db_role_setting s
+           join pg_catalog.pg_roles r on r.oid = s.setrole
+          where s.setdatabase in (0, (select oid from pg_catalog.pg_database
+                                       where datname = pg_catalog.current_database()))`,
+      )
+    ).rows;
+    const roleSettings = new Map<string, [string, string][]>();
+    for (const { role, setting } of settings) {
+      const at = setting.indexOf('=');
+      const name = setting.slice(0, at);
+      // The request's own search_path (from the profile) stays in charge.
+      if (at <= 0 || name === 'search_path') continue;
+      roleSettings.set(role, [...(roleSettings.get(role) ?? []), [name, setting.slice(at + 1)]]);
+    }
 
     const tables = new Map<string, Table>();
     for (const r of relations) {
@@ -321,6 +340,7 @@ export async function loadSchemaCache(
       foreignKeys,
       routines,
       roles: new Set(roles.map((r) => r.rolname)),
+      roleSettings,
       loadedAt: new Date(),
     };
   });

@@ -15,16 +15,28 @@ export interface RequestContext {
   path: string;
   headers: Headers;
   searchPath: string[];
+  /** The role's ALTER ROLE … SET values, applied before switching to it, as PostgREST does. */
+  roleSettings: [string, string][];
   readOnly: boolean;
 }
 
-const SETUP = `select set_config('search_path', $1, true),
-  set_config('role', $2, true),
-  set_config('request.jwt.claims', $3, true),
-  set_config('request.method', $4, true),
-  set_config('request.path', $5, true),
-  set_config('request.headers', $6, true),
-  set_config('request.cookies', $7, true)`;
+// Placeholders $1..$7 are fixed; the role's own settings follow as name/value pairs.
+function setupSql(roleSettings: number): string {
+  const own = Array.from(
+    { length: roleSettings },
+    (_, i) => `set_config($${8 + 2 * i}, $${9 + 2 * i}, true)`,
+  );
+  return `select ${[
+    `set_config('search_path', $1, true)`,
+    ...own,
+    `set_config('role', $2, true)`,
+    `set_config('request.jwt.claims', $3, true)`,
+    `set_config('request.method', $4, true)`,
+    `set_config('request.path', $5, true)`,
+    `set_config('request.headers', $6, true)`,
+    `set_config('request.cookies', $7, true)`,
+  ].join(', ')}`;
+}
 
 function headersJson(headers: Headers): string {
   const out: Record<string, string> = {};
@@ -50,7 +62,7 @@ export function inRequestTransaction<T>(
 ): Promise<T> {
   return pg.transaction(async (tx) => {
     if (ctx.readOnly) await tx.query('set transaction read only');
-    await tx.query(SETUP, [
+    await tx.query(setupSql(ctx.roleSettings.length), [
       ctx.searchPath.map(ident).join(', '),
       ctx.role,
       JSON.stringify(ctx.claims),
@@ -58,6 +70,7 @@ export function inRequestTransaction<T>(
       ctx.path,
       headersJson(ctx.headers),
       cookiesJson(ctx.headers),
+      ...ctx.roleSettings.flat(),
     ]);
     return fn(tx);
   });
