@@ -238,6 +238,17 @@ describe('embedding', () => {
       data: [{ name: 'Sam', books: [{ title: 'Ficciones', author: { name: 'Borges' } }] }],
     },
     {
+      name: 'rel(count) counts the related rows',
+      call: () =>
+        service.from('authors').select('id, books!author_id(count)').lte('id', 4).order('id'),
+      data: [
+        { id: 1, books: [{ count: 1 }] },
+        { id: 2, books: [{ count: 2 }] },
+        { id: 3, books: [{ count: 1 }] },
+        { id: 4, books: [{ count: 0 }] },
+      ],
+    },
+    {
       name: 'no relationship is 400 PGRST200',
       call: () => service.from('readers').select('id, items(id)'),
       error: { code: 'PGRST200' },

@@ -44,6 +44,8 @@ type Output =
 export interface ReadNode {
   table: Table;
   alias: string;
+  /** `rel(count)`: the embed is the number of related rows, [{"count": n}]. */
+  countAggregate: boolean;
   outputs: Output[];
   children: Map<string, ChildNode>;
   where: LogicTree[];
@@ -68,6 +70,7 @@ export function buildTree(
   const node: ReadNode = {
     table,
     alias: aliases.next('t'),
+    countAggregate: false,
     outputs: [],
     children: new Map(),
     where: [],
@@ -86,9 +89,19 @@ export function buildTree(
       if (node.children.has(key)) {
         throw parseError(`'${key}' is embedded twice`, 'Give one of them an alias');
       }
+      const legacyCount =
+        item.select.length === 1 &&
+        item.select[0]?.kind === 'column' &&
+        item.select[0].field.name === 'count' &&
+        item.select[0].field.path.length === 0 &&
+        item.select[0].alias === null &&
+        item.select[0].cast === null &&
+        !target.columns.has('count');
+      const childNode = buildTree(cache, target, legacyCount ? [] : item.select, aliases);
+      childNode.countAggregate = legacyCount;
       const child: ChildNode = {
         key,
-        node: buildTree(cache, target, item.select, aliases),
+        node: childNode,
         relationship,
         join: item.join,
         lateral: aliases.next('l'),
@@ -324,6 +337,10 @@ export function selectSql(node: ReadNode, params: Params, options: RenderOptions
     ...(options.conditions ?? []),
   ];
   const from = `${options.from ?? tableRef(node.table)} as ${a}`;
+  if (node.countAggregate && !options.countOnly) {
+    const where = conditions.length ? ` where ${conditions.join(' and ')}` : '';
+    return `select count(*) as ${ident('count')} from ${from}${joins.length ? ` ${joins.join(' ')}` : ''}${where}`;
+  }
   let sql = `select ${options.countOnly ? '1' : columns.join(', ')} from ${from}`;
   if (joins.length) sql += ` ${joins.join(' ')}`;
   if (conditions.length) sql += ` where ${conditions.join(' and ')}`;
