@@ -116,11 +116,12 @@ type Conversation = {
   status: string;
   identity_verified: boolean;
   created_at: Date;
+  locale: string | null;
 };
 
 async function visitorConversation(sql: Sql, id: string): Promise<Conversation> {
   const [conversation] = await sql.query<Conversation>(
-    'select id, tenant_id, status, identity_verified, created_at from public.conversations where id = $1',
+    'select id, tenant_id, status, identity_verified, locale, created_at from public.conversations where id = $1',
     [id],
   );
   // Someone else's conversation and no conversation look the same from outside.
@@ -267,6 +268,8 @@ export function createChatApp(deps: ChatDeps) {
         conversation_id: uuid,
         client_msg_id: z.string().min(1).max(100),
         content: z.string().trim().min(1, 'must not be empty').max(limits.maxMessageLength),
+        // The widget's language now (Parley.setLocale may change it mid-conversation).
+        locale: locale.optional(),
       }),
     );
     const visitor = c.get('visitor');
@@ -312,6 +315,15 @@ export function createChatApp(deps: ChatDeps) {
       [`messages:visitor:${visitor.sub}`, limits.visitorMessagesPerMinute],
       [`messages:tenant:${conversation.tenant_id}`, limits.tenantMessagesPerMinute],
     ]);
+    // Replies follow the visitor's language: stored before the message, so its reply reads it.
+    if (body.locale && body.locale !== conversation.locale) {
+      await db.asService((sql) =>
+        sql.query('update public.conversations set locale = $2 where id = $1', [
+          conversation.id,
+          body.locale,
+        ]),
+      );
+    }
     // As the visitor: RLS decides, and the insert trigger enqueues the reply in the same transaction.
     const { message, duplicate } = await db.asUser(visitor, async (sql) => {
       const [inserted] = await sql.query(

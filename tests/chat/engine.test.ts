@@ -167,7 +167,7 @@ describe('replies', () => {
     await visitor.close();
   });
 
-  it('with no LLM configured, answers from retrieval with sources and offers a human', async () => {
+  it('with no LLM configured, answers from retrieval with the source it quotes', async () => {
     const plain = await createTenant(h, {
       documents: [
         {
@@ -181,9 +181,42 @@ describe('replies', () => {
     await send(visitor, conversationId, 'Can I return unused gear?');
     const reply = await visitor.waitFor(isReply);
     expect(reply.payload.content).toContain('60 days');
-    expect(reply.payload.content).toContain('talk to a person');
-    expect(reply.payload.quick_replies).toEqual(['Talk to a human']);
+    expect(reply.payload.content).not.toContain('# Returns');
+    // A confident answer stands on its own: a person is offered when confidence is low or the
+    // visitor asks for one.
+    expect(reply.payload.content).not.toContain('talk to a person');
+    expect(reply.payload.quick_replies).toEqual([]);
     expect(reply.payload.sources).toEqual([expect.objectContaining({ title: 'Returns' })]);
+    await visitor.close();
+  });
+
+  it('follows the widget’s language when setLocale changes it mid-conversation', async () => {
+    const plain = await createTenant(h, {
+      documents: [
+        {
+          title: 'Returns',
+          content: '# Returns\n\nUnused gear can be returned within 60 days for a full refund.',
+        },
+      ],
+    });
+    await runWorker(h);
+    const { visitor, conversationId } = await conversationWith(plain);
+    const sent = await visitor.call('messages', {
+      conversation_id: conversationId,
+      client_msg_id: crypto.randomUUID(),
+      content: 'return unused gear 60 days',
+      locale: 'de',
+    });
+    expect(sent.status).toBe(202);
+    const reply = await visitor.waitFor(isReply);
+    expect(reply.payload.content).toMatch(/^Das habe ich in unseren Hilfeartikeln gefunden/);
+    expect(reply.payload.content).toContain('60 days');
+    expect(
+      await count(
+        'select count(*)::int as n from public.conversations where id = $1 and locale = $2',
+        [conversationId, 'de'],
+      ),
+    ).toBe(1);
     await visitor.close();
   });
 

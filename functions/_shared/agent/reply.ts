@@ -7,7 +7,7 @@ import type { ChatMessage, LlmProvider } from '../llm/types.ts';
 import { createDeltaBroadcaster, sendConversationEvent } from './broadcast.ts';
 import { cachedAnswer, questionHash, storeAnswer } from './cache.ts';
 import { loadReplyContext, type ReplyContext } from './context.ts';
-import { retrievalAnswer } from './fallback.ts';
+import { retrievalDraft } from './fallback.ts';
 import { relayToN8n } from './n8n.ts';
 import { phrasesFor } from './phrases.ts';
 import { conversationMessages } from './prompt.ts';
@@ -177,11 +177,10 @@ async function draftReply(deps: ReplyDeps, context: ReplyContext): Promise<Draft
   if (!llm) {
     return {
       ...base,
-      ...retrievalAnswer(passages, context.conversation.locale),
       engine: 'retrieval',
       fallbackReason: 'no_llm',
       passages,
-      sources,
+      ...retrievalDraft(passages, sources, context, { offerHuman: false }),
     };
   }
   try {
@@ -192,11 +191,10 @@ async function draftReply(deps: ReplyDeps, context: ReplyContext): Promise<Draft
     deps.log?.('LLM failed, answering from retrieval', error);
     return {
       ...base,
-      ...retrievalAnswer(passages, context.conversation.locale),
       engine: 'retrieval',
       fallbackReason: 'llm_failed',
       passages,
-      sources,
+      ...retrievalDraft(passages, sources, context),
       provider: llm.provider,
       model: llm.model,
     };

@@ -14,6 +14,15 @@ export interface Passage {
   similarity: number | null;
 }
 
+/**
+ * How much the vector ranking counts against the full-text one in the fusion: an embedder says
+ * what its vectors are worth (the hashing embedder's were measured on the evaluation set); a
+ * learned model's count as much as full text.
+ */
+export function semanticWeight(embedder: Embedder): number {
+  return embedder.semanticWeight ?? 1;
+}
+
 /** The tenant's best passages for a question: hybrid search, so it works with any embedder. */
 export async function retrievePassages(
   sql: Sql,
@@ -25,8 +34,8 @@ export async function retrievePassages(
   const [embedding] = await embedder.embed([question]);
   return sql.query<Passage>(
     `select chunk_id, document_id, title, heading, content, score, full_text_rank, semantic_rank, similarity
-       from public.match_document_chunks($1, $2, $3::extensions.vector, $4)`,
-    [tenantId, question, embedding ? toSql(embedding) : null, count],
+       from public.match_document_chunks($1, $2, $3::extensions.vector, $4, 1, $5)`,
+    [tenantId, question, embedding ? toSql(embedding) : null, count, semanticWeight(embedder)],
   );
 }
 

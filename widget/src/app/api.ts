@@ -70,8 +70,12 @@ export function createApi(url: string, apikey: string, auth: Auth) {
       request<{ conversation: Conversation; messages: Message[] }>(
         `/messages?conversation_id=${conversationId}&limit=200${after ? `&after=${encodeURIComponent(after)}` : ''}`,
       ),
-    send: (body: { conversation_id: string; client_msg_id: string; content: string }) =>
-      post<{ message: Message; duplicate: boolean }>('/messages', body),
+    send: (body: {
+      conversation_id: string;
+      client_msg_id: string;
+      content: string;
+      locale?: string;
+    }) => post<{ message: Message; duplicate: boolean }>('/messages', body),
     rate: (messageId: string, rating: 'up' | 'down' | null) =>
       post('/feedback', { message_id: messageId, rating }),
     csat: (conversationId: string, csat: number) =>

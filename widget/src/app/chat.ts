@@ -234,6 +234,7 @@ export function createChat(host: Host) {
           conversation_id: conversation.id,
           client_msg_id: id,
           content: message.content,
+          locale: baseLanguage(state.locale.value),
         });
         receive(stored);
         return;
