@@ -155,18 +155,24 @@ as $$ select nullif(current_setting('realtime.topic', true), '')::text $$;
 
 grant execute on function realtime.topic() to anon, authenticated, service_role;
 
+-- As Supabase's: it runs with the caller's rights, so the INSERT policies on realtime.messages
+-- decide for API roles (a refusal is the warning below, not an error), while triggers owned by the
+-- migrations' role and the service role send anywhere; and the payload gets an id unless it has one.
 create or replace function realtime.send(
   payload jsonb, event text, topic text, private boolean default true
 ) returns void
 language plpgsql
-security definer
 set search_path = ''
 as $$
 declare
   new_id uuid;
 begin
+  perform set_config('realtime.topic', topic, true);
   insert into realtime.messages (payload, event, topic, private, extension)
-  values (payload, event, topic, private, 'broadcast')
+  values (
+    case when payload ? 'id' then payload
+         else payload || jsonb_build_object('id', gen_random_uuid()) end,
+    event, topic, private, 'broadcast')
   returning id into new_id;
   perform pg_notify(
     'realtime_broadcast',

@@ -202,6 +202,34 @@ describe('extensions', () => {
     expect(seen).toEqual([{ event: 'message_created' }]);
   });
 
+  it('realtime.send runs with the caller’s rights: a client cannot send through it either', async () => {
+    const topic = `conversation:${w.a.conversationId}`;
+    for (const actor of ['visitorA', 'agentA'] as const) {
+      const sent = await asActor(actor, async (sql) => {
+        await sql.query(
+          `select realtime.send('{"role":"assistant"}'::jsonb, 'message_created', $1, true)`,
+          [topic],
+        );
+        return sql.query(
+          `select 1 from realtime.messages where topic = $1 and payload ->> 'role' = 'assistant'
+          and event = 'message_created' and inserted_at >= now()`,
+          [topic],
+        );
+      });
+      expect(sent, actor).toEqual([]);
+    }
+    const [row] = await asService(async (sql) => {
+      await sql.query(`select realtime.send('{"typing":true}'::jsonb, 'typing', $1, true)`, [
+        topic,
+      ]);
+      return sql.query<{ payload: Record<string, unknown> }>(
+        `select payload from realtime.messages where topic = $1 and event = 'typing' and inserted_at >= now()`,
+        [topic],
+      );
+    });
+    expect(row?.payload).toEqual({ typing: true, id: expect.any(String) });
+  });
+
   it('without realtime.topic set, nobody passes', async () => {
     for (const actor of ACTORS) {
       const rows = await asActor(actor, (sql) =>
