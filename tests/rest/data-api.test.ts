@@ -238,6 +238,25 @@ describe('embedding', () => {
       data: [{ name: 'Sam', books: [{ title: 'Ficciones', author: { name: 'Borges' } }] }],
     },
     {
+      name: 'a to-one spread puts the related columns beside the parent’s',
+      call: () =>
+        service
+          .from('books')
+          .select('id, ...authors!author_id(author:name, country)')
+          .in('id', [2, 4])
+          .order('id'),
+      data: [
+        { id: 2, author: 'Borges', country: 'AR' },
+        { id: 4, author: 'Cortázar', country: null },
+      ],
+    },
+    {
+      name: 'a to-many spread is 400 PGRST119',
+      call: () => service.from('authors').select('id, ...books!author_id(title)'),
+      error: { code: 'PGRST119' },
+      status: 400,
+    },
+    {
       name: 'rel(count) counts the related rows',
       call: () =>
         service.from('authors').select('id, books!author_id(count)').lte('id', 4).order('id'),

@@ -21,6 +21,8 @@ export type SelectItem =
   | { kind: 'column'; field: Field; alias: string | null; cast: string | null }
   | {
       kind: 'embed';
+      /** `...rel(cols)`: the related row's columns are spread into the parent. */
+      spread: boolean;
       name: string;
       alias: string | null;
       hint: string | null;
@@ -164,7 +166,13 @@ const CAST = /^[A-Za-z_][A-Za-z0-9_ ]*(\[\])?$/;
 function parseSelectItem(raw: string, depth: number): SelectItem {
   const text = raw.trim();
   if (text === '*') return { kind: 'star' };
-  if (text.startsWith('...')) throw parseError('spread embedding is not supported', text);
+  if (text.startsWith('...')) {
+    const inner = parseSelectItem(text.slice(3), depth);
+    if (inner.kind !== 'embed' || inner.alias !== null) {
+      throw parseError(`failed to parse select (${text})`, 'a spread takes an embedded resource');
+    }
+    return { ...inner, spread: true };
+  }
   // alias: the part before a single colon that is not inside quotes, parentheses or a cast.
   let alias: string | null = null;
   let body = text;
@@ -191,7 +199,15 @@ function parseSelectItem(raw: string, depth: number): SelectItem {
       else if (modifier && hint === null) hint = modifier;
       else throw parseError(`failed to parse select (${text})`);
     }
-    return { kind: 'embed', name, alias, hint, join, select: parseSelect(inner, depth + 1) };
+    return {
+      kind: 'embed',
+      spread: false,
+      name,
+      alias,
+      hint,
+      join,
+      select: parseSelect(inner, depth + 1),
+    };
   }
   let cast: string | null = null;
   const castAt = body.lastIndexOf('::');

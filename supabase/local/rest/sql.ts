@@ -33,6 +33,7 @@ export interface ChildNode {
   node: ReadNode;
   relationship: Relationship;
   join: 'inner' | 'left';
+  spread: boolean;
   lateral: string;
 }
 
@@ -99,8 +100,17 @@ export function buildTree(
         !target.columns.has('count');
       const childNode = buildTree(cache, target, legacyCount ? [] : item.select, aliases);
       childNode.countAggregate = legacyCount;
+      if (item.spread && !relationship.toOne) {
+        throw new ApiError(
+          400,
+          'PGRST119',
+          `A spread operation on '${item.name}' is not possible`,
+          `'${table.name}' and '${target.name}' do not form a many-to-one or one-to-one relationship`,
+        );
+      }
       const child: ChildNode = {
         key,
+        spread: item.spread,
         node: childNode,
         relationship,
         join: item.join,
@@ -318,7 +328,13 @@ export function selectSql(node: ReadNode, params: Params, options: RenderOptions
     const inner = selectSql(child.node, params, {
       conditions: [joinCondition(child, node.alias)],
     });
-    if (child.relationship.toOne) {
+    if (child.spread) {
+      // The related row's own columns sit beside the parent's: null when there is none.
+      joins.push(
+        `${child.join === 'inner' ? 'inner' : 'left'} join lateral (${inner}) as ${l} on true`,
+      );
+      if (!options.countOnly) columns.push(`${l}.*`);
+    } else if (child.relationship.toOne) {
       joins.push(
         `${child.join === 'inner' ? 'inner' : 'left'} join lateral (select row_to_json(${ident('c')}.*) as ${ident('j')} from (${inner}) as ${ident('c')}) as ${l} on true`,
       );
