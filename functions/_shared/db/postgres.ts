@@ -3,11 +3,34 @@ import type { Db } from './port.ts';
 import { sessionDb } from './session.ts';
 
 export type PostgresDbOptions = {
-  /** Pool size per process. */
+  /** Connections this client may hold at once (per isolate on Supabase). */
   max?: number;
   idleTimeoutSeconds?: number;
   connectTimeoutSeconds?: number;
 };
+
+/**
+ * Settings for Supabase's pooler in transaction mode (port 6543), which is what a deployed function
+ * should connect through: every isolate of every function opens its own client, and only the
+ * pooler turns those many short-lived clients into the few backends Postgres can afford.
+ */
+export function poolerSettings(options: PostgresDbOptions = {}) {
+  return {
+    // The pooler hands each transaction to whichever backend is free, so a statement prepared
+    // on one backend is unknown to the next: named prepared statements must never be used.
+    prepare: false,
+    // An isolate serves requests concurrently, but each request holds a connection only for its
+    // transaction; three keep a busy isolate from queueing while every client of every isolate
+    // still counts against the pooler's client limit (docs/scaling.md).
+    max: options.max ?? 3,
+    // Long enough to span the gaps between the requests a warm isolate serves, so they reuse the
+    // connection; short enough that an idle isolate stops counting against the client limit.
+    idle_timeout: options.idleTimeoutSeconds ?? 20,
+    // Well inside the platform's 150 s request limit: a pooler that does not answer in 10 s is
+    // better reported than waited for.
+    connect_timeout: options.connectTimeoutSeconds ?? 10,
+  } as const;
+}
 
 // postgres.js returns int8 as string and bytea as Buffer; the port promises what PGlite returns.
 const int8 = {
@@ -34,15 +57,8 @@ const bytea = {
 };
 
 export function createPostgresDb(url: string, options: PostgresDbOptions = {}): Db {
-  const sql = postgres(url, {
-    // Transaction-mode poolers (Supabase's) hand each transaction to any backend, so named
-    // prepared statements cannot be relied on.
-    prepare: false,
-    max: options.max ?? 3,
-    idle_timeout: options.idleTimeoutSeconds ?? 20,
-    connect_timeout: options.connectTimeoutSeconds ?? 10,
-    types: { int8, bytea },
-  });
+  // Connections open on first use, not here, so a client made at startup costs nothing.
+  const sql = postgres(url, { ...poolerSettings(options), types: { int8, bytea } });
 
   return sessionDb({
     transaction: async (fn) => {
