@@ -1,5 +1,6 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loggable } from '../../functions/_shared/db/loggable.ts';
 import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
 import { createAuth } from './auth.ts';
 import { startCron } from './cron.ts';
@@ -49,7 +50,9 @@ const projectDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
   const host = options.host ?? '127.0.0.1';
-  const log: Logger = options.log ?? ((message, error) => console.error(message, error ?? ''));
+  // As in production: a Postgres error is logged by its code and statement, never its values.
+  const log: Logger =
+    options.log ?? ((message, error) => console.error(message, loggable(error) ?? ''));
   const publicUrl = `http://${host}:${options.port}`;
   const keys = await createLocalKeys(options.jwtSecret);
   const database = await openLocalDatabase({
