@@ -54,6 +54,10 @@ const CASES = [
   { name: 'he, dark', theme: 'dark', locale: 'he' },
 ] as const;
 
+// The stack, two browsers and everyone else's tests share two cores: give the UI time.
+const poll = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) =>
+  expect.poll(fn, { timeout: 10_000, ...options });
+
 describe('accessibility (axe-core)', () => {
   for (const c of CASES) {
     it(`no violations: ${c.name}`, async () => {
@@ -62,17 +66,15 @@ describe('accessibility (axe-core)', () => {
       const a = admin(page);
       await a.locale.selectOption(c.locale);
       await a.theme.selectOption(c.theme);
-      await expect
-        .poll(() => page.evaluate(() => document.documentElement.dir))
-        .toBe(c.locale === 'he' ? 'rtl' : 'ltr');
+      await poll(() => page.evaluate(() => document.documentElement.dir)).toBe(
+        c.locale === 'he' ? 'rtl' : 'ltr',
+      );
       expect(await axe(page), 'sign-in').toEqual([]);
 
       await signInToAdmin(page, ui.h, agent, `#/${tenant.id}/inbox/${conversationId}`);
-      await expect.poll(() => a.messages.count()).toBe(4);
+      await poll(() => a.messages.count()).toBe(4);
       await a.details.waitFor({ state: 'visible' });
-      await expect
-        .poll(() => page.evaluate(() => document.documentElement.dataset.theme))
-        .toBe(c.theme);
+      await poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe(c.theme);
       expect(await axe(page), 'inbox, reply mode').toEqual([]);
 
       await a.modeNote.click();

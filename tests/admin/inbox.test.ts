@@ -30,6 +30,10 @@ beforeAll(async () => {
   agent = await createStaff(ui.h, tenant, 'agent', 'Dana');
 }, 120_000);
 
+// The stack, two browsers and everyone else's tests share two cores: give the UI time.
+const poll = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) =>
+  expect.poll(fn, { timeout: 10_000, ...options });
+
 describe('the admin inbox', () => {
   it('redirects /admin to the SPA and refuses a wrong password', async () => {
     const { page } = await ui.newPage();
@@ -38,7 +42,7 @@ describe('the admin inbox', () => {
     await page.locator('input[name="email"]').fill(agent.email);
     await page.locator('input[name="password"]').fill('not-the-password');
     await page.locator('form button[type="submit"]').click();
-    await expect.poll(() => page.locator('[role="alert"]').count()).toBe(1);
+    await poll(() => page.locator('[role="alert"]').count()).toBe(1);
   });
 
   it('handoff → take over → reply reaches the visitor; a note never does; resolve', async () => {
@@ -56,21 +60,21 @@ describe('the admin inbox', () => {
     const conversation = await latestConversation(ui.h, tenant);
     const row = a.row(conversation.id);
     await row.waitFor({ state: 'visible', timeout: 15_000 });
-    await expect.poll(() => row.getAttribute('data-status')).toBe('bot');
+    await poll(() => row.getAttribute('data-status')).toBe('bot');
 
     // The visitor asks for a person: the row turns to "waiting".
     await widget(shop).human.click();
-    await expect.poll(() => row.getAttribute('data-status'), { timeout: 15_000 }).toBe('handoff');
+    await poll(() => row.getAttribute('data-status'), { timeout: 15_000 }).toBe('handoff');
 
     // The agent opens it (keyboard: j opens the first row), sees the transcript, takes over.
     await staff.keyboard.press('j');
     await a.conversation.waitFor({ state: 'visible' });
-    await expect
-      .poll(() => a.messages.filter({ hasText: 'How long does shipping take?' }).count())
-      .toBe(1);
-    await expect.poll(() => a.messages.filter({ hasText: '3 to 5 business days' }).count()).toBe(1);
+    await poll(() => a.messages.filter({ hasText: 'How long does shipping take?' }).count()).toBe(
+      1,
+    );
+    await poll(() => a.messages.filter({ hasText: '3 to 5 business days' }).count()).toBe(1);
     await a.takeOver.click();
-    await expect.poll(() => a.status.getAttribute('data-status')).toBe('open');
+    await poll(() => a.status.getAttribute('data-status')).toBe('open');
     expect(await latestConversation(ui.h, tenant)).toMatchObject({
       status: 'open',
       assignee_id: agent.id,
@@ -93,18 +97,16 @@ describe('the admin inbox', () => {
 
     // The visitor writes again; the agent sees it live.
     await sendMessage(shop, 'Thanks, waiting');
-    await expect.poll(() => a.messages.filter({ hasText: 'Thanks, waiting' }).count()).toBe(1);
+    await poll(() => a.messages.filter({ hasText: 'Thanks, waiting' }).count()).toBe(1);
     const seen = await renderedMessages(shop);
     expect(seen.some((m) => m.text.includes('ZX-99'))).toBe(false);
     expect(await shop.content()).not.toContain('ZX-99');
 
     // Resolve: the visitor's widget shows the conversation closed.
     await a.resolve.click();
-    await expect.poll(() => a.status.getAttribute('data-status')).toBe('resolved');
-    await expect.poll(() => row.getAttribute('data-status')).toBe('resolved');
-    await expect
-      .poll(() => widget(shop).newConversation.count(), { timeout: 15_000 })
-      .toBeGreaterThan(0);
+    await poll(() => a.status.getAttribute('data-status')).toBe('resolved');
+    await poll(() => row.getAttribute('data-status')).toBe('resolved');
+    await poll(() => widget(shop).newConversation.count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(ui.problems.filter((p) => !p.includes('favicon'))).toEqual([]);
   });
 });
