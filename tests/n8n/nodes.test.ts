@@ -159,7 +159,7 @@ describe('Parley node', () => {
     const [items] = await new Parley().execute.call(
       executeContext({ operation: 'buildAnswer', reply: 'Hi', quickReplies: 'A\nB' }, sent),
     );
-    expect(items?.[0]?.json).toEqual({ reply: 'Hi', quick_replies: ['A', 'B'] });
+    expect(items?.[0]?.json).toEqual({ reply: 'Hi', quick_replies: ['A', 'B'], executionId: '42' });
     expect(sent).toHaveLength(0);
   });
 

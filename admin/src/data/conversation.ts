@@ -60,6 +60,8 @@ export interface ToolExecution {
   success: boolean;
   error: string | null;
   duration_ms: number | null;
+  /** n8n's execution id for the run that answered, when n8n named one. */
+  n8n_execution_id: string | null;
 }
 
 const CONVERSATION_COLUMNS =
@@ -131,7 +133,7 @@ export function createConversationView(
       .select('message_id, engine, model, fallback_reason, chunks');
     let x = db
       .from('tool_executions')
-      .select('id, message_id, tool_name, arguments, success, duration_ms');
+      .select('id, message_id, tool_name, arguments, success, duration_ms, n8n_execution_id');
     // What a tool answered counts as tool configuration: owners and admins read it through this
     // view, which shows agents no rows.
     const results = db

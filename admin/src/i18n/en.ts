@@ -61,6 +61,7 @@ export const en = {
   toolCalls: 'Tool calls',
   toolOk: 'succeeded',
   toolFailed: 'failed',
+  n8nExecution: 'n8n execution {id}',
   arguments: 'Arguments',
   response: 'Response',
   answeredBy: 'Answered by {engine}',

@@ -61,6 +61,7 @@ export const he: Messages = {
   toolCalls: 'קריאות לכלים',
   toolOk: 'הצליחה',
   toolFailed: 'נכשלה',
+  n8nExecution: 'הרצת n8n {id}',
   arguments: 'פרמטרים',
   response: 'תשובה',
   answeredBy: 'נענה על ידי {engine}',

@@ -128,6 +128,7 @@ export interface RelayOutcome {
   attempts: number;
   durationMs: number;
   deliveryId: string | null;
+  n8nExecutionId?: string | null;
 }
 
 /** Records a relay (or its missed deadline) where the tenant's staff see tool calls. */
@@ -136,9 +137,9 @@ export async function auditRelay(db: Db, context: ReplyContext, outcome: RelayOu
     sql.query(
       `insert into public.tool_executions
          (tenant_id, conversation_id, tool_name, call_id, delivery_id, arguments, response,
-          success, error, http_status, attempts, duration_ms)
+          success, error, http_status, attempts, duration_ms, n8n_execution_id)
        values ($1, $2, $3, $4, coalesce($5::uuid, gen_random_uuid()), $6::jsonb, $7::jsonb, $8, $9,
-               $10, $11, $12)`,
+               $10, $11, $12, $13)`,
       [
         context.tenant.id,
         context.conversation.id,
@@ -152,6 +153,7 @@ export async function auditRelay(db: Db, context: ReplyContext, outcome: RelayOu
         outcome.status,
         outcome.attempts,
         Math.round(outcome.durationMs),
+        outcome.n8nExecutionId ?? null,
       ],
     ),
   );
@@ -205,6 +207,7 @@ export async function relayToN8n(deps: ReplyDeps, context: ReplyContext): Promis
     attempts: result.attempts,
     durationMs: result.durationMs,
     deliveryId: result.deliveryId,
+    n8nExecutionId: result.n8nExecutionId ?? null,
   });
   if (!result.ok) {
     deps.log?.(`n8n relay failed: ${result.error ?? result.status}`);

@@ -79,14 +79,15 @@ async function audit(
     attempts: number;
     durationMs: number;
     deliveryId: string | null;
+    n8nExecutionId?: string | null;
   },
 ): Promise<string> {
   const [row] = await db.asService((sql) =>
     sql.query<{ id: string }>(
       `insert into public.tool_executions
          (tenant_id, tenant_tool_id, conversation_id, tool_name, call_id, delivery_id, arguments, response,
-          success, error, http_status, attempts, duration_ms)
-       values ($1, $2, $3, $4, $5, coalesce($6::uuid, gen_random_uuid()), $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13)
+          success, error, http_status, attempts, duration_ms, n8n_execution_id)
+       values ($1, $2, $3, $4, $5, coalesce($6::uuid, gen_random_uuid()), $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14)
        returning id`,
       [
         context.tenant.id,
@@ -102,6 +103,7 @@ async function audit(
         outcome.status,
         outcome.attempts,
         Math.round(outcome.durationMs),
+        outcome.n8nExecutionId ?? null,
       ],
     ),
   );
@@ -214,6 +216,7 @@ async function runOne(
     attempts: result.attempts,
     durationMs: result.durationMs,
     deliveryId: result.deliveryId,
+    n8nExecutionId: result.n8nExecutionId ?? null,
   });
   const content = result.ok
     ? JSON.stringify(result.response ?? {})

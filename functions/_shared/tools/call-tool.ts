@@ -67,6 +67,8 @@ export interface ToolCallResult {
   durationMs: number;
   /** The same on every attempt, so the tool can dedupe retries of a call it already acted on. */
   deliveryId: string;
+  /** The receiver's own id for the run that answered (n8n's execution id), when it named one. */
+  n8nExecutionId?: string;
   error?: string;
 }
 
@@ -86,6 +88,7 @@ type Attempt =
       retryAfterMs: number | null;
       /** Why a 2xx answer does not count as one. */
       problem: string | null;
+      n8nExecutionId: string | null;
     }
   | { kind: 'failure'; error: string; final?: boolean };
 
@@ -162,6 +165,7 @@ export async function callToolWebhook(options: CallToolOptions): Promise<ToolCal
       status: last.status,
       response: last.response,
       attempts,
+      ...(last.n8nExecutionId ? { n8nExecutionId: last.n8nExecutionId } : {}),
       ...(ok ? {} : { error: last.problem ?? `HTTP ${last.status}` }),
     });
   }
@@ -172,6 +176,7 @@ export async function callToolWebhook(options: CallToolOptions): Promise<ToolCal
     ...(lastAnswer ? { status: lastAnswer.status } : {}),
     response: lastAnswer?.response ?? null,
     attempts,
+    ...(lastAnswer?.n8nExecutionId ? { n8nExecutionId: lastAnswer.n8nExecutionId } : {}),
     error: last.error,
   });
 }
@@ -219,6 +224,7 @@ async function attempt(
       status,
       response: json !== undefined ? json : truncated ? { text, truncated: true } : { text },
       retryAfterMs: retryAfter(response.headers.get('Retry-After')),
+      n8nExecutionId: executionIdOf(response.headers, json),
       problem: status >= 200 && status < 300 ? validate({ status, text, json, truncated }) : null,
     };
   } catch (error) {
@@ -280,4 +286,28 @@ function parseJson(raw: string): unknown {
 function retryAfter(value: string | null): number | null {
   const seconds = value?.trim();
   return seconds && /^\d{1,6}$/.test(seconds) ? Number(seconds) * 1000 : null;
+}
+
+export const EXECUTION_ID_HEADER = 'x-n8n-execution-id';
+// Short printable text: it is shown in the tool log, and a receiver may put anything there.
+const EXECUTION_ID_PATTERN = /^[\x21-\x7e]{1,100}$/;
+
+/**
+ * The receiver's id for the run that produced this answer, so a failed call in Parley's log can be
+ * found in n8n's execution list: the X-N8N-Execution-Id header, else an `executionId` field of the
+ * JSON answer (or of its only item). docs/n8n.md names both.
+ */
+export function executionIdOf(headers: Headers, json: unknown): string | null {
+  const item = Array.isArray(json) && json.length === 1 ? json[0] : json;
+  const field =
+    item && typeof item === 'object' ? (item as { executionId?: unknown }).executionId : undefined;
+  const candidates = [
+    headers.get(EXECUTION_ID_HEADER),
+    typeof field === 'string' || typeof field === 'number' ? String(field) : null,
+  ];
+  for (const candidate of candidates) {
+    const id = candidate?.trim();
+    if (id && EXECUTION_ID_PATTERN.test(id)) return id;
+  }
+  return null;
 }

@@ -97,6 +97,9 @@ function Grounded({ message, grounding, tools }: Props) {
                   {x.success ? t('toolOk') : t('toolFailed')}
                 </span>
                 {x.duration_ms !== null && <span class="muted"> · {x.duration_ms} ms</span>}
+                {x.n8n_execution_id && (
+                  <span class="muted"> · {t('n8nExecution', { id: x.n8n_execution_id })}</span>
+                )}
                 {x.error && <span class="muted"> · {x.error}</span>}
                 <div class="tool-io">
                   <span>{t('arguments')}</span>

@@ -136,7 +136,11 @@ export class Parley implements INodeType {
           handoffReason: text('handoffReason'),
         });
         if (operation === 'buildAnswer') {
-          out.push({ json: { ...answer }, pairedItem: { item: index } });
+          // executionId lets Parley's tool log point at this run (docs/n8n.md).
+          out.push({
+            json: { ...answer, executionId: this.getExecutionId() },
+            pairedItem: { item: index },
+          });
           continue;
         }
         credentials ??= await this.getCredentials<ParleyCredentials>('parleyApi');
