@@ -31,7 +31,8 @@ async function endToEnd() {
   const db = createPostgresDb(stack.dbUrl, { max: 1 });
   const [tenant] = await db.asService((sql) =>
     sql.query<{ id: string; widget_key: string }>(
-      `insert into public.tenants (name, slug, llm_config) values ('Bench shop', 'bench-shop', $1::jsonb) returning id, widget_key`,
+      // Business: hundreds of replies stay well inside the plan's monthly quota.
+      `insert into public.tenants (name, slug, llm_config, plan_id) values ('Bench shop', 'bench-shop', $1::jsonb, 'business') returning id, widget_key`,
       [{ provider: 'openai', base_url: llm.url.openai, model: FAKE_MODEL }],
     ),
   );

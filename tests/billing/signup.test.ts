@@ -83,23 +83,60 @@ describe('sign-up with email confirmation', () => {
     expect(again.status).toBe(303);
     expect(again.headers.get('location')).toContain('error_code=otp_expired');
 
-    const signIn = await client().auth.signInWithPassword({ email, password: PASSWORD });
+    const owner = client();
+    const signIn = await owner.auth.signInWithPassword({ email, password: PASSWORD });
     expect(signIn.error).toBeNull();
     expect(signIn.data.user?.email_confirmed_at).toBeTruthy();
 
-    const session = decodeJwt(signIn.data.session?.access_token ?? '') as JwtClaims;
+    // Through the Data API, as the admin SPA does it.
     const slug = `ws-${crypto.randomUUID().slice(0, 8)}`;
+    const created = await owner.rpc('create_workspace', {
+      p_name: 'My shop',
+      p_slug: slug,
+      p_website: 'https://my-shop.example/',
+    });
+    expect(created.error).toBeNull();
+    expect(created.data).toMatchObject({
+      slug,
+      plan_id: 'free',
+      allowed_origins: ['https://my-shop.example'],
+    });
+    const members = await owner
+      .from('tenant_members')
+      .select('role')
+      .eq('tenant_id', created.data?.id);
+    expect(members.data).toEqual([{ role: 'owner' }]);
+    // Its usage this month, and the history as CSV (a conversation the staff start counts too).
+    const started = await owner.from('conversations').insert({ tenant_id: created.data?.id });
+    expect(started.error).toBeNull();
+    const usage = await owner.rpc('tenant_usage', { p_tenant_id: created.data?.id });
+    expect(usage.data).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ metric: 'seats', used: 1, quota: 2 }),
+        expect.objectContaining({ metric: 'bot_replies_per_month', used: 0, quota: 200 }),
+      ]),
+    );
+    const csv = await owner.rpc('usage_history', { p_tenant_id: created.data?.id }).csv();
+    expect(csv.error).toBeNull();
+    const [header, row] = String(csv.data).split('\n');
+    expect(header).toBe('period_start,metric,used,quota');
+    expect(row).toMatch(/^\d{4}-\d{2}-01,conversations_per_month,1,100$/);
+    const taken = await owner.rpc('create_workspace', { p_name: 'Again', p_slug: slug });
+    expect(taken.error).toMatchObject({ code: '23505' });
+
+    // An anonymous visitor cannot.
+    const visitor = client();
+    await visitor.auth.signInAnonymously();
+    const refused = await visitor.rpc('create_workspace', { p_name: 'Nope', p_slug: `no-${slug}` });
+    expect(refused.error).toMatchObject({ code: '42501' });
+    const session = decodeJwt(signIn.data.session?.access_token ?? '') as JwtClaims;
     const [workspace] = await db.asUser(session, (sql) =>
-      sql.query<{ id: string; plan_id: string }>(
-        `select id, plan_id from public.create_workspace('My shop', $1, 'https://my-shop.example')`,
-        [slug],
+      sql.query<{ plan_id: string }>(
+        'select plan_id from public.subscriptions where tenant_id = $1',
+        [created.data?.id],
       ),
     );
     expect(workspace?.plan_id).toBe('free');
-    const members = await db.asUser(session, (sql) =>
-      sql.query('select role from public.tenant_members where tenant_id = $1', [workspace?.id]),
-    );
-    expect(members).toEqual([{ role: 'owner' }]);
   });
 
   it('confirms with the six-digit code through verifyOtp', async () => {

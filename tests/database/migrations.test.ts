@@ -102,6 +102,8 @@ describe('local database', () => {
         'select jobname from cron.job order by 1',
       );
       expect(crons.rows.map((r) => r.jobname)).toEqual([
+        'parley-billing-grace',
+        'parley-billing-housekeeping',
         'parley-engine-housekeeping',
         'parley-retention',
         'parley-webhook-receipts',

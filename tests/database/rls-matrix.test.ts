@@ -236,6 +236,25 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  usage_counters: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'used = used',
+    insert: (c) => [
+      `insert into public.usage_counters (tenant_id, metric, period_start) values ($1, 'crawl_pages', '2000-01-01')`,
+      [c.w.a.tenantId],
+    ],
+  },
+  quota_spends: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'amount = amount',
+    insert: (c) => [
+      `insert into public.quota_spends (metric, ref, tenant_id, period_start, amount)
+       values ('crawl_pages', 'rls-test', $1, current_date, 1)`,
+      [c.w.a.tenantId],
+    ],
+  },
   jobs: {
     where: 'id = $1',
     params: (c) => [c.w.jobId],
@@ -988,6 +1007,8 @@ describe('function privileges', () => {
       'public.resolve_conversation',
       'public.search_conversations',
       'public.take_over_conversation',
+      'public.tenant_usage',
+      'public.usage_history',
     ]);
   });
 

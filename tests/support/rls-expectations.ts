@@ -122,6 +122,9 @@ export const EXPECTATIONS = {
   usage_daily: only(membersRead),
   // Billing and quota notices: owners and admins read them and mark them read; the service raises them.
   tenant_notices: only({ adminA: 's-u-', ownerA: 's-u-', platformAdmin: 's---' }),
+  // Quota counters: owners and admins read their usage; spends are the service's bookkeeping.
+  usage_counters: only(adminsRead),
+  quota_spends: only({}),
   jobs: only({ platformAdmin: 's---' }),
   // The conversation engine's state: the audit trail is the tenant's to read; rate-limit counters,
   // the answer cache and webhook receipts are the service's alone.

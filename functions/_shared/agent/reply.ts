@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { outOfQuotaDraft, reserveBotReply } from '../billing/quota.ts';
 import type { Db, Sql } from '../db/port.ts';
 import type { Job } from '../jobs/types.ts';
 import { estimateCostUsd, priceOverridesFromEnv } from '../llm/cost.ts';
@@ -325,6 +326,14 @@ export function createReplyHandler(baseDeps: ReplyDeps) {
       return { skipped: 'already_answered', reply_id: context.existingReplyId };
     if (context.conversation.status !== 'bot')
       return { skipped: `conversation_${context.conversation.status}` };
+
+    // Past the plan's quota no model or workflow is asked, and the visitor still gets an answer.
+    const refusal = await reserveBotReply(deps.db, context);
+    if (refusal) {
+      const draft = outOfQuotaDraft(context, refusal);
+      const replyId = await storeReply(deps, context, draft, Date.now() - started);
+      return { reply_id: replyId, engine: draft.engine, rounds: 0, fallback: refusal };
+    }
 
     await sendConversationEvent(deps.db, context.conversation.id, 'typing', {
       typing: true,
