@@ -310,12 +310,17 @@ export async function openApiDocument(
     if (key.startsWith(`${schema}.`)) paths[`/rpc/${routine.name}`] = routinePath(routine);
   }
   const url = new URL(publicUrl);
-  const schemaComment = null;
+  // As PostgREST does: the schema's comment gives the title (first line) and the description.
+  const { rows: described } = await tx.query<{ comment: string | null }>(
+    `select obj_description(oid, 'pg_namespace') as comment from pg_namespace where nspname = $1`,
+    [schema],
+  );
+  const [title, ...description] = (described[0]?.comment ?? '').split('\n');
   return {
     swagger: '2.0',
     info: {
-      description: schemaComment ?? '',
-      title: 'standard public schema',
+      description: title ? description.join('\n').trim() : '',
+      title: title || 'standard public schema',
       version: '12.2.3',
     },
     host: url.host,
