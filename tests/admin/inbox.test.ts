@@ -109,4 +109,62 @@ describe('the admin inbox', () => {
     await poll(() => widget(shop).newConversation.count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(ui.problems.filter((p) => !p.includes('favicon'))).toEqual([]);
   });
+
+  it('a takeover mid-answer stops the bot: its reply is never posted', async () => {
+    const { page: staff } = await ui.newPage();
+    await signInToAdmin(staff, ui.h, agent);
+    const a = admin(staff);
+    const { page: shop } = await ui.openShop(tenant);
+    await openWidget(shop);
+    // Opening the widget starts the conversation; the agent opens it before the visitor writes.
+    let id = '';
+    await poll(async () => {
+      const [row] = await ui.h.db.asService((sql) =>
+        sql.query<{ id: string }>(
+          `select id from public.conversations where tenant_id = $1 and status = 'bot'
+            order by created_at desc limit 1`,
+          [tenant.id],
+        ),
+      );
+      id = row?.id ?? '';
+      return id;
+    }).not.toBe('');
+    await a.row(id).click();
+    await a.takeOver.waitFor({ state: 'visible' });
+
+    // The answer streams in four slow pieces: the agent takes over while the visitor watches.
+    const answer = `${'The Summit tent is waterproof to 3000 mm and sleeps two comfortably. '.repeat(8)}GHOST-REPLY`;
+    ui.h.llm.script({ text: answer, chunkDelayMs: 2500 });
+    await sendMessage(shop, 'Is the Summit tent waterproof?');
+    await widget(shop).partial.waitFor({ state: 'visible', timeout: 20_000 });
+    await a.takeOver.click();
+    await poll(() => a.status.getAttribute('data-status')).toBe('open');
+    // The widget drops the half-written answer at once.
+    await poll(() => widget(shop).partial.count()).toBe(0);
+
+    // The bot's job ends without a reply, and nothing of it ever reaches anyone.
+    await poll(
+      async () => {
+        const rows = await ui.h.db.asService((sql) =>
+          sql.query<{ status: string }>(
+            `select status from public.jobs where kind = 'reply' and ordering_key = $1`,
+            [`conversation:${id}`],
+          ),
+        );
+        return rows.map((r) => r.status).join();
+      },
+      { timeout: 30_000 },
+    ).toBe('succeeded');
+    const stored = await ui.h.db.asService((sql) =>
+      sql.query(
+        `select id from public.messages where conversation_id = $1 and role = 'assistant'`,
+        [id],
+      ),
+    );
+    expect(stored).toEqual([]);
+    await shop.waitForTimeout(500);
+    expect((await renderedMessages(shop)).some((m) => m.text.includes('GHOST-REPLY'))).toBe(false);
+    expect(await widget(shop).partial.count()).toBe(0);
+    expect(await a.messages.filter({ hasText: 'GHOST-REPLY' }).count()).toBe(0);
+  });
 });

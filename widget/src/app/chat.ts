@@ -88,6 +88,8 @@ export function createChat(host: Host) {
     const conversation = state.conversation.value;
     if (conversation && conversation.status !== status) {
       state.conversation.value = { ...conversation, status };
+      // Once the bot no longer has the conversation, what it was still writing is never posted.
+      if (status !== 'bot') state.partial.value = null;
     }
   }
 
@@ -139,7 +141,11 @@ export function createChat(host: Host) {
       // A lost "stopped typing" must not leave the dots up forever.
       if (payload.typing === true)
         typingTimer = setTimeout(() => (state.typing.value = null), 20_000);
-    } else if (event === 'reply_delta' && typeof payload.text === 'string') {
+    } else if (
+      event === 'reply_delta' &&
+      typeof payload.text === 'string' &&
+      state.conversation.value?.status === 'bot'
+    ) {
       state.partial.value = payload.text;
     }
   }
