@@ -268,6 +268,7 @@ let ctx: Ctx;
 let service: SupabaseClient;
 const clients = new Map<Actor, SupabaseClient>();
 let restoreSql = '';
+const STAFF_PASSWORD = 'matrix-pass-1';
 
 async function tokenFor(claims: Record<string, unknown>): Promise<string> {
   const { sub, ...rest } = claims;
@@ -418,11 +419,34 @@ beforeAll(async () => {
     auth: { autoRefreshToken: false, persistSession: false },
     realtime: { transport: WebSocket as never },
   });
+  // Staff sign in through Auth with a password, as in the admin SPA. The world's visitors are
+  // anonymous users whose sessions only Auth could have handed out, so they get a token with the
+  // claims Auth gives an anonymous user, signed with the project secret.
+  const staff = ACTORS.filter((a) => a !== 'anon' && !a.startsWith('visitor')) as Exclude<
+    Actor,
+    'anon'
+  >[];
+  const emails = await owner<{ id: string; email: string }[]>`
+    update auth.users
+       set encrypted_password = extensions.crypt(${STAFF_PASSWORD}, extensions.gen_salt('bf', 4)),
+           email_confirmed_at = now()
+     where id = any(${staff.map((a) => w.users[a])}::uuid[])
+    returning id::text, email`;
   for (const actor of ACTORS) {
-    clients.set(
-      actor,
-      actor === 'anon' ? makeClient() : makeClient(await tokenFor(w.claims[actor])),
-    );
+    if (actor === 'anon') {
+      clients.set(actor, makeClient());
+    } else if (staff.includes(actor as (typeof staff)[number])) {
+      const email = emails.find((e) => e.id === w.users[actor as (typeof staff)[number]])?.email;
+      const signedIn = makeClient();
+      const { error } = await signedIn.auth.signInWithPassword({
+        email: email as string,
+        password: STAFF_PASSWORD,
+      });
+      if (error) throw error;
+      clients.set(actor, signedIn);
+    } else {
+      clients.set(actor, makeClient(await tokenFor(w.claims[actor])));
+    }
   }
 }, 120_000);
 
