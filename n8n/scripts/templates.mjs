@@ -28,7 +28,7 @@ function parleyTrigger(template, { accept, respond, onRepeat }) {
     position: [0, 0],
     webhookId: uuid(template, 'webhook'),
     parameters: {
-      path: template,
+      path: `parley-${template.replace('.', '-')}`,
       accept,
       respond,
       options: onRepeat ? { onRepeat } : {},
@@ -47,7 +47,7 @@ function webhook(template, responseMode) {
     webhookId: uuid(template, 'webhook'),
     parameters: {
       httpMethod: 'POST',
-      path: template,
+      path: `parley-${template.replace('.', '-')}`,
       responseMode,
       ...(responseMode === 'onReceived' ? { responseCode: 202 } : {}),
       // The signature covers the exact bytes received; the parsed JSON would not reproduce them.
