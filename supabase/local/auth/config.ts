@@ -12,8 +12,8 @@ export interface AuthConfig {
   jwtExpiry: number;
   signupEnabled: boolean;
   /**
-   * The email provider as a whole ([auth.email] enable_signup, which the CLI passes to GoTrue as
-   * GOTRUE_EXTERNAL_EMAIL_ENABLED despite its name); new users also need signupEnabled.
+   * The email provider as a whole ([auth.email] enabled, `enable_signup` before CLI 3, which the
+   * CLI passes to GoTrue as GOTRUE_EXTERNAL_EMAIL_ENABLED); new users also need signupEnabled.
    */
   emailEnabled: boolean;
   anonymousEnabled: boolean;
@@ -62,7 +62,9 @@ const fileSchema = z.object({
       additional_redirect_urls: z.array(z.string()).default([]),
       email: z
         .object({
-          enable_signup: z.boolean().default(true),
+          enabled: z.boolean().optional(),
+          // The key before CLI 3, still honoured when a project has not renamed it yet.
+          enable_signup: z.boolean().optional(),
           enable_confirmations: z.boolean().default(false),
           otp_expiry: z.number().int().positive().default(3600),
         })
@@ -96,7 +98,11 @@ export function readAuthConfig(projectDir: string, env: Env): AuthConfig {
   return {
     jwtExpiry: envInteger(env, 'GOTRUE_JWT_EXP') ?? auth.jwt_expiry,
     signupEnabled: !(envBoolean(env, 'GOTRUE_DISABLE_SIGNUP') ?? !auth.enable_signup),
-    emailEnabled: envBoolean(env, 'GOTRUE_EXTERNAL_EMAIL_ENABLED') ?? auth.email.enable_signup,
+    emailEnabled:
+      envBoolean(env, 'GOTRUE_EXTERNAL_EMAIL_ENABLED') ??
+      auth.email.enabled ??
+      auth.email.enable_signup ??
+      true,
     anonymousEnabled:
       envBoolean(env, 'GOTRUE_EXTERNAL_ANONYMOUS_USERS_ENABLED') ?? auth.enable_anonymous_sign_ins,
     mailerAutoconfirm:
