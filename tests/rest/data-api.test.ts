@@ -577,13 +577,34 @@ describe('insert, upsert, update, delete', () => {
       ],
     },
     {
-      name: 'upsert merges on on_conflict',
+      name: 'upsert merges on on_conflict: 200 when it only updated',
       call: () =>
         service
           .from('items')
           .upsert({ name: 'alpha', qty: 9 }, { onConflict: 'name' })
           .select('name, qty'),
       data: [{ name: 'alpha', qty: 9 }],
+      status: 200,
+    },
+    {
+      name: 'upsert that inserts is 201',
+      call: () =>
+        service
+          .from('items')
+          .upsert(
+            [
+              { name: 'alpha', qty: 9 },
+              { name: 'omega', qty: 2 },
+            ],
+            { onConflict: 'name' },
+          )
+          .select('name, qty')
+          .order('name'),
+      data: [
+        { name: 'alpha', qty: 9 },
+        { name: 'omega', qty: 2 },
+      ],
+      status: 201,
     },
     {
       name: 'upsert with ignoreDuplicates leaves the row alone',

@@ -17,10 +17,11 @@ import { attachQuery, parseQuery } from './query.ts';
 import { type Rows, rangeOf, readRows, singleBody } from './read.ts';
 import { callSql, chooseRoutine, findRoutines, inParams, resultTable, shapeOf } from './rpc.ts';
 import { qualified, type SchemaCache, type Table } from './schema-cache.ts';
-import { Aliases, buildTree, Params } from './sql.ts';
+import { Aliases, buildTree, ident, Params } from './sql.ts';
 import { inRequestTransaction, type Tx } from './transaction.ts';
 import {
   deleteSql,
+  INSERTED_FLAG,
   insertSql,
   type Payload,
   payloadColumns,
@@ -250,6 +251,8 @@ async function writeTable(
   const representation = prefs.return === 'representation';
   const headersOnly = prefs.return === 'headers-only';
   const returning: Returning = representation ? 'all' : headersOnly ? 'keys' : 'count';
+  // Only a merge-upsert's representation needs to know which rows were inserted (201 or 200).
+  const flagged = representation && method === 'POST' && prefs.resolution === 'merge-duplicates';
 
   let payload: Payload = {};
   if (method !== 'DELETE') payload = await readPayload(request);
@@ -267,7 +270,7 @@ async function writeTable(
         prefs,
         query.onConflict,
         params,
-        returning,
+        flagged ? 'all-flagged' : returning,
       );
     } else if (method === 'PATCH') {
       const columns = payloadColumns(
@@ -283,12 +286,20 @@ async function writeTable(
     if (representation) {
       // The returned rows are read back through the select, embeds included.
       const shaped = { ...root, where: [], order: root.order, limit: null, offset: null };
+      // With the inserted flag, read the table's own columns only.
+      const columns = [...table.columns.values()]
+        .sort((a, b) => a.position - b.position)
+        .map((c) => ident(c.name))
+        .join(', ');
       const rows = await readRows(tx, shaped, params, {
         accepted,
         count: null,
         maxRows: null,
-        from: 'pgrst_source',
+        from: flagged ? `(select ${columns} from pgrst_source)` : 'pgrst_source',
         prefix,
+        ...(flagged
+          ? { inserted: `select count(*) from pgrst_source where ${ident(INSERTED_FLAG)}` }
+          : {}),
       });
       if (accepted.media === 'object') singleBody(rows);
       checkMaxAffected(prefs, rows.rows);
@@ -324,7 +335,11 @@ async function writeTable(
   if (representation) {
     headers['Content-Type'] = CONTENT_TYPES[accepted.media];
     const body = shapeBody(accepted, result.rows);
-    return respond(method === 'POST' ? 201 : 200, body, headers, false);
+    // PostgREST answers 200 when a merge-upsert only updated rows.
+    const created =
+      method === 'POST' &&
+      !(prefs.resolution === 'merge-duplicates' && result.rows.inserted === 0 && n > 0);
+    return respond(created ? 201 : 200, body, headers, false);
   }
   return respond(method === 'POST' ? 201 : 204, null, headers, false);
 }

@@ -11,6 +11,8 @@ export interface Rows {
   body: string;
   rows: number;
   total: number | null;
+  /** For a write's representation: how many of the rows it inserted. */
+  inserted?: number;
 }
 
 export type Shape = 'rows' | 'scalar' | 'scalar-set' | 'single-composite';
@@ -42,6 +44,8 @@ interface ReadOptions {
   from?: string;
   /** SQL put before the final select, e.g. a data-modifying CTE. */
   prefix?: string;
+  /** A scalar SQL expression for Rows.inserted, evaluated beside the body. */
+  inserted?: string;
 }
 
 async function plannedRows(tx: Tx, sql: string, params: Params): Promise<number> {
@@ -94,14 +98,21 @@ export async function readRows(
   const mainParams = params.fork();
   const sql = selectSql(root, mainParams, fromOption);
   const prefix = options.prefix ? `${options.prefix}, ` : 'with ';
-  const { rows } = await tx.query<{ body: string; n: number }>(
+  const { rows } = await tx.query<{ body: string; n: number; inserted?: number }>(
     `${prefix}pgrst_rows as (${sql})
-     select (${bodyExpression(options.accepted, shape)})::text as body, count(*)::int as n
+     select (${bodyExpression(options.accepted, shape)})::text as body, count(*)::int as n${
+       options.inserted ? `, (${options.inserted})::int as inserted` : ''
+     }
        from pgrst_rows as _t`,
     mainParams.values,
   );
   const row = rows[0] ?? { body: '[]', n: 0 };
-  return { body: row.body, rows: row.n, total };
+  return {
+    body: row.body,
+    rows: row.n,
+    total,
+    ...(row.inserted === undefined ? {} : { inserted: row.inserted }),
+  };
 }
 
 /** Content-Range and status for a read, or 416 when the offset is past the end. */

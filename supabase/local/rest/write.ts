@@ -68,9 +68,17 @@ function recordsetSql(columns: Column[], params: Params, body: string, applyDefa
       from jsonb_array_elements(${params.add(body)}::jsonb) as pgrst_elem)) as pgrst_body(${definition})`;
 }
 
-export type Returning = 'all' | 'keys' | 'count';
+/** What a write returns: its rows (flagged when an upsert may have only updated), keys, or a count. */
+export type Returning = 'all' | 'all-flagged' | 'keys' | 'count';
+
+/** The flag a representation of an upsert carries per row: inserted, rather than updated. */
+export const INSERTED_FLAG = 'pgrst_inserted';
 
 function returningSql(table: Table, alias: string, returning: Returning): string {
+  // A row an upsert inserted has no deleting transaction yet; one it updated does.
+  if (returning === 'all-flagged') {
+    return `returning ${ident(alias)}.*, (${ident(alias)}.xmax = 0) as ${ident(INSERTED_FLAG)}`;
+  }
   if (returning === 'all') return `returning ${ident(alias)}.*`;
   if (returning === 'keys' && table.primaryKey.length > 0) {
     return `returning ${table.primaryKey.map((k) => `${ident(alias)}.${ident(k)}`).join(', ')}`;
