@@ -77,8 +77,12 @@ if (!/^\\d+$/.test(timestamp) || Math.abs(Date.now() / 1000 - Number(timestamp))
   return refuse(401, 'stale_timestamp');
 }
 
-// The Webhook node's "Raw Body" option keeps the bytes as binary property "data".
-const raw = await this.helpers.getBinaryDataBuffer(0, 'data');
+// The Webhook node's "Raw Body" option keeps the bytes as binary property "data": inline as
+// base64, or stored elsewhere (an id) when n8n keeps binary data out of memory.
+const binary = (item.binary && item.binary.data) || { data: '' };
+const raw = binary.id
+  ? await this.helpers.getBinaryDataBuffer(0, 'data')
+  : Buffer.from(binary.data, 'base64');
 const signed = Buffer.concat([Buffer.from(id + '.' + timestamp + '.'), raw]);
 const genuine = SECRETS.some((secret) => {
   const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');

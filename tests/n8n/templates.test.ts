@@ -182,9 +182,11 @@ async function run(
 ) {
   const fn = compile(source);
   const context = { helpers: { getBinaryDataBuffer: async () => input.raw ?? Buffer.alloc(0) } };
+  // Inline, as n8n keeps binary data by default.
+  const binary = input.raw ? { data: { data: input.raw.toString('base64') } } : undefined;
   return (await fn.call(
     context,
-    { first: () => ({ json: input.json }) },
+    { first: () => ({ json: input.json, binary }) },
     { id: '321' },
     () => staticData,
     (name: string) => requireBuiltin(name),

@@ -51,20 +51,22 @@ export async function installN8n(log: (line: string) => void = console.log): Pro
   const bin = join(dir, 'node_modules', 'n8n', 'bin', 'n8n');
   if (existsSync(bin)) return bin;
   mkdirSync(dir, { recursive: true });
+  // n8n-nodes-base takes `xlsx` from cdn.sheetjs.com rather than the npm registry, which networks
+  // that only reach the registry cannot fetch; the registry's last release stands in. Only the
+  // spreadsheet nodes use it, and no template does.
+  const manifest = {
+    name: 'parley-n8n-e2e',
+    private: true,
+    dependencies: { n8n: N8N_VERSION },
+    overrides: { xlsx: '0.18.5' },
+  };
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   log(`installing n8n@${N8N_VERSION} into ${dir} (once; this takes a while)`);
-  await run(
-    'npm',
-    [
-      'install',
-      `n8n@${N8N_VERSION}`,
-      '--prefix',
-      dir,
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=error',
-    ],
-    { maxBuffer: 64 * 1024 * 1024, timeout: 3_000_000 },
-  );
+  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
+    cwd: dir,
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 3_000_000,
+  });
   if (!existsSync(bin)) throw new Error(`npm installed no ${bin}`);
   return bin;
 }
