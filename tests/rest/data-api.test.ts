@@ -873,6 +873,12 @@ describe('rpc', () => {
       count: 7,
     },
     {
+      name: 'head and count with an object argument (POST, return=minimal)',
+      call: () => service.rpc('echo', { nested: { a: 1 } }, { head: true, count: 'exact' }),
+      data: null,
+      count: 1,
+    },
+    {
       name: 'a void function is 204',
       call: () => service.rpc('touch_item', { item_name: 'touched' }),
       data: null,
