@@ -28,10 +28,17 @@ const LIFTED_AUTH_RATE_LIMITS = {
   GOTRUE_RATE_LIMIT_TOKEN_REFRESH: '1000000000',
 };
 
-/** Starts `supabase/local/start.ts`; resolves once it printed that it is ready. */
-export async function startStack(args: string[], env: Record<string, string> = {}) {
-  const port = await freePort();
-  const dbPort = await freePort();
+/**
+ * Starts `supabase/local/start.ts`; resolves once it printed that it is ready. Ports are free ones
+ * unless given (a restarted stack keeps the URLs its clients hold).
+ */
+export async function startStack(
+  args: string[],
+  env: Record<string, string> = {},
+  ports: { port?: number; dbPort?: number } = {},
+) {
+  const port = ports.port ?? (await freePort());
+  const dbPort = ports.dbPort ?? (await freePort());
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -64,9 +71,16 @@ export async function startStack(args: string[], env: Record<string, string> = {
   return {
     url: `http://127.0.0.1:${port}`,
     dbUrl: `postgresql://postgres:postgres@127.0.0.1:${dbPort}/postgres?sslmode=disable`,
+    port,
+    dbPort,
     readyMs,
     async stop() {
       child.kill('SIGTERM');
+      await child.status;
+    },
+    /** `kill -9`: no shutdown, whatever was in flight is simply gone. */
+    async kill() {
+      child.kill('SIGKILL');
       await child.status;
     },
   };

@@ -117,3 +117,55 @@ grant execute on function private.rate_limit_take(text[], integer[], integer) to
 
 -- The fixed window, superseded by rate_limit_take.
 drop function private.rate_limit_hit(text, integer, integer);
+
+-- When a job's current attempt was claimed: how long it has been running, and, for a job taken
+-- over from a runner that died, when the takeover happened.
+alter table public.jobs add column claimed_at timestamptz;
+comment on column public.jobs.claimed_at is
+  'When the current (or last) attempt was claimed by a runner.';
+
+create or replace function private.claim_jobs(
+  p_worker text,
+  p_limit integer default 1,
+  p_lease interval default interval '60 seconds',
+  p_kinds text[] default null,
+  p_ordering_key text default null
+) returns setof public.jobs
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if p_worker is null or length(p_worker) = 0 then
+    raise exception 'worker id required' using errcode = '22023';
+  end if;
+  perform private.reclaim_expired_jobs();
+
+  return query
+  with due as (
+    select j.id
+      from public.jobs j
+     where j.status = 'queued'
+       and j.run_at <= now()
+       and (p_kinds is null or j.kind = any (p_kinds))
+       and (p_ordering_key is null or j.ordering_key = p_ordering_key)
+       and (j.ordering_key is null or not exists (
+             select 1 from public.jobs other
+              where other.ordering_key = j.ordering_key
+                and other.id <> j.id
+                and (other.status = 'running' or (other.status = 'queued' and other.id < j.id))))
+     order by j.priority desc, j.run_at, j.id
+     limit greatest(coalesce(p_limit, 1), 1)
+     for update skip locked
+  )
+  update public.jobs j
+     set status = 'running',
+         attempts = j.attempts + 1,
+         locked_by = p_worker,
+         locked_until = now() + p_lease,
+         claimed_at = now()
+    from due
+   where j.id = due.id
+  returning j.*;
+end;
+$$;
