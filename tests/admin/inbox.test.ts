@@ -82,6 +82,9 @@ describe('the admin inbox', () => {
 
     // A reply in Markdown reaches the widget, from the agent, as text (never markup).
     await a.input.fill('Hi, I am **Dana**. Let me <b>check</b> that for you.');
+    // While the agent writes, the visitor sees them typing, under the name the tenant shows.
+    await widget(shop).typing.waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await widget(shop).typing.getAttribute('aria-label')).toContain('Dana');
     await a.send.click();
     const reply = await waitForMessage(shop, 'agent', 'Let me', 20_000);
     expect(await reply.locator('strong').textContent()).toBe('Dana');

@@ -98,6 +98,7 @@ const STAFF_ACTIONS: [string, (id: string) => unknown[]][] = [
   ['post_agent_message', (id) => [id, 'Hello from staff', false, null]],
   ['post_agent_message', (id) => [id, 'A note', true, null]],
   ['mark_conversation_read', (id) => [id]],
+  ['send_agent_typing', (id) => [id, true]],
 ];
 
 describe('who may work a conversation', () => {
@@ -347,6 +348,28 @@ describe('replies and internal notes', () => {
     expect(
       await refusal(() => call('agentA', 'post_agent_message', [id, '   ', false, null])),
     ).toBe('22023');
+  });
+});
+
+describe('staff typing', () => {
+  it('reaches the conversation under the name the tenant shows, stamped by the server', async () => {
+    await service((sql) =>
+      sql.query(
+        `update public.tenant_members set display_name = 'Dana' where tenant_id = $1 and user_id = $2`,
+        [w.a.tenantId, w.users.agentA],
+      ),
+    );
+    const id = await newConversation('open');
+    await as('agentA', (sql) => sql.query('select public.send_agent_typing($1, true)', [id]));
+    expect(await broadcasts(`conversation:${id}`)).toContainEqual({
+      event: 'typing',
+      payload: expect.objectContaining({
+        conversation_id: id,
+        typing: true,
+        by: 'agent',
+        name: 'Dana',
+      }),
+    });
   });
 });
 

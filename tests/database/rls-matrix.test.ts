@@ -1006,6 +1006,7 @@ describe('function privileges', () => {
       'public.reopen_conversation',
       'public.resolve_conversation',
       'public.search_conversations',
+      'public.send_agent_typing',
       'public.take_over_conversation',
       'public.tenant_usage',
       'public.usage_history',

@@ -1,6 +1,7 @@
 import { signal } from '@preact/signals';
 import { must, problem, supabase } from './client.ts';
 import { listen } from './realtime.ts';
+import { currentMembership } from './tenants.ts';
 
 // One conversation as staff work it: the conversation and its contact, the transcript (notes
 // included), what grounded each bot reply and the tool calls it made, kept live by the
@@ -213,6 +214,8 @@ export function createConversationView(
 
   let readTimer: ReturnType<typeof setTimeout> | undefined;
   async function markRead() {
+    // Operators read without keeping markers: those are the tenant's staff's.
+    if (currentMembership.value?.role === 'platform') return;
     const { error: failed } = await db.rpc('mark_conversation_read', {
       p_conversation_id: conversationId,
     });
@@ -222,6 +225,23 @@ export function createConversationView(
     clearTimeout(readTimer);
     readTimer = setTimeout(() => void markRead(), 500);
   };
+
+  // The visitor sees "typing" while a reply is being written: said at most every 3 s, and taken
+  // back 4 s after the last keystroke or when the reply is sent.
+  let typingSaidAt = 0;
+  let typingQuiet: ReturnType<typeof setTimeout> | undefined;
+  // A query builder only runs once awaited: then() sends it; a lost typing event costs nothing.
+  const sayTyping = (typing: boolean) =>
+    db
+      .rpc('send_agent_typing', { p_conversation_id: conversationId, p_typing: typing })
+      .then(() => undefined);
+  function stopTyping() {
+    clearTimeout(typingQuiet);
+    if (typingSaidAt) {
+      typingSaidAt = 0;
+      void sayTyping(false);
+    }
+  }
 
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
   const stopConversation = listen(
@@ -307,7 +327,19 @@ export function createConversationView(
       });
       applyConversation(must(result));
     },
+    /** The person is writing a reply to the visitor (not a note). */
+    typingReply() {
+      if (currentMembership.value?.role === 'platform') return;
+      clearTimeout(typingQuiet);
+      typingQuiet = setTimeout(stopTyping, 4000);
+      if (Date.now() - typingSaidAt > 3000) {
+        typingSaidAt = Date.now();
+        void sayTyping(true);
+      }
+    },
+    stopTyping,
     async send(content: string, isPrivate: boolean) {
+      stopTyping();
       const result = await db.rpc('post_agent_message', {
         p_conversation_id: conversationId,
         p_content: content,
@@ -328,6 +360,7 @@ export function createConversationView(
       }
     },
     dispose() {
+      stopTyping();
       disposed = true;
       clearTimeout(readTimer);
       clearTimeout(typingTimer);

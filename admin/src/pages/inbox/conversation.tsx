@@ -272,6 +272,7 @@ function Composer({ view, mode, textarea, onError }: ComposerProps) {
           dir="auto"
           maxLength={20000}
           placeholder={note ? t('notePlaceholder') : t('replyPlaceholder')}
+          onInput={() => (note ? view.stopTyping() : view.typingReply())}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
               e.preventDefault();
