@@ -283,6 +283,12 @@ async function build(sql: Sql, users: Fixture['users']): Promise<Fixture> {
 
   const stripe = { d100: await stripeEvent(sql, ago(100)), d80: await stripeEvent(sql, ago(80)) };
 
+  // A visitor's message reopens a resolved conversation, so the history above went into them
+  // while they were open; they were resolved after their last message, as in real life.
+  await sql.query(`update public.conversations set status = 'resolved' where id = any($1)`, [
+    [idle, recent],
+  ]);
+
   return {
     free,
     pro,
