@@ -89,6 +89,12 @@ describe('npm start in a clean clone', () => {
       expect((await fetch(`http://127.0.0.1:${port}/widget/parley-app.js`)).status).toBe(200);
       // A local build bakes no address: the widget talks to whatever origin served it.
       expect(await script.text()).not.toContain('127.0.0.1:54321');
+      // It builds the admin SPA as well, served at /admin/ with its hashed script.
+      const admin = await fetch(`http://127.0.0.1:${port}/admin/`);
+      expect(admin.status).toBe(200);
+      const adminScript = /src="\.\/(main-[\w-]+\.js)"/.exec(await admin.text())?.[1];
+      expect(adminScript).toBeTruthy();
+      expect((await fetch(`http://127.0.0.1:${port}/admin/${adminScript}`)).status).toBe(200);
 
       const tools = await demoToolUrls(dbPort);
       expect(tools.length).toBeGreaterThan(0);
