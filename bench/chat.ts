@@ -1,19 +1,22 @@
 // `npm run bench:chat`: the conversation engine's platform overhead, printed, never asserted.
 //   - POST /chat/messages → reply received over Realtime, p50/p95/p99, with a zero-delay fake
 //     LLM, at 1, 10 and 50 concurrent visitors; replies per second sustained
-//   - retrieval (embedding + hybrid search) latency p50/p95 at 1k and 20k chunks
+//   - one reply worked in process: SQL statements, transactions and database round trips per
+//     reply, and the time spent outside the LLM
+// Retrieval on its own, with realistic text, is `npm run bench:rag`.
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
-import { toSql } from 'pgvector';
-import { retrievePassages } from '../functions/_shared/agent/retrieval.ts';
+import { createReplyHandler } from '../functions/_shared/agent/reply.ts';
 import { createPgliteDb } from '../functions/_shared/db/pglite.ts';
+import type { Db, Sql } from '../functions/_shared/db/port.ts';
 import { createPostgresDb } from '../functions/_shared/db/postgres.ts';
-import {
-  createHashingEmbedder,
-  hashingEmbedding,
-} from '../functions/_shared/embeddings/hashing.ts';
+import { createHashingEmbedder } from '../functions/_shared/embeddings/hashing.ts';
+import type { Job } from '../functions/_shared/jobs/types.ts';
+import type { LlmProvider } from '../functions/_shared/llm/types.ts';
 import { openLocalDatabase } from '../supabase/local/database.ts';
 import { createLocalKeys } from '../supabase/local/keys.ts';
 import { FAKE_API_KEY, FAKE_MODEL, startFakeLlm } from '../tests/support/fake-llm.ts';
+import { ingestCorpus } from '../tests/support/rag-eval.ts';
+import { createWorld } from '../tests/support/world.ts';
 import { ms as millis, percentile, startStack } from './support.ts';
 
 const ms = (n: number) => millis(n).padStart(9);
@@ -111,64 +114,110 @@ async function endToEnd() {
   await llm.close();
 }
 
-async function retrieval() {
-  console.log('Retrieval: hashing embedding + match_document_chunks, in process (PGlite)');
-  const local = await openLocalDatabase({ seed: false, embedder: null });
-  const db = createPgliteDb(local.pg);
-  const embedder = createHashingEmbedder();
-  const words =
-    'boot trail pack tent jacket sock return refund shipping express order warranty fitting store hours size insole waterproof zipper strap buckle'.split(
-      ' ',
-    );
-  const [tenant] = await db.asService((sql) =>
-    sql.query<{ id: string }>(
-      `insert into public.tenants (name, slug) values ('Retrieval', 'retrieval') returning id`,
-    ),
-  );
-  const [doc] = await db.asService((sql) =>
-    sql.query<{ id: string }>(
-      `insert into public.documents (tenant_id, title, status) values ($1, 'Catalog', 'ready') returning id`,
-      [tenant?.id],
-    ),
-  );
-  let inserted = 0;
-  for (const target of [1_000, 20_000]) {
-    while (inserted < target) {
-      const batch = Math.min(500, target - inserted);
-      await db.asService(async (sql) => {
-        const values: string[] = [];
-        const params: unknown[] = [doc?.id];
-        for (let i = 0; i < batch; i++) {
-          const n = inserted + i;
-          const text = `Item ${n}: ${Array.from({ length: 24 }, (_, k) => words[(n * 7 + k * 13) % words.length]).join(' ')}.`;
-          params.push(n, text, toSql(hashingEmbedding(text)));
-          values.push(
-            `($1, $${params.length - 2}, $${params.length - 1}, $${params.length}::extensions.vector)`,
-          );
-        }
-        await sql.query(
-          `insert into public.document_chunks (document_id, chunk_index, content, embedding) values ${values.join(',')}`,
-          params,
-        );
-      });
-      inserted += batch;
-    }
-    const latencies: number[] = [];
-    for (let i = 0; i < 60; i++) {
-      const question = `Do you have a waterproof ${words[i % words.length]} with a ${words[(i * 3) % words.length]}?`;
+/** A Db that counts what goes over the wire: each transaction adds BEGIN, its role setup and COMMIT. */
+function countingDb(
+  db: Db,
+  counts: { transactions: number; statements: number },
+  timings: Map<string, number[]>,
+): Db {
+  const wrap = (sql: Sql): Sql => ({
+    query: async (text, params) => {
+      counts.statements++;
       const started = performance.now();
-      await db.asService((sql) =>
-        retrievePassages(sql, embedder, tenant?.id as string, question, 5),
-      );
-      if (i >= 10) latencies.push(performance.now() - started);
-    }
-    console.log(
-      `  ${String(target).padStart(6)} chunks   p50 ${ms(percentile(latencies, 50))}  p95 ${ms(percentile(latencies, 95))}`,
+      try {
+        return await sql.query(text, params);
+      } finally {
+        const key = text.replace(/\s+/g, ' ').trim().slice(0, 70);
+        timings.set(key, [...(timings.get(key) ?? []), performance.now() - started]);
+      }
+    },
+  });
+  return {
+    asUser: (claims, fn, request) => {
+      counts.transactions++;
+      return db.asUser(claims, (sql) => fn(wrap(sql)), request);
+    },
+    asService: (fn, request) => {
+      counts.transactions++;
+      return db.asService((sql) => fn(wrap(sql)), request);
+    },
+    close: () => db.close(),
+  };
+}
+
+async function replyPath() {
+  console.log('One reply in process (PGlite, hashing embeddings, zero-delay fake LLM)');
+  const local = await openLocalDatabase({ seed: false, embedder: null });
+  const base = createPgliteDb(local.pg);
+  const world = await createWorld(base);
+  const embedder = createHashingEmbedder();
+  const slugs = await ingestCorpus(base, embedder, world.a.tenantId);
+  await local.pg.exec('analyze');
+  const counts = { transactions: 0, statements: 0 };
+  const timings = new Map<string, number[]>();
+  let llmMs = 0;
+  const llm: LlmProvider = {
+    provider: 'openai',
+    model: FAKE_MODEL,
+    complete: async () => {
+      const started = performance.now();
+      const result = {
+        content: 'Standard shipping takes 3 to 5 business days.',
+        toolCalls: [],
+        usage: { inputTokens: 120, outputTokens: 12 },
+        model: FAKE_MODEL,
+        finishReason: 'stop' as const,
+      };
+      llmMs += performance.now() - started;
+      return result;
+    },
+  };
+  const handler = createReplyHandler({
+    db: countingDb(base, counts, timings),
+    embedder,
+    env: {},
+    fetch,
+    llmFor: () => llm,
+  });
+  const outside: number[] = [];
+  const perReply: { transactions: number; statements: number }[] = [];
+  for (let i = 0; i < 60; i++) {
+    const [message] = await base.asService((sql) =>
+      sql.query<{ id: string }>(
+        `insert into public.messages (conversation_id, role, content) values ($1, 'user', $2) returning id`,
+        [world.a.conversationId, `How long does standard shipping take? (${i})`],
+      ),
     );
+    counts.transactions = 0;
+    counts.statements = 0;
+    llmMs = 0;
+    const started = performance.now();
+    await handler({
+      id: i,
+      payload: { message_id: message?.id, conversation_id: world.a.conversationId },
+    } as unknown as Job);
+    if (i >= 10) {
+      outside.push(performance.now() - started - llmMs);
+      perReply.push({ ...counts });
+    }
+  }
+  const last = perReply[perReply.length - 1] ?? { transactions: 0, statements: 0 };
+  console.log(
+    `  ${last.statements} SQL statements in ${last.transactions} transactions = ${last.statements + 3 * last.transactions} round trips per reply (${slugs.size} documents)`,
+  );
+  console.log(
+    `  time outside the LLM   p50 ${ms(percentile(outside, 50))}  p95 ${ms(percentile(outside, 95))}`,
+  );
+  console.log('  statements, by median time:');
+  const rows = [...timings].map(
+    ([text, times]) => [text, percentile(times, 50), times.length] as const,
+  );
+  for (const [text, median, n] of rows.sort((a, b) => b[1] - a[1])) {
+    console.log(`    ${ms(median)}  ×${String(Math.round(n / 60)).padStart(2)}  ${text}`);
   }
   await local.close();
 }
 
-await endToEnd();
-await retrieval();
+if (!Deno.args.includes('--in-process-only')) await endToEnd();
+await replyPath();
 Deno.exit(0);

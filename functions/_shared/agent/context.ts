@@ -41,6 +41,7 @@ export async function loadReplyContext(
     tenant: ReplyContext['tenant'];
     secrets: ReplyContext['secrets'];
     existing_reply_id: string | null;
+    history: ReplyContext['history'];
   }>(
     `select jsonb_build_object('id', m.id, 'content', m.content, 'created_at', m.created_at) as message,
             jsonb_build_object(
@@ -57,24 +58,24 @@ export async function loadReplyContext(
               'n8n_previous_secret', s.n8n_previous_secret,
               'n8n_previous_expires_at', s.n8n_previous_expires_at
             ) as secrets,
-            (select r.id from public.messages r where r.in_reply_to = m.id and r.role = 'assistant') as existing_reply_id
+            (select r.id from public.messages r where r.in_reply_to = m.id and r.role = 'assistant') as existing_reply_id,
+            -- The history in the same statement: one round trip for the whole context.
+            (select coalesce(jsonb_agg(jsonb_build_object('role', h.role, 'content', h.content)
+                                       order by h.created_at, h.id), '[]'::jsonb)
+               from (select role, content, created_at, id from public.messages
+                      where conversation_id = m.conversation_id and not is_private and id <> m.id
+                        and created_at <= m.created_at
+                      order by created_at desc, id desc limit $2) h) as history
        from public.messages m
        join public.conversations c on c.id = m.conversation_id
        join public.tenants t on t.id = c.tenant_id
        join public.tenant_secrets s on s.tenant_id = t.id
        left join public.contacts ct on ct.id = c.contact_id
       where m.id = $1`,
-    [messageId],
+    [messageId, historyLimit],
   );
   if (!row) return null;
-  const history = await sql.query<ReplyContext['history'][number]>(
-    `select role, content from (
-       select role, content, created_at, id from public.messages
-        where conversation_id = $1 and not is_private and id <> $2 and created_at <= $3
-        order by created_at desc, id desc limit $4
-     ) recent order by created_at, id`,
-    [row.conversation.id, messageId, row.message.created_at, historyLimit],
-  );
+  const history = row.history;
   const secrets = row.secrets;
   return {
     message: { ...row.message, created_at: new Date(row.message.created_at) },

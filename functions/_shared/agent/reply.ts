@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { outOfQuotaDraft, reserveBotReply } from '../billing/quota.ts';
-import type { Db, Sql } from '../db/port.ts';
+import type { Sql } from '../db/port.ts';
 import type { Job } from '../jobs/types.ts';
 import { estimateCostUsd, priceOverridesFromEnv } from '../llm/cost.ts';
 import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
@@ -133,17 +133,6 @@ async function askModel(
   };
 }
 
-async function documentUrls(db: Db, passages: Passage[]) {
-  if (passages.length === 0) return {};
-  const rows = await db.asService((sql) =>
-    sql.query<{ id: string; source_url: string | null }>(
-      'select id, source_url from public.documents where id = any($1::uuid[])',
-      [[...new Set(passages.map((p) => p.document_id))]],
-    ),
-  );
-  return Object.fromEntries(rows.map((r) => [r.id, r.source_url]));
-}
-
 async function draftReply(deps: ReplyDeps, context: ReplyContext): Promise<Draft> {
   const db = deps.db;
   const question = context.message.content;
@@ -173,7 +162,7 @@ async function draftReply(deps: ReplyDeps, context: ReplyContext): Promise<Draft
   const passages = await db.asService((sql) =>
     retrievePassages(sql, deps.embedder, context.tenant.id, question),
   );
-  const sources = sourcesOf(passages, await documentUrls(db, passages));
+  const sources = sourcesOf(passages);
   const llm = (deps.llmFor ?? defaultLlm(deps))(context);
   if (!llm) {
     return {
@@ -232,12 +221,23 @@ export async function writeReply(
   const content = draft.handoff
     ? [draft.content, phrases.handoff].filter(Boolean).join('\n\n')
     : draft.content;
+  // The reply and what grounded it in one statement: one round trip, and no reply without its
+  // grounding. Nothing is inserted when this message already has its reply.
   const [reply] = await sql.query<{ id: string }>(
-    `insert into public.messages
-         (conversation_id, role, content, quick_replies, sources, tokens_in, tokens_out, cost_usd, model, in_reply_to)
-       values ($1, 'assistant', $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9)
-       on conflict (in_reply_to) where in_reply_to is not null and role = 'assistant' do nothing
-       returning id`,
+    `with reply as (
+       insert into public.messages
+           (conversation_id, role, content, quick_replies, sources, tokens_in, tokens_out, cost_usd, model, in_reply_to)
+         values ($1, 'assistant', $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9)
+         on conflict (in_reply_to) where in_reply_to is not null and role = 'assistant' do nothing
+         returning id
+     ), grounding as (
+       insert into public.reply_groundings
+           (message_id, tenant_id, conversation_id, question, retrieval_query, chunks, tool_calls, engine,
+            provider, model, fallback_reason, rounds, latency_ms)
+       select reply.id, $10, $1, $11, $11, $12::jsonb, $13::jsonb, $14, $15, $8, $16, $17, $18
+         from reply
+     )
+     select id from reply`,
     [
       context.conversation.id,
       content,
@@ -248,18 +248,7 @@ export async function writeReply(
       draft.costUsd.toFixed(6),
       draft.model,
       inReplyTo,
-    ],
-  );
-  if (!reply) return null;
-  await sql.query(
-    `insert into public.reply_groundings
-         (message_id, tenant_id, conversation_id, question, retrieval_query, chunks, tool_calls, engine,
-          provider, model, fallback_reason, rounds, latency_ms)
-       values ($1, $2, $3, $4, $4, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12)`,
-    [
-      reply.id,
       context.tenant.id,
-      context.conversation.id,
       context.message.content,
       draft.passages.map((p) => ({
         chunk_id: p.chunk_id,
@@ -279,12 +268,12 @@ export async function writeReply(
       })),
       draft.engine,
       draft.provider,
-      draft.model,
       draft.fallbackReason,
       draft.rounds,
       latencyMs,
     ],
   );
+  if (!reply) return null;
   const executionIds = draft.tools
     .map((t) => t.executionId)
     .filter((id): id is string => Boolean(id));

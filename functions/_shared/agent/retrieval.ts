@@ -12,6 +12,8 @@ export interface Passage {
   full_text_rank: number | null;
   semantic_rank: number | null;
   similarity: number | null;
+  /** Where the document lives on the tenant's site, for its citation. */
+  source_url?: string | null;
 }
 
 /**
@@ -32,9 +34,13 @@ export async function retrievePassages(
   count = 5,
 ): Promise<Passage[]> {
   const [embedding] = await embedder.embed([question]);
+  // The citation's URL comes in the same statement: one round trip per search.
   return sql.query<Passage>(
-    `select chunk_id, document_id, title, heading, content, score, full_text_rank, semantic_rank, similarity
-       from public.match_document_chunks($1, $2, $3::extensions.vector, $4, 1, $5)`,
+    `select m.chunk_id, m.document_id, m.title, m.heading, m.content, m.score, m.full_text_rank,
+            m.semantic_rank, m.similarity, d.source_url
+       from public.match_document_chunks($1, $2, $3::extensions.vector, $4, 1, $5) m
+       join public.documents d on d.id = m.document_id
+      order by m.score desc, m.full_text_rank nulls last, m.semantic_rank nulls last`,
     [tenantId, question, embedding ? toSql(embedding) : null, count, semanticWeight(embedder)],
   );
 }
@@ -56,7 +62,7 @@ export function sourcesOf(passages: Passage[], documentUrls: Record<string, stri
       document_id: p.document_id,
       chunk_id: p.chunk_id,
       title: p.title,
-      url: documentUrls[p.document_id] ?? null,
+      url: documentUrls[p.document_id] ?? p.source_url ?? null,
       score: Number(p.score.toFixed(4)),
     });
   }
