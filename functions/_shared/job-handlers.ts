@@ -7,6 +7,14 @@ import { handleIngestJob } from './knowledge/ingest-document.ts';
 import { createOutboundFetch, loopbackAllowed } from './net/outbound.ts';
 import { systemResolver } from './net/system-resolver.ts';
 import type { FunctionContext } from './platform/context.ts';
+import { createTenantWebhookHandler, TENANT_WEBHOOK_JOB } from './webhooks/tenant-events.ts';
+import { graphUrlFrom } from './whatsapp/graph.ts';
+import {
+  createWhatsappMediaHandler,
+  createWhatsappSendHandler,
+  MEDIA_JOB,
+  SEND_JOB,
+} from './whatsapp/outbound.ts';
 
 // Where the features meet the job queue: the one module that knows every job kind. The queue
 // (jobs/) stays generic, so a new kind of work is one more entry here and nothing below changes.
@@ -27,10 +35,29 @@ export function createJobHandlers(context: FunctionContext): Record<string, JobH
     ...(supabase ? { supabase } : {}),
   });
   const deps = { db: context.db, embedder, env: context.env, fetch: outbound, log: context.log };
+  const whatsapp = {
+    db: context.db,
+    baseUrl: graphUrlFrom(context.env),
+    fetch: outbound,
+    log: context.log,
+    // Storage is the platform's own service, reached with the service key, not a tenant's URL.
+    ...(context.env.SUPABASE_URL && context.env.SUPABASE_SERVICE_ROLE_KEY
+      ? {
+          storage: {
+            url: context.env.SUPABASE_URL,
+            serviceKey: context.env.SUPABASE_SERVICE_ROLE_KEY,
+            fetch,
+          },
+        }
+      : {}),
+  };
   return {
     reply: createReplyHandler(deps),
     [N8N_DEADLINE_JOB]: createN8nDeadlineHandler(deps),
     ingest_document: (job) =>
       handleIngestJob({ db: deps.db, embedder: deps.embedder }, job.payload),
+    [TENANT_WEBHOOK_JOB]: createTenantWebhookHandler({ db: context.db, fetch: outbound }),
+    [SEND_JOB]: createWhatsappSendHandler(whatsapp),
+    [MEDIA_JOB]: createWhatsappMediaHandler(whatsapp),
   };
 }

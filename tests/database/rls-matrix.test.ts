@@ -301,6 +301,16 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  whatsapp_connections: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'label = label',
+    insert: (c) => [
+      `insert into public.whatsapp_connections (tenant_id, phone_number_id, access_token, app_secret, verify_token)
+       values ($1, '1000000002', 't', 's', 'verify-rls-2')`,
+      [c.w.a.tenantId],
+    ],
+  },
   conversation_reads: {
     where: 'conversation_id = $1 and user_id = $2',
     params: (c) => [c.w.a.conversationId, c.w.users.agentA],
@@ -458,6 +468,11 @@ beforeAll(async () => {
     await sql.query(
       `insert into public.conversation_reads (conversation_id, user_id) values ($1, $2)`,
       [w.a.conversationId, w.users.agentA],
+    );
+    await sql.query(
+      `insert into public.whatsapp_connections (tenant_id, phone_number_id, access_token, app_secret, verify_token)
+       values ($1, '1000000001', 't', 's', 'verify-rls-1')`,
+      [w.a.tenantId],
     );
     return { spareUserId, visitorBMessageId: message?.id as string };
   });
@@ -1010,6 +1025,7 @@ describe('function privileges', () => {
       'public.take_over_conversation',
       'public.tenant_usage',
       'public.usage_history',
+      'public.whatsapp_window_closes_at',
     ]);
   });
 

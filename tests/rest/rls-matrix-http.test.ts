@@ -245,6 +245,17 @@ const TARGETS: Record<CaseName, HttpTarget> = {
       tenant_id: c.w.a.tenantId,
     }),
   },
+  whatsapp_connections: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'label',
+    insert: (c) => ({
+      tenant_id: c.w.a.tenantId,
+      phone_number_id: '1000000002',
+      access_token: 't',
+      app_secret: 's',
+      verify_token: 'verify-rls-2',
+    }),
+  },
   conversation_reads: {
     match: (c) => ({ conversation_id: c.w.a.conversationId, user_id: c.w.users.agentA }),
     column: 'last_read_at',
@@ -405,6 +416,11 @@ beforeAll(async () => {
     await sql.query(
       `insert into public.conversation_reads (conversation_id, user_id) values ($1, $2)`,
       [w.a.conversationId, w.users.agentA],
+    );
+    await sql.query(
+      `insert into public.whatsapp_connections (tenant_id, phone_number_id, access_token, app_secret, verify_token)
+       values ($1, '1000000001', 't', 's', 'verify-rls-1')`,
+      [w.a.tenantId],
     );
     return { spareUserId, visitorBMessageId: message?.id as string };
   });

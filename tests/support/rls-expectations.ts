@@ -132,6 +132,8 @@ export const EXPECTATIONS = {
   rate_limits: only({}),
   answer_cache: only({}),
   webhook_receipts: only({}),
+  // WhatsApp numbers: owners and admins manage them (their settings write-only, by column grants).
+  whatsapp_connections: only(adminsOnly),
   // Target: agentA's read marker in visitorA's conversation; insert: one's own marker. A marker is
   // its owner's alone.
   conversation_reads: only({

@@ -1,0 +1,262 @@
+import { z } from 'zod';
+import type { Db, Sql } from '../db/port.ts';
+import type { Job } from '../jobs/types.ts';
+import {
+  downloadMedia,
+  type GraphDeps,
+  type GraphErrorBody,
+  REENGAGEMENT_REQUIRED,
+  readGraphAnswer,
+  sendMessage,
+} from './graph.ts';
+
+// The two jobs of the WhatsApp channel: sending a bot or agent message to the customer, and
+// fetching a customer's media into Storage. Both run through the queue, so a slow or rate-limited
+// Graph API delays them and loses nothing.
+
+export const SEND_JOB = 'whatsapp_send';
+export const MEDIA_JOB = 'whatsapp_media';
+
+/** Free-form messages may follow the customer's last message for this long. */
+export const SERVICE_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+// Meta's limits on interactive messages.
+const MAX_BUTTONS = 3;
+const BUTTON_TITLE = 20;
+const MAX_ROWS = 10;
+const ROW_TITLE = 24;
+const INTERACTIVE_BODY = 1024;
+const TEXT_BODY = 4096;
+
+export interface WhatsappJobDeps extends GraphDeps {
+  db: Db;
+  now?: () => number;
+  /** Where the attachments bucket is (the Storage REST API) and the key that may write it. */
+  storage?: { url: string; serviceKey: string; fetch: typeof fetch };
+  log?: (message: string, error?: unknown) => void;
+}
+
+/** The Graph API body for a message with these quick replies: buttons, a list, or plain text. */
+export function outboundMessage(
+  to: string,
+  content: string,
+  quickReplies: string[],
+  locale: string | null,
+): Record<string, unknown> {
+  const options = quickReplies.filter((q) => q.trim()).slice(0, MAX_ROWS);
+  const body = content.trim() || options.join(' / ');
+  if (options.length > 0 && body.length <= INTERACTIVE_BODY) {
+    if (options.length <= MAX_BUTTONS && options.every((o) => o.length <= BUTTON_TITLE)) {
+      return {
+        to,
+        type: 'interactive',
+        interactive: {
+          type: 'button',
+          body: { text: body },
+          action: {
+            buttons: options.map((title) => ({ type: 'reply', reply: { id: title, title } })),
+          },
+        },
+      };
+    }
+    return {
+      to,
+      type: 'interactive',
+      interactive: {
+        type: 'list',
+        body: { text: body },
+        action: {
+          button: locale?.startsWith('es') ? 'Opciones' : 'Options',
+          sections: [
+            {
+              rows: options.map((title, i) => ({
+                // The id comes back in the reply; the full text stays readable when the title is cut.
+                id: title.slice(0, 200) || `option-${i + 1}`,
+                title: title.slice(0, ROW_TITLE),
+                ...(title.length > ROW_TITLE ? { description: title.slice(0, 72) } : {}),
+              })),
+            },
+          ],
+        },
+      },
+    };
+  }
+  const text = options.length ? `${body}\n\n${options.map((o) => `• ${o}`).join('\n')}` : body;
+  return { to, type: 'text', text: { body: text.slice(0, TEXT_BODY), preview_url: false } };
+}
+
+const sendPayload = z.object({ message_id: z.string().uuid() });
+
+interface Outgoing {
+  id: string;
+  tenant_id: string;
+  conversation_id: string;
+  content: string;
+  quick_replies: string[];
+  locale: string | null;
+  connection_id: string;
+  wa_id: string;
+  phone_number_id: string;
+  access_token: string;
+  enabled: boolean;
+  sent_wamid: string | null;
+  last_inbound: Date | null;
+}
+
+/** A message that will not reach the customer: marked failed, and the inbox is told why. */
+async function markFailed(sql: Sql, message: Outgoing, reason: string, errors: unknown[]) {
+  await sql.query(
+    `update public.messages set status = 'failed' where id = $1 and status in ('pending', 'sent')`,
+    [message.id],
+  );
+  await sql.query(
+    `insert into public.messages (conversation_id, role, content, is_private)
+     values ($1, 'system', $2, true)`,
+    [message.conversation_id, `Not delivered on WhatsApp: ${reason}`],
+  );
+  return { failed: reason, errors };
+}
+
+const describeError = (e: GraphErrorBody) =>
+  `${e.code ?? 'error'}${e.error_subcode ? `/${e.error_subcode}` : ''}: ${e.message ?? 'unknown'}`;
+
+export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
+  const now = deps.now ?? Date.now;
+  return async (job: Job) => {
+    const { message_id } = sendPayload.parse(job.payload);
+    const [message] = await deps.db.asService((sql) =>
+      sql.query<Outgoing>(
+        `select m.id, m.tenant_id, m.conversation_id, m.content, m.quick_replies, cv.locale,
+                t.connection_id, t.wa_id, c.phone_number_id, c.access_token, c.enabled,
+                w.wamid as sent_wamid,
+                (select max(u.created_at) from public.messages u
+                  where u.conversation_id = m.conversation_id and u.role = 'user') as last_inbound
+           from public.messages m
+           join public.conversations cv on cv.id = m.conversation_id
+           join private.whatsapp_threads t on t.conversation_id = m.conversation_id
+           join public.whatsapp_connections c on c.id = t.connection_id
+           left join private.whatsapp_messages w on w.message_id = m.id
+          where m.id = $1`,
+        [message_id],
+      ),
+    );
+    if (!message) return { skipped: 'message_gone' };
+    if (message.sent_wamid) return { skipped: 'already_sent', wamid: message.sent_wamid };
+    const fail = (reason: string, errors: unknown[] = []) =>
+      deps.db.asService((sql) => markFailed(sql, message, reason, errors));
+    if (!message.enabled) return fail('the WhatsApp connection is disabled');
+    if (!message.last_inbound || now() - message.last_inbound.getTime() > SERVICE_WINDOW_MS)
+      return fail(
+        'the 24-hour customer-service window is closed; only an approved template can be sent',
+      );
+
+    const answer = await readGraphAnswer(
+      await sendMessage(
+        deps,
+        message,
+        outboundMessage(message.wa_id, message.content, message.quick_replies, message.locale),
+      ),
+    );
+    if (answer.ok) {
+      const wamid = (answer.body as { messages?: { id?: string }[] } | null)?.messages?.[0]?.id;
+      if (!wamid) throw new Error('the Graph API accepted the message without a wamid');
+      await deps.db.asService((sql) =>
+        sql.query(
+          `select private.apply_whatsapp_status($1, $2, $3, 'sent', '[]'::jsonb, now(), $4)`,
+          [wamid, message.tenant_id, message.connection_id, message.id],
+        ),
+      );
+      return { wamid };
+    }
+    if (answer.error.code === REENGAGEMENT_REQUIRED)
+      return fail(
+        'the 24-hour customer-service window is closed; only an approved template can be sent',
+        [answer.error],
+      );
+    if (answer.retry && job.attempts < job.max_attempts)
+      throw new Error(`WhatsApp asked to retry later (${describeError(answer.error)})`);
+    return fail(describeError(answer.error), [answer.error]);
+  };
+}
+
+const mediaPayload = z.object({
+  wamid: z.string(),
+  message_id: z.string().uuid(),
+  conversation_id: z.string().uuid(),
+});
+
+const EXTENSIONS: Record<string, string> = {
+  'image/jpeg': 'jpg',
+  'image/png': 'png',
+  'image/webp': 'webp',
+  'audio/ogg': 'ogg',
+  'audio/mpeg': 'mp3',
+  'audio/aac': 'aac',
+  'audio/amr': 'amr',
+  'audio/mp4': 'm4a',
+  'video/mp4': 'mp4',
+  'video/3gpp': '3gp',
+  'application/pdf': 'pdf',
+  'text/plain': 'txt',
+};
+
+export function createWhatsappMediaHandler(deps: WhatsappJobDeps) {
+  return async (job: Job) => {
+    const payload = mediaPayload.parse(job.payload);
+    const [row] = await deps.db.asService((sql) =>
+      sql.query<{
+        tenant_id: string;
+        media: { kind: string; id: string; storage_path?: string } | null;
+        access_token: string;
+      }>(
+        `select w.tenant_id, w.media, c.access_token
+           from private.whatsapp_messages w
+           join public.whatsapp_connections c on c.id = w.connection_id
+          where w.wamid = $1`,
+        [payload.wamid],
+      ),
+    );
+    if (!row?.media) return { skipped: 'no_media' };
+    if (row.media.storage_path) return { skipped: 'already_stored' };
+    if (!deps.storage) throw new Error('Storage is not configured for WhatsApp media');
+    const media = await downloadMedia(deps, row.access_token, row.media.id);
+    if (!media.ok) {
+      if (media.retry && job.attempts < job.max_attempts)
+        throw new Error(`WhatsApp media not fetched yet (${describeError(media.error)})`);
+      return { failed: describeError(media.error) };
+    }
+    if (!('bytes' in media)) return { failed: 'no media bytes' };
+    const mime = media.info.mime_type.split(';')[0]?.trim() || 'application/octet-stream';
+    const path = `${row.tenant_id}/${payload.conversation_id}/wa-${payload.message_id}.${EXTENSIONS[mime] ?? 'bin'}`;
+    const upload = await deps.storage.fetch(
+      `${deps.storage.url}/storage/v1/object/attachments/${path}`,
+      {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${deps.storage.serviceKey}`,
+          apikey: deps.storage.serviceKey,
+          'content-type': mime,
+          'x-upsert': 'true',
+        },
+        body: media.bytes,
+      },
+    );
+    if (!upload.ok) {
+      const detail = await upload.text().catch(() => '');
+      // The bucket refusing a type or a size will refuse it again: stop here.
+      if (upload.status >= 400 && upload.status < 500)
+        return { failed: `storage refused the media (${upload.status}) ${detail.slice(0, 200)}` };
+      throw new Error(`storage upload failed (${upload.status})`);
+    }
+    await deps.db.asService((sql) =>
+      sql.query(
+        `update private.whatsapp_messages
+            set media = media || jsonb_build_object('storage_path', $2::text, 'mime_type', $3::text,
+                                                    'size', $4::int)
+          where wamid = $1`,
+        [payload.wamid, `attachments/${path}`, mime, media.bytes.byteLength],
+      ),
+    );
+    return { stored: `attachments/${path}` };
+  };
+}
