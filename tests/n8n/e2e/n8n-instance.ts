@@ -62,11 +62,13 @@ export async function installN8n(log: (line: string) => void = console.log): Pro
   };
   writeFileSync(join(dir, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   log(`installing n8n@${N8N_VERSION} into ${dir} (once; this takes a while)`);
-  await run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error'], {
-    cwd: dir,
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 3_000_000,
-  });
+  // Without install scripts: n8n's native extras (isolated-vm for its opt-in "vm" expression
+  // engine, among others) do not all build on every Node it supports, and none is loaded unless
+  // its feature is used. SQLite, n8n's database here, is built on its own afterwards.
+  const npm = (...args: string[]) =>
+    run('npm', args, { cwd: dir, maxBuffer: 64 * 1024 * 1024, timeout: 3_000_000 });
+  await npm('install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error');
+  await npm('rebuild', 'sqlite3');
   if (!existsSync(bin)) throw new Error(`npm installed no ${bin}`);
   return bin;
 }
