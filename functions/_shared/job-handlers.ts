@@ -10,10 +10,12 @@ import type { FunctionContext } from './platform/context.ts';
 import { createTenantWebhookHandler, TENANT_WEBHOOK_JOB } from './webhooks/tenant-events.ts';
 import { graphUrlFrom } from './whatsapp/graph.ts';
 import {
+  createTemplateSyncHandler,
   createWhatsappMediaHandler,
   createWhatsappSendHandler,
   MEDIA_JOB,
   SEND_JOB,
+  TEMPLATE_SYNC_JOB,
 } from './whatsapp/outbound.ts';
 
 // Where the features meet the job queue: the one module that knows every job kind. The queue
@@ -59,5 +61,6 @@ export function createJobHandlers(context: FunctionContext): Record<string, JobH
     [TENANT_WEBHOOK_JOB]: createTenantWebhookHandler({ db: context.db, fetch: outbound }),
     [SEND_JOB]: createWhatsappSendHandler(whatsapp),
     [MEDIA_JOB]: createWhatsappMediaHandler(whatsapp),
+    [TEMPLATE_SYNC_JOB]: createTemplateSyncHandler(whatsapp),
   };
 }

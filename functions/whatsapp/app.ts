@@ -12,6 +12,7 @@ import {
   readDelivery,
   storeInbound,
   storeStatus,
+  storeTemplateUpdate,
   webhookSchema,
 } from '../_shared/whatsapp/inbound.ts';
 import { sameSecret, verifyHubSignature } from '../_shared/whatsapp/signature.ts';
@@ -39,6 +40,7 @@ const handshake = z.object({
 });
 
 interface ConnectionSecrets extends Connection {
+  business_account_id: string | null;
   app_secret: string;
   verify_token: string;
   enabled: boolean;
@@ -51,7 +53,7 @@ export function createWhatsappApp(deps: WhatsappDeps) {
   async function connection(id: string): Promise<ConnectionSecrets | null> {
     const [row] = await deps.db.asService((sql) =>
       sql.query<ConnectionSecrets>(
-        `select id, tenant_id, phone_number_id, app_secret, verify_token, enabled
+        `select id, tenant_id, phone_number_id, business_account_id, app_secret, verify_token, enabled
            from public.whatsapp_connections where id = $1`,
         [id],
       ),
@@ -97,7 +99,7 @@ export function createWhatsappApp(deps: WhatsappDeps) {
     const payload = webhookSchema.safeParse(json);
     if (!payload.success)
       throw new HttpError(400, 'invalid_request', 'Not a WhatsApp Business webhook delivery.');
-    const delivery = readDelivery(payload.data, target.phone_number_id);
+    const delivery = readDelivery(payload.data, target.phone_number_id, target.business_account_id);
     if (delivery.skipped) deps.log(`whatsapp: ${delivery.skipped} part(s) of a delivery skipped`);
 
     // One transaction per message: a message that cannot be stored fails alone, and Meta's
@@ -113,6 +115,14 @@ export function createWhatsappApp(deps: WhatsappDeps) {
       await deps.db.asService(async (sql) => {
         for (const status of delivery.statuses) await storeStatus(sql, target, status);
       });
+    }
+    if (delivery.templates.length) {
+      await deps.db.asService(async (sql) => {
+        for (const update of delivery.templates) await storeTemplateUpdate(sql, target, update);
+      });
+      deps.waitUntil(
+        deps.runner.drain({ orderingKey: `whatsapp_templates:${target.id}`, maxMs: 60_000 }),
+      );
     }
     for (const conversationId of conversations) {
       deps.waitUntil(

@@ -311,6 +311,16 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  whatsapp_templates: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'status = status',
+    insert: (c) => [
+      `insert into public.whatsapp_templates (tenant_id, connection_id, meta_id, name, language, status)
+       values ($1, gen_random_uuid(), '2', 'rls_test_2', 'en_US', 'APPROVED')`,
+      [c.w.a.tenantId],
+    ],
+  },
   conversation_reads: {
     where: 'conversation_id = $1 and user_id = $2',
     params: (c) => [c.w.a.conversationId, c.w.users.agentA],
@@ -470,8 +480,11 @@ beforeAll(async () => {
       [w.a.conversationId, w.users.agentA],
     );
     await sql.query(
-      `insert into public.whatsapp_connections (tenant_id, phone_number_id, access_token, app_secret, verify_token)
-       values ($1, '1000000001', 't', 's', 'verify-rls-1')`,
+      `with c as (
+         insert into public.whatsapp_connections (tenant_id, phone_number_id, access_token, app_secret, verify_token)
+         values ($1, '1000000001', 't', 's', 'verify-rls-1') returning id, tenant_id)
+       insert into public.whatsapp_templates (tenant_id, connection_id, meta_id, name, language, status)
+       select tenant_id, id, '1', 'rls_test', 'en_US', 'APPROVED' from c`,
       [w.a.tenantId],
     );
     return { spareUserId, visitorBMessageId: message?.id as string };
@@ -1022,6 +1035,7 @@ describe('function privileges', () => {
       'public.resolve_conversation',
       'public.search_conversations',
       'public.send_agent_typing',
+      'public.send_whatsapp_template',
       'public.take_over_conversation',
       'public.tenant_usage',
       'public.usage_history',

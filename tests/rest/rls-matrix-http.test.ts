@@ -256,6 +256,18 @@ const TARGETS: Record<CaseName, HttpTarget> = {
       verify_token: 'verify-rls-2',
     }),
   },
+  whatsapp_templates: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'status',
+    insert: (c) => ({
+      tenant_id: c.w.a.tenantId,
+      connection_id: crypto.randomUUID(),
+      meta_id: '2',
+      name: 'rls_test_2',
+      language: 'en_US',
+      status: 'APPROVED',
+    }),
+  },
   conversation_reads: {
     match: (c) => ({ conversation_id: c.w.a.conversationId, user_id: c.w.users.agentA }),
     column: 'last_read_at',
@@ -418,8 +430,11 @@ beforeAll(async () => {
       [w.a.conversationId, w.users.agentA],
     );
     await sql.query(
-      `insert into public.whatsapp_connections (tenant_id, phone_number_id, access_token, app_secret, verify_token)
-       values ($1, '1000000001', 't', 's', 'verify-rls-1')`,
+      `with c as (
+         insert into public.whatsapp_connections (tenant_id, phone_number_id, access_token, app_secret, verify_token)
+         values ($1, '1000000001', 't', 's', 'verify-rls-1') returning id, tenant_id)
+       insert into public.whatsapp_templates (tenant_id, connection_id, meta_id, name, language, status)
+       select tenant_id, id, '1', 'rls_test', 'en_US', 'APPROVED' from c`,
       [w.a.tenantId],
     );
     return { spareUserId, visitorBMessageId: message?.id as string };

@@ -134,6 +134,8 @@ export const EXPECTATIONS = {
   webhook_receipts: only({}),
   // WhatsApp numbers: owners and admins manage them (their settings write-only, by column grants).
   whatsapp_connections: only(adminsOnly),
+  // Templates mirror Meta: every member reads them to pick one, only the service writes.
+  whatsapp_templates: only(membersRead),
   // Target: agentA's read marker in visitorA's conversation; insert: one's own marker. A marker is
   // its owner's alone.
   conversation_reads: only({

@@ -29,6 +29,8 @@ export interface FakeGraph {
   /** Serves this media id (bytes and type). */
   media(id: string, bytes: Uint8Array, mimeType: string): void;
   mediaRequests: string[];
+  /** The account's templates, served two per page as Meta pages them. */
+  templates: Record<string, unknown>[];
   /** Called on every accepted send (the benchmark's clock). */
   onSend?: (message: SentMessage) => void;
   reset(): void;
@@ -55,6 +57,7 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
     url: '',
     sent: [],
     mediaRequests: [],
+    templates: [],
     failNext: (...errors) => failures.push(...errors),
     media: (id, bytes, mimeType) => mediaStore.set(id, { bytes, mimeType }),
     reset() {
@@ -102,6 +105,20 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
         messaging_product: 'whatsapp',
         contacts: [{ input: body.to, wa_id: body.to }],
         messages: [{ id: message.wamid }],
+      });
+    }
+    if (req.method === 'GET' && /^\/v21\.0\/[0-9]+\/message_templates$/.test(url.pathname)) {
+      const after = Number(url.searchParams.get('after') ?? 0);
+      const page = graph.templates.slice(after, after + 2);
+      const more = after + 2 < graph.templates.length;
+      const next = new URL(url);
+      next.searchParams.set('after', String(after + 2));
+      return json(200, {
+        data: page,
+        paging: {
+          cursors: { before: 'MAZDZD', after: 'MjQZD' },
+          ...(more ? { next: next.href } : {}),
+        },
       });
     }
     const bytes = /^\/media-bytes\/(.+)$/.exec(url.pathname);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ChatHarness, createTenant, runWorker, startChatHarness } from '../support/chat.ts';
+import { createUser, userClaims } from '../support/world.ts';
 import {
   deliver,
   delivery,
@@ -30,12 +31,48 @@ const number: MetaNumber = {
   wabaId: '102290129340398',
 };
 
+const TEMPLATES = [
+  {
+    id: '1001',
+    name: 'order_update',
+    language: 'en_US',
+    category: 'UTILITY',
+    status: 'APPROVED',
+    components: [
+      { type: 'HEADER', format: 'TEXT', text: 'Your order' },
+      {
+        type: 'BODY',
+        text: 'Hi {{1}}, order {{2}} has shipped.',
+        example: { body_text: [['Ana', 'TH-1234']] },
+      },
+      { type: 'FOOTER', text: 'Test shop' },
+    ],
+  },
+  {
+    id: '1002',
+    name: 'order_update',
+    language: 'es',
+    category: 'UTILITY',
+    status: 'APPROVED',
+    components: [{ type: 'BODY', text: 'Hola {{1}}, tu pedido {{2}} ha salido.' }],
+  },
+  {
+    id: '1003',
+    name: 'spring_sale',
+    language: 'en_US',
+    category: 'MARKETING',
+    status: 'PENDING',
+    components: [{ type: 'BODY', text: 'Spring sale!' }],
+  },
+];
+
 let nextPhone = 34600000000;
 const newCustomer = () => String(nextPhone++);
 
 beforeAll(async () => {
   graph = await startFakeGraph(ACCESS_TOKEN);
   h = await startChatHarness({ WHATSAPP_GRAPH_URL: graph.url, JOB_LEASE_SECONDS: '3' });
+  graph.templates.push(...TEMPLATES);
   const tenant = await createTenant(h, { llm: 'openai' });
   tenantId = tenant.id;
   const [row] = await h.db.asService((sql) =>
@@ -536,5 +573,137 @@ describe('sending', () => {
     });
     await runWorker(h);
     expect(sendsTo(waId)).toHaveLength(2);
+  });
+});
+
+describe('templates', () => {
+  async function templates() {
+    return query<{ id: string; meta_id: string; name: string; language: string; status: string }>(
+      `select id, meta_id, name, language, status, rejected_reason from public.whatsapp_templates
+        where connection_id = $1 order by meta_id`,
+      [connectionId],
+    );
+  }
+
+  it('are synced from the business account, every page', async () => {
+    const rows = await until('the templates synced', async () => {
+      await runWorker(h);
+      const all = await templates();
+      return all.length === 3 && all;
+    });
+    expect(rows.map((t) => [t.meta_id, t.name, t.language, t.status])).toEqual([
+      ['1001', 'order_update', 'en_US', 'APPROVED'],
+      ['1002', 'order_update', 'es', 'APPROVED'],
+      ['1003', 'spring_sale', 'en_US', 'PENDING'],
+    ]);
+  });
+
+  it('follow message_template_status_update', async () => {
+    const payload = {
+      object: 'whatsapp_business_account',
+      entry: [
+        {
+          id: number.wabaId,
+          time: Math.floor(Date.now() / 1000),
+          changes: [
+            {
+              field: 'message_template_status_update',
+              value: {
+                event: 'REJECTED',
+                message_template_id: 1003,
+                message_template_name: 'spring_sale',
+                message_template_language: 'en_US',
+                reason: 'INCORRECT_CATEGORY',
+              },
+            },
+          ],
+        },
+      ],
+    };
+    expect((await deliver(webhookUrl, APP_SECRET, payload)).status).toBe(200);
+    const spring = (await templates()).find((t) => t.meta_id === '1003');
+    expect(spring).toMatchObject({ status: 'REJECTED', rejected_reason: 'INCORRECT_CATEGORY' });
+  });
+
+  it('an approved template with variables goes out past the 24-hour window', async () => {
+    const waId = newCustomer();
+    h.llm.script({ text: 'Late again.' });
+    await say(
+      waId,
+      'text',
+      { text: { body: 'Where is my order TH-1234?' } },
+      {
+        at: Date.now() - 30 * 3600_000,
+      },
+    );
+    const conversation = await until('the conversation', () => conversationOf(waId));
+    await until('the bot reply refused', async () =>
+      (await messagesOf(conversation.id)).some((m) => m.role === 'system'),
+    );
+    const agentId = await h.db.asService(async (sql) => {
+      const id = await createUser(sql);
+      await sql.query(
+        `insert into public.tenant_members (tenant_id, user_id, role) values ($1, $2, 'agent')`,
+        [tenantId, id],
+      );
+      return id;
+    });
+    const all = await templates();
+    const english = all.find((t) => t.meta_id === '1001');
+    const rejected = all.find((t) => t.meta_id === '1003');
+    const send = (templateId: string | undefined, variables: string[]) =>
+      h.db
+        .asUser(userClaims(agentId), (sql) =>
+          sql.query<{ id: string }>(
+            'select public.send_whatsapp_template($1, $2, $3::text[]) as id',
+            [conversation.id, templateId, variables],
+          ),
+        )
+        .then(
+          ([row]) => row?.id,
+          (error: { code?: string }) => `error ${error.code}`,
+        );
+    expect(await send(english?.id, ['Ana'])).toBe('error 22023');
+    expect(await send(rejected?.id, [])).toBe('error 22023');
+    const messageId = await send(english?.id, ['Ana', 'TH-1234']);
+    expect(messageId).toMatch(/^[0-9a-f-]{36}$/);
+    const sent = await until('the template sent', async () => {
+      await runWorker(h);
+      return sendsTo(waId)[0];
+    });
+    expect(sent.body).toMatchObject({
+      to: waId,
+      type: 'template',
+      template: {
+        name: 'order_update',
+        language: { code: 'en_US' },
+        components: [
+          {
+            type: 'body',
+            parameters: [
+              { type: 'text', text: 'Ana' },
+              { type: 'text', text: 'TH-1234' },
+            ],
+          },
+        ],
+      },
+    });
+    const message = (await messagesOf(conversation.id)).find((m) => m.id === messageId);
+    expect(message).toMatchObject({ role: 'agent', content: 'Hi Ana, order TH-1234 has shipped.' });
+    // Someone outside the tenant cannot send it.
+    const stranger = await h.db.asService((sql) => createUser(sql));
+    const refused = await h.db
+      .asUser(userClaims(stranger), (sql) =>
+        sql.query('select public.send_whatsapp_template($1, $2, $3::text[])', [
+          conversation.id,
+          english?.id,
+          ['x', 'y'],
+        ]),
+      )
+      .then(
+        () => 'sent',
+        (error: { code?: string }) => error.code,
+      );
+    expect(refused).toBe('42501');
   });
 });

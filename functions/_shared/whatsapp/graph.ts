@@ -101,3 +101,34 @@ export async function downloadMedia(
     bytes: new Uint8Array(await response.arrayBuffer()),
   };
 }
+
+export interface GraphTemplate {
+  id: string;
+  name: string;
+  language: string;
+  category?: string;
+  status: string;
+  components?: unknown[];
+  rejected_reason?: string;
+}
+
+/** Every template of a WhatsApp Business Account, following Meta's paging.next links. */
+export async function listTemplates(
+  deps: GraphDeps,
+  connection: { business_account_id: string; access_token: string },
+): Promise<GraphOutcome | { ok: true; templates: GraphTemplate[] }> {
+  const templates: GraphTemplate[] = [];
+  let next: string | undefined =
+    `${deps.baseUrl}/${encodeURIComponent(connection.business_account_id)}/message_templates?fields=id,name,language,category,status,components,rejected_reason&limit=100`;
+  // A bound on pages: a paging loop must end even if the cursor never does.
+  for (let page = 0; next && page < 100; page++) {
+    const answer = await readGraphAnswer(
+      await deps.fetch(next, { headers: { authorization: `Bearer ${connection.access_token}` } }),
+    );
+    if (!answer.ok) return answer;
+    const body = answer.body as { data?: GraphTemplate[]; paging?: { next?: string } } | null;
+    templates.push(...(body?.data ?? []));
+    next = body?.paging?.next;
+  }
+  return { ok: true, templates };
+}

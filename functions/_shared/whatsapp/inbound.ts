@@ -98,18 +98,40 @@ export const webhookSchema = z.object({
     .max(1000),
 });
 
+const templateUpdate = z.object({
+  event: z.string().min(1).max(40),
+  message_template_id: z.union([z.number(), z.string()]).transform(String),
+  message_template_name: z.string().max(512).optional(),
+  message_template_language: z.string().max(20).optional(),
+  reason: z.string().max(1000).nullable().optional(),
+});
+export type TemplateUpdate = z.infer<typeof templateUpdate>;
+
 export interface Delivery {
   messages: { message: InboundMessage; profileName: string | null }[];
   statuses: InboundStatus[];
+  templates: TemplateUpdate[];
   /** Parts Parley could not read: logged, never fatal. */
   skipped: number;
 }
 
 /** The messages and statuses addressed to this phone number id. */
-export function readDelivery(payload: z.infer<typeof webhookSchema>, phoneNumberId: string) {
-  const out: Delivery = { messages: [], statuses: [], skipped: 0 };
+export function readDelivery(
+  payload: z.infer<typeof webhookSchema>,
+  phoneNumberId: string,
+  businessAccountId: string | null,
+) {
+  const out: Delivery = { messages: [], statuses: [], templates: [], skipped: 0 };
   for (const entry of payload.entry) {
     for (const change of entry.changes) {
+      if (change.field === 'message_template_status_update') {
+        const update = templateUpdate.safeParse(change.value);
+        // Templates belong to the account: another account's news is not this connection's.
+        if (update.success && businessAccountId && entry.id === businessAccountId)
+          out.templates.push(update.data);
+        else out.skipped++;
+        continue;
+      }
       if (change.field !== 'messages') continue;
       const value = changeValue.safeParse(change.value);
       if (!value.success) {
@@ -310,4 +332,28 @@ export async function storeStatus(sql: Sql, connection: Connection, status: Inbo
       status.timestamp,
     ],
   );
+}
+
+/** A template's new status from Meta; a template not synced yet brings the whole list in. */
+export async function storeTemplateUpdate(
+  sql: Sql,
+  connection: Connection,
+  update: TemplateUpdate,
+) {
+  const rows = await sql.query(
+    `update public.whatsapp_templates
+        set status = $3, rejected_reason = nullif($4, 'NONE')
+      where connection_id = $1 and meta_id = $2 returning id`,
+    [connection.id, update.message_template_id, update.event, update.reason ?? null],
+  );
+  if (rows.length === 0) {
+    await sql.query(
+      `select private.enqueue_job('whatsapp_templates_sync', $1::jsonb, $2, now(), $3, 5, null)`,
+      [
+        { connection_id: connection.id },
+        connection.tenant_id,
+        `whatsapp_templates:${connection.id}`,
+      ],
+    );
+  }
 }

@@ -5,6 +5,7 @@ import {
   downloadMedia,
   type GraphDeps,
   type GraphErrorBody,
+  listTemplates,
   REENGAGEMENT_REQUIRED,
   readGraphAnswer,
   sendMessage,
@@ -16,6 +17,7 @@ import {
 
 export const SEND_JOB = 'whatsapp_send';
 export const MEDIA_JOB = 'whatsapp_media';
+export const TEMPLATE_SYNC_JOB = 'whatsapp_templates_sync';
 
 /** Free-form messages may follow the customer's last message for this long. */
 export const SERVICE_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -101,6 +103,33 @@ interface Outgoing {
   enabled: boolean;
   sent_wamid: string | null;
   last_inbound: Date | null;
+  template_name: string | null;
+  template_language: string | null;
+  template_variables: string[] | null;
+}
+
+/** A template message: only the body's variables are filled in ({{1}}, {{2}}… in order). */
+export function templateMessage(
+  to: string,
+  name: string,
+  language: string,
+  variables: string[],
+): Record<string, unknown> {
+  return {
+    to,
+    type: 'template',
+    template: {
+      name,
+      language: { code: language },
+      ...(variables.length
+        ? {
+            components: [
+              { type: 'body', parameters: variables.map((text) => ({ type: 'text', text })) },
+            ],
+          }
+        : {}),
+    },
+  };
 }
 
 /** A message that will not reach the customer: marked failed, and the inbox is told why. */
@@ -128,7 +157,8 @@ export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
       sql.query<Outgoing>(
         `select m.id, m.tenant_id, m.conversation_id, m.content, m.quick_replies, cv.locale,
                 t.connection_id, t.wa_id, c.phone_number_id, c.access_token, c.enabled,
-                w.wamid as sent_wamid,
+                w.wamid as sent_wamid, tp.name as template_name,
+                tp.language as template_language, ts.variables as template_variables,
                 (select max(u.created_at) from public.messages u
                   where u.conversation_id = m.conversation_id and u.role = 'user') as last_inbound
            from public.messages m
@@ -136,6 +166,8 @@ export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
            join private.whatsapp_threads t on t.conversation_id = m.conversation_id
            join public.whatsapp_connections c on c.id = t.connection_id
            left join private.whatsapp_messages w on w.message_id = m.id
+           left join private.whatsapp_template_sends ts on ts.message_id = m.id
+           left join public.whatsapp_templates tp on tp.id = ts.template_id
           where m.id = $1`,
         [message_id],
       ),
@@ -145,7 +177,17 @@ export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
     const fail = (reason: string, errors: unknown[] = []) =>
       deps.db.asService((sql) => markFailed(sql, message, reason, errors));
     if (!message.enabled) return fail('the WhatsApp connection is disabled');
-    if (!message.last_inbound || now() - message.last_inbound.getTime() > SERVICE_WINDOW_MS)
+    const template = message.template_name
+      ? templateMessage(
+          message.wa_id,
+          message.template_name,
+          message.template_language ?? 'en_US',
+          message.template_variables ?? [],
+        )
+      : null;
+    const windowOpen =
+      message.last_inbound !== null && now() - message.last_inbound.getTime() <= SERVICE_WINDOW_MS;
+    if (!template && !windowOpen)
       return fail(
         'the 24-hour customer-service window is closed; only an approved template can be sent',
       );
@@ -154,7 +196,8 @@ export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
       await sendMessage(
         deps,
         message,
-        outboundMessage(message.wa_id, message.content, message.quick_replies, message.locale),
+        template ??
+          outboundMessage(message.wa_id, message.content, message.quick_replies, message.locale),
       ),
     );
     if (answer.ok) {
@@ -258,5 +301,64 @@ export function createWhatsappMediaHandler(deps: WhatsappJobDeps) {
       ),
     );
     return { stored: `attachments/${path}` };
+  };
+}
+
+const syncPayload = z.object({ connection_id: z.string().uuid() });
+
+/** Reads every template of the connection's account and mirrors it; gone ones are dropped. */
+export function createTemplateSyncHandler(deps: WhatsappJobDeps) {
+  return async (job: Job) => {
+    const { connection_id } = syncPayload.parse(job.payload);
+    const [connection] = await deps.db.asService((sql) =>
+      sql.query<{ tenant_id: string; business_account_id: string | null; access_token: string }>(
+        `select tenant_id, business_account_id, access_token
+           from public.whatsapp_connections where id = $1`,
+        [connection_id],
+      ),
+    );
+    if (!connection?.business_account_id) return { skipped: 'no_business_account' };
+    const listed = await listTemplates(deps, {
+      business_account_id: connection.business_account_id,
+      access_token: connection.access_token,
+    });
+    if (!listed.ok) {
+      if (listed.retry && job.attempts < job.max_attempts)
+        throw new Error(`WhatsApp templates not read yet (${describeError(listed.error)})`);
+      return { failed: describeError(listed.error) };
+    }
+    if (!('templates' in listed)) return { failed: 'no templates' };
+    await deps.db.asService(async (sql) => {
+      for (const t of listed.templates) {
+        await sql.query(
+          `insert into public.whatsapp_templates
+             (tenant_id, connection_id, meta_id, name, language, category, status, components,
+              rejected_reason, synced_at)
+           values ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, now())
+           on conflict (connection_id, meta_id) do update
+              set name = excluded.name, language = excluded.language,
+                  category = excluded.category, status = excluded.status,
+                  components = excluded.components, rejected_reason = excluded.rejected_reason,
+                  synced_at = now()`,
+          [
+            connection.tenant_id,
+            connection_id,
+            t.id,
+            t.name,
+            t.language,
+            t.category ?? null,
+            t.status,
+            t.components ?? [],
+            t.rejected_reason && t.rejected_reason !== 'NONE' ? t.rejected_reason : null,
+          ],
+        );
+      }
+      await sql.query(
+        `delete from public.whatsapp_templates
+          where connection_id = $1 and not (meta_id = any($2::text[]))`,
+        [connection_id, listed.templates.map((t) => t.id)],
+      );
+    });
+    return { templates: listed.templates.length };
   };
 }
