@@ -195,6 +195,18 @@ async function ingestPendingDocuments(db: Db, embedder: Embedder): Promise<numbe
   return ingested;
 }
 
+/** ANALYZE as autovacuum would: the tables written since they were last analyzed, not the catalog. */
+async function analyzeChanged(pg: PGlite): Promise<void> {
+  // This session's own counts reach the statistics views once flushed.
+  await pg.query('select pg_stat_force_next_flush()');
+  await pg.query('select 1');
+  const { rows } = await pg.query<{ name: string }>(
+    `select format('%I.%I', schemaname, relname) as name from pg_stat_user_tables
+      where n_mod_since_analyze > 0 or last_analyze is null`,
+  );
+  if (rows.length > 0) await pg.exec(`analyze ${rows.map((r) => r.name).join(', ')}`);
+}
+
 export async function openLocalDatabase(
   options: LocalDatabaseOptions = {},
 ): Promise<LocalDatabase> {
@@ -223,7 +235,7 @@ export async function openLocalDatabase(
     const ingested = embedder ? await ingestPendingDocuments(createPgliteDb(pg), embedder) : 0;
     // Postgres' autovacuum would analyze after this much change; PGlite runs no autovacuum, and
     // without statistics the planner never picks the HNSW or GIN indexes.
-    if (applied.length > 0 || seeded || ingested > 0) await pg.exec('analyze');
+    if (applied.length > 0 || seeded || ingested > 0) await analyzeChanged(pg);
     return { pg, applied, seeded, close: () => pg.close() };
   } catch (error) {
     await pg.close().catch(() => {});
