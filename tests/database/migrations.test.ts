@@ -106,6 +106,7 @@ describe('local database', () => {
         'parley-billing-housekeeping',
         'parley-engine-housekeeping',
         'parley-retention',
+        'parley-webhook-deliveries',
         'parley-webhook-receipts',
         'parley-worker',
       ]);

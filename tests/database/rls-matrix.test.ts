@@ -201,6 +201,17 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  // Tenant A's endpoint has deliveries from the world's own conversations.
+  webhook_deliveries: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'status = status',
+    insert: (c) => [
+      `insert into public.webhook_deliveries (tenant_id, endpoint_id, event, payload)
+       values ($1, $2, 'conversation.created', '{}')`,
+      [c.w.a.tenantId, c.w.a.webhookEndpointId],
+    ],
+  },
   subscriptions: {
     where: 'id = $1',
     params: (c) => [c.w.a.subscriptionId],
@@ -1031,6 +1042,7 @@ describe('function privileges', () => {
       'public.post_agent_message',
       'public.rate_conversation',
       'public.rate_message',
+      'public.redeliver_webhook',
       'public.reopen_conversation',
       'public.resolve_conversation',
       'public.search_conversations',

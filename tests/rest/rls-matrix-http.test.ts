@@ -165,6 +165,16 @@ const TARGETS: Record<CaseName, HttpTarget> = {
     column: 'description',
     insert: (c) => ({ tenant_id: c.w.a.tenantId, url: 'https://hooks.example/rls' }),
   },
+  webhook_deliveries: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'status',
+    insert: (c) => ({
+      tenant_id: c.w.a.tenantId,
+      endpoint_id: c.w.a.webhookEndpointId,
+      event: 'conversation.created',
+      payload: {},
+    }),
+  },
   subscriptions: {
     match: (c) => ({ id: c.w.a.subscriptionId }),
     column: 'cancel_at_period_end',

@@ -116,6 +116,9 @@ export const EXPECTATIONS = {
   // The audit trail: members read, only the service writes.
   tool_executions: only(membersRead),
   webhook_endpoints: only(adminsOnly),
+  // The tenant webhooks' delivery log: owners and admins read it; only the service writes it
+  // (redelivery is an RPC).
+  webhook_deliveries: only(adminsRead),
   // Billing: owners/admins read; only the Stripe webhook (service) writes.
   subscriptions: only(adminsRead),
   stripe_events: only({ platformAdmin: 's---' }),
