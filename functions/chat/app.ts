@@ -289,13 +289,9 @@ export function createChatApp(deps: ChatDeps) {
       deps.waitUntil(deps.runner.drain({ orderingKey, maxMs: 120_000 }));
       return c.json({ message: stored, duplicate: true }, 202);
     }
-    if (conversation.status === 'resolved') {
-      throw new HttpError(
-        409,
-        'conversation_resolved',
-        'This conversation is closed: start a new one.',
-      );
-    }
+    // A resolved conversation takes its visitor's message: the database reopens it for a person
+    // (private.reopen_on_visitor_message), so a visitor who comes back after the CSAT question is
+    // heard by the staff who closed it instead of being sent to a fresh conversation.
     const [quota] = await db.asService((sql) =>
       sql.query<{ reason: string | null; enforce: boolean }>(
         `select private.quota_exceeded(t.id) as reason, t.enforce_identity as enforce from public.tenants t where t.id = $1`,
@@ -395,7 +391,10 @@ export function createChatApp(deps: ChatDeps) {
   app.post('/chat/typing', visitorOnly, async (c) => {
     const body = await jsonBody(c, z.object({ conversation_id: uuid, typing: z.boolean() }));
     const visitor = c.get('visitor');
-    const conversation = await openConversation(visitor, body.conversation_id);
+    // Resolved ones too: the visitor may be typing the message that reopens it.
+    const conversation = await db.asUser(visitor, (sql) =>
+      visitorConversation(sql, body.conversation_id),
+    );
     await enforceRateLimits(db, [[`typing:visitor:${visitor.sub}`, limits.visitorTypingPerMinute]]);
     await sendTyping(db, conversation.id, body.typing, { by: 'visitor' });
     return c.json({ ok: true }, 202);
