@@ -474,6 +474,16 @@ describe('statuses', () => {
       [second.wamid],
     );
     expect(record?.errors[0]?.code).toBe(131026);
+    // The inbox is told, once, with Meta's code.
+    await deliver(
+      webhookUrl,
+      APP_SECRET,
+      delivery(number, status(second.wamid ?? '', waId, 'failed', { errors })),
+    );
+    const notes = (await messagesOf(conversation?.id ?? '')).filter((m) => m.role === 'system');
+    expect(notes.map((m) => [m.content, m.is_private])).toEqual([
+      ['Not delivered on WhatsApp: 131026 Message undeliverable (Message Undeliverable.)', true],
+    ]);
   });
 
   it('a status that beats the send’s own record is kept and applied', async () => {
