@@ -1035,6 +1035,8 @@ describe('function privileges', () => {
   it('authenticated can call exactly the public RPCs', async () => {
     expect(await callable('authenticated', 'public')).toEqual([
       'public.assign_conversation',
+      'public.conversation_metrics_by_agent',
+      'public.conversation_metrics_daily',
       'public.create_workspace',
       'public.hand_back_to_bot',
       'public.mark_conversation_read',
