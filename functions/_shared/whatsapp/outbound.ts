@@ -149,6 +149,16 @@ async function markFailed(sql: Sql, message: Outgoing, reason: string, errors: u
 const describeError = (e: GraphErrorBody) =>
   `${e.code ?? 'error'}${e.error_subcode ? `/${e.error_subcode}` : ''}: ${e.message ?? 'unknown'}`;
 
+/**
+ * A refusal worth repeating throws, so the queue retries it with backoff; on the last attempt, or
+ * for a refusal that will not change, the reason is returned instead.
+ */
+function retryOrReason(job: Job, outcome: { retry: boolean; error: GraphErrorBody }, what: string) {
+  if (outcome.retry && job.attempts < job.max_attempts)
+    throw new Error(`WhatsApp: ${what}, retrying later (${describeError(outcome.error)})`);
+  return describeError(outcome.error);
+}
+
 export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
   const now = deps.now ?? Date.now;
   return async (job: Job) => {
@@ -216,9 +226,7 @@ export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
         'the 24-hour customer-service window is closed; only an approved template can be sent',
         [answer.error],
       );
-    if (answer.retry && job.attempts < job.max_attempts)
-      throw new Error(`WhatsApp asked to retry later (${describeError(answer.error)})`);
-    return fail(describeError(answer.error), [answer.error]);
+    return fail(retryOrReason(job, answer, 'not sent'), [answer.error]);
   };
 }
 
@@ -263,11 +271,7 @@ export function createWhatsappMediaHandler(deps: WhatsappJobDeps) {
     if (row.media.storage_path) return { skipped: 'already_stored' };
     if (!deps.storage) throw new Error('Storage is not configured for WhatsApp media');
     const media = await downloadMedia(deps, row.access_token, row.media.id);
-    if (!media.ok) {
-      if (media.retry && job.attempts < job.max_attempts)
-        throw new Error(`WhatsApp media not fetched yet (${describeError(media.error)})`);
-      return { failed: describeError(media.error) };
-    }
+    if (!media.ok) return { failed: retryOrReason(job, media, 'media not fetched') };
     if (!('bytes' in media)) return { failed: 'no media bytes' };
     const mime = media.info.mime_type.split(';')[0]?.trim() || 'application/octet-stream';
     const path = `${row.tenant_id}/${payload.conversation_id}/wa-${payload.message_id}.${EXTENSIONS[mime] ?? 'bin'}`;
@@ -322,11 +326,7 @@ export function createTemplateSyncHandler(deps: WhatsappJobDeps) {
       business_account_id: connection.business_account_id,
       access_token: connection.access_token,
     });
-    if (!listed.ok) {
-      if (listed.retry && job.attempts < job.max_attempts)
-        throw new Error(`WhatsApp templates not read yet (${describeError(listed.error)})`);
-      return { failed: describeError(listed.error) };
-    }
+    if (!listed.ok) return { failed: retryOrReason(job, listed, 'templates not read') };
     if (!('templates' in listed)) return { failed: 'no templates' };
     await deps.db.asService(async (sql) => {
       for (const t of listed.templates) {
