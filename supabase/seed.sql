@@ -63,7 +63,14 @@ insert into public.tenants (
     },
     "color": "#2f6f4f",
     "locale": "en",
-    "quick_starts": {"en": ["Where is my order?", "How do returns work?", "Book a boot fitting"]},
+    "quick_starts": {
+      "en": ["Where is my order?", "How do returns work?", "Book a boot fitting"],
+      "es": ["¿Dónde está mi pedido?", "¿Cómo funcionan las devoluciones?", "Reservar una prueba de botas"],
+      "fr": ["Où en est ma commande ?", "Comment fonctionnent les retours ?", "Réserver un essayage de chaussures"],
+      "de": ["Wo ist meine Bestellung?", "Wie funktionieren Rücksendungen?", "Schuhanpassung buchen"],
+      "pt": ["Onde está meu pedido?", "Como funcionam as devoluções?", "Agendar prova de botas"],
+      "he": ["איפה ההזמנה שלי?", "איך עובדות החזרות?", "לקבוע התאמת נעליים"]
+    },
     "system_prompt": "You are the support assistant of Trailhead Outfitters, an outdoor-gear shop. Answer from the knowledge base, be concise and friendly, and use tools for order status and fittings.",
     "guardrails": ["Never promise refunds outside the returns policy.", "Offer a human when unsure."]
   }',

@@ -44,6 +44,9 @@ await Promise.all([
     ...common,
     entryPoints: { 'parley-app': join(here, 'src/app/main.tsx') },
     format: 'esm',
+    // Each language's words are a chunk beside the app, fetched when a visitor uses it.
+    splitting: true,
+    chunkNames: 'parley-[name]-[hash]',
     outdir,
   }),
 ]);

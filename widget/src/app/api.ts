@@ -1,5 +1,6 @@
 import type { Identity } from '../shared/types.ts';
 import type { Auth } from './auth.ts';
+import { toJson } from './json.ts';
 import type { Conversation, Message, Prechat, PublicConfig } from './types.ts';
 
 // The chat function's visitor API. Errors keep the server's code, so callers can tell "start a
@@ -49,7 +50,7 @@ export function createApi(url: string, apikey: string, auth: Auth) {
     }
   }
   const post = <T>(path: string, body: unknown) =>
-    request<T>(path, { method: 'POST', body: JSON.stringify(body) });
+    request<T>(path, { method: 'POST', body: toJson(body) });
 
   return {
     config: (key: string, locale: string) =>

@@ -1,3 +1,4 @@
+import { toJson } from './json.ts';
 import type { KeyStore } from './storage.ts';
 
 // The visitor's anonymous Supabase session, over plain fetch. Tabs share it through storage: a
@@ -26,7 +27,7 @@ export function createAuth(url: string, apikey: string, store: KeyStore) {
     const response = await fetch(`${url}/auth/v1/${path}`, {
       method: 'POST',
       headers: { apikey, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+      body: toJson(body),
     });
     const json = (await response.json().catch(() => null)) as Session | null;
     if (!response.ok || !json?.access_token) {
@@ -99,7 +100,19 @@ export function createAuth(url: string, apikey: string, store: KeyStore) {
     /** Forget the visitor entirely (their user was removed server-side). */
     reset() {
       session = null;
+      clearTimeout(timer);
+      timer = undefined;
       store.remove('session');
+    },
+    /** Revokes the session server-side too, so tokens copied from storage stop working. */
+    async signOut() {
+      const current = session;
+      this.reset();
+      if (!current) return;
+      await fetch(`${url}/auth/v1/logout`, {
+        method: 'POST',
+        headers: { apikey, authorization: `Bearer ${current.access_token}` },
+      }).catch(() => {});
     },
   };
 }

@@ -2,9 +2,10 @@ import { batch, computed, effect, signal } from '@preact/signals';
 import type { Host, Identity } from '../shared/types.ts';
 import { ApiError, createApi } from './api.ts';
 import { createAuth } from './auth.ts';
-import { baseLanguage } from './i18n.ts';
+import { baseLanguage, loadStrings, stringsFor } from './i18n.ts';
 import { lastServerTime, mergeMessage, newClientId, toMessage } from './messages.ts';
 import { createRealtime } from './realtime.ts';
+import { toConfig, toConversation } from './shapes.ts';
 import { keyStore } from './storage.ts';
 import type { Conversation, Message, Prechat, PrechatField, PublicConfig } from './types.ts';
 
@@ -31,7 +32,11 @@ export function createChat(host: Host) {
   const state = {
     open: signal(false),
     locale: signal(host.locale),
-    config: signal<PublicConfig | null>(store.get<PublicConfig>('config')),
+    /** The UI's words: English until the visitor's language has arrived. */
+    strings: signal(stringsFor(host.locale)),
+    config: signal<PublicConfig | null>(
+      toConfig(store.get<unknown>('config'), baseLanguage(host.locale)),
+    ),
     conversation: signal<Conversation | null>(null),
     messages: signal<Message[]>([]),
     connection: signal<'connecting' | 'online' | 'offline'>('connecting'),
@@ -95,11 +100,12 @@ export function createChat(host: Host) {
 
   async function sync(conversationId: string, fromHistory = false) {
     const after = lastServerTime(state.messages.value);
-    const { conversation, messages } = await api.messages(conversationId, after);
+    const result = await api.messages(conversationId, after);
     if (state.conversation.value?.id !== conversationId) return;
+    const conversation = toConversation(result?.conversation);
     batch(() => {
-      setStatus(conversation.status);
-      for (const value of messages) {
+      if (conversation && STATUSES.includes(conversation.status)) setStatus(conversation.status);
+      for (const value of Array.isArray(result?.messages) ? result.messages : []) {
         const message = toMessage(value);
         if (message) receive(message, fromHistory);
       }
@@ -168,7 +174,7 @@ export function createChat(host: Host) {
   }
 
   async function startSession(newConversation = false, prechat?: Prechat): Promise<Conversation> {
-    const { conversation, config } = await api.session({
+    const result = await api.session({
       key: options.key,
       locale: baseLanguage(state.locale.value),
       page_url: location.href.slice(0, 2048),
@@ -176,7 +182,9 @@ export function createChat(host: Host) {
       ...(newConversation ? { new_conversation: true } : {}),
       ...(prechat ? { prechat } : {}),
     });
-    setConfig(config);
+    const conversation = toConversation(result?.conversation);
+    if (!conversation) throw new ApiError(502, 'bad_response', 'no conversation in the answer');
+    setConfig(result.config);
     await attach(conversation, newConversation);
     return conversation;
   }
@@ -213,7 +221,9 @@ export function createChat(host: Host) {
     position: options.position ?? config.position,
   });
 
-  function setConfig(config: PublicConfig) {
+  function setConfig(value: unknown) {
+    const config = toConfig(value, baseLanguage(state.locale.value));
+    if (!config) return;
     state.config.value = config;
     store.set('config', config);
     store.set('look', look(config));
@@ -242,7 +252,9 @@ export function createChat(host: Host) {
           content: message.content,
           locale: baseLanguage(state.locale.value),
         });
-        receive(stored);
+        const shaped = toMessage(stored);
+        if (shaped) receive(shaped);
+        else mark({ local: undefined });
         return;
       } catch (error) {
         const retryable = !(error instanceof ApiError) || error.retryable;
@@ -256,6 +268,24 @@ export function createChat(host: Host) {
         return;
       }
     }
+  }
+
+  async function forget() {
+    identity = null;
+    clearInterval(poller);
+    await realtime.leave();
+    await auth.signOut();
+    for (const name of ['conversation', 'rated']) store.remove(name);
+    batch(() => {
+      state.conversation.value = null;
+      state.messages.value = [];
+      state.typing.value = null;
+      state.partial.value = null;
+      state.unread.value = 0;
+      state.notice.value = null;
+      state.rated.value = null;
+      state.identified.value = false;
+    });
   }
 
   const actions = {
@@ -346,11 +376,19 @@ export function createChat(host: Host) {
       }
       await startSession(true).catch(fail);
     },
+    /** Logs the visitor out: another person may use this browser next. */
+    async reset() {
+      await forget();
+      if (state.open.value && !prechatFields.value) await ensureConversation().catch(fail);
+    },
     async identify(next: Identity) {
+      const stored = store.get<StoredConversation>('conversation');
+      const previous = identity?.identifier ?? stored?.identifier ?? null;
+      // Someone else signed in on this browser: nothing of the last customer's carries over.
+      if (previous !== null && previous !== next.identifier) await forget();
       identity = next;
       state.identified.value = true;
       state.notice.value = null;
-      const stored = store.get<StoredConversation>('conversation');
       if (stored?.identifier === next.identifier && state.conversation.value) return;
       await realtime.leave();
       state.conversation.value = null;
@@ -362,6 +400,14 @@ export function createChat(host: Host) {
     },
   };
 
+  effect(() => {
+    const locale = state.locale.value;
+    void loadStrings(locale)
+      .then(() => {
+        if (state.locale.value === locale) state.strings.value = stringsFor(locale);
+      })
+      .catch(() => {});
+  });
   effect(() => host.setUnread(state.unread.value));
   effect(() => {
     const config = state.config.value;

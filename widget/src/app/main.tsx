@@ -1,4 +1,5 @@
 import { render } from 'preact';
+import { adoptStyles } from '../shared/adopt-styles.ts';
 import type { App, Host } from '../shared/types.ts';
 import { createChat } from './chat.ts';
 import { CSS } from './styles.ts';
@@ -6,11 +7,10 @@ import { Window } from './ui/window.tsx';
 
 /** Called by the loader once this chunk has arrived; renders into the loader's shadow root. */
 export function mount(host: Host): App {
-  const style = document.createElement('style');
-  style.textContent = CSS;
+  adoptStyles(host.root, CSS);
   const container = document.createElement('div');
   container.className = 'app';
-  host.root.append(style, container);
+  host.root.append(container);
 
   const chat = createChat(host);
   render(<Window chat={chat} host={host} />, container);
@@ -19,5 +19,6 @@ export function mount(host: Host): App {
     setOpen: (open) => chat.actions.setOpen(open),
     identify: (identity) => chat.actions.identify(identity),
     setLocale: (locale) => chat.actions.setLocale(locale),
+    reset: () => chat.actions.reset(),
   };
 }

@@ -13,19 +13,29 @@ export function toMessage(value: unknown): Message | null {
   const m = value as any;
   if (!m || !str(m.id) || !ROLES.includes(m.role) || !str(m.content) || !str(m.created_at))
     return null;
-  const a = m.author;
+  const a = m.author && typeof m.author === 'object' ? m.author : null;
+  const feedback = m.feedback;
   return {
-    ...m,
+    id: m.id,
+    role: m.role,
+    content: m.content,
+    created_at: m.created_at,
+    ...(str(m.updated_at) ? { updated_at: m.updated_at } : {}),
+    status: text(m.status),
     client_msg_id: text(m.client_msg_id),
-    quick_replies: Array.isArray(m.quick_replies) ? m.quick_replies.filter(str) : null,
+    quick_replies: Array.isArray(m.quick_replies) ? m.quick_replies.filter(str).slice(0, 12) : null,
     sources: Array.isArray(m.sources)
-      ? m.sources.filter(
-          // biome-ignore lint/suspicious/noExplicitAny: checked right here
-          (s: any) => s && (s.title == null || str(s.title)) && (s.url == null || str(s.url)),
-        )
+      ? m.sources
+          .filter(
+            // biome-ignore lint/suspicious/noExplicitAny: checked right here
+            (s: any) => s && (s.title == null || str(s.title)) && (s.url == null || str(s.url)),
+          )
+          // biome-ignore lint/suspicious/noExplicitAny: checked just above
+          .map((s: any) => ({ title: s.title ?? undefined, url: s.url ?? null }))
       : null,
     author: a && { name: text(a.name), avatar_url: text(a.avatar_url) },
-    local: undefined,
+    feedback:
+      typeof feedback === 'number' || feedback === 'up' || feedback === 'down' ? feedback : null,
   };
 }
 

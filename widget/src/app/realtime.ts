@@ -1,5 +1,6 @@
 import { RealtimeClient } from '@supabase/realtime-js';
 import type { Auth } from './auth.ts';
+import { toJson } from './json.ts';
 
 // One private channel per conversation. `onState(true)` only while the channel is joined;
 // anything else (errors, timeouts, a dropped socket) is reported so the caller can poll.
@@ -13,6 +14,12 @@ export function createRealtime(url: string, apikey: string, auth: Auth) {
   let token: string | null = null;
   const client = new RealtimeClient(`${url}/realtime/v1`, {
     params: { apikey },
+    // Phoenix's text frame, written without the page's JSON.stringify hooks; the widget never
+    // pushes broadcasts, so the binary frame for those is not needed.
+    encode: (message: Record<string, unknown>, callback: (encoded: string) => void) =>
+      callback(
+        toJson([message.join_ref, message.ref, message.topic, message.event, message.payload]),
+      ),
     // Consulted on every (re)join, so a reconnect never falls back to the anon key.
     accessToken: async () => {
       token ??= (await auth.session()).access_token;

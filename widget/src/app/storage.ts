@@ -1,3 +1,5 @@
+import { toJson } from './json.ts';
+
 // Per widget key, so two widgets on one site (or one site's staging and live keys) never mix.
 // Storage can be unavailable (privacy modes, sandboxed frames): then nothing persists.
 
@@ -22,7 +24,7 @@ export function keyStore(widgetKey: string): KeyStore {
     },
     set(name, value) {
       try {
-        localStorage.setItem(full(name), JSON.stringify(value));
+        localStorage.setItem(full(name), toJson(value));
       } catch {}
     },
     remove(name) {

@@ -2,9 +2,9 @@
 // tenant's color are one place each; --p-color/--p-on-color come from the host element.
 export const CSS = `
 *{box-sizing:border-box}
-.app{--bg:#fff;--fg:#111827;--muted:#4b5563;--line:#e5e7eb;--bot:#f3f4f6;--link:#1d4ed8;--danger:#b91c1c;font-family:var(--p-font,inherit);color:var(--fg)}
-@media (prefers-color-scheme:dark){.app{--bg:#111827;--fg:#f9fafb;--muted:#d1d5db;--line:#374151;--bot:#1f2937;--link:#93c5fd;--danger:#fca5a5}}
-.window{position:fixed;bottom:88px;right:20px;width:380px;height:min(640px,calc(100vh - 108px));display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border-radius:14px;box-shadow:0 12px 40px rgb(0 0 0/.3);overflow:hidden;animation:rise .18s ease-out}
+.app{--bg:#fff;--fg:#111827;--muted:#4b5563;--line:#e5e7eb;--bot:#f3f4f6;--link:#1d4ed8;--danger:#b91c1c;--ring:var(--p-ring,var(--link));color:var(--fg)}
+@media (prefers-color-scheme:dark){.app{--bg:#111827;--fg:#f9fafb;--muted:#d1d5db;--line:#374151;--bot:#1f2937;--link:#93c5fd;--danger:#fca5a5;--ring:var(--p-ring-dark,var(--link))}}
+.window{position:fixed;bottom:88px;right:20px;width:380px;height:min(640px,calc(100vh - 108px));display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border-radius:14px;box-shadow:0 12px 40px rgb(0 0 0/.3);overflow:hidden;animation:rise .18s ease-out;font-family:var(--p-font,inherit)}
 :host([data-position=left]) .window{right:auto;left:20px}
 .window[hidden]{display:none}
 @keyframes rise{from{opacity:0;transform:translateY(12px)}}
@@ -14,11 +14,13 @@ export const CSS = `
 .head .who{flex:1;min-width:0}
 .head h2{margin:0;font-size:16px;font-weight:600;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .status{margin:0;font-size:12px;display:flex;align-items:center;gap:6px}
-.status:before{content:"";width:8px;height:8px;border-radius:50%;background:#f59e0b;border:1px solid currentColor}
-.status[data-state=online]:before{background:#22c55e}
+.status:empty{display:none}
+.status[data-state=offline]:before{content:"";width:8px;height:8px;border-radius:50%;background:#f59e0b;border:1px solid currentColor}
 button{font:inherit;color:inherit;cursor:pointer}
 button:disabled{cursor:default;opacity:.55}
-:focus-visible{outline:3px solid var(--link);outline-offset:2px}
+:focus{outline:none}
+:focus-visible{outline:2px solid var(--ring);outline-offset:2px}
+.window:focus-visible{outline:none}
 .head :focus-visible{outline-color:currentColor}
 .icon{all:unset;display:grid;place-items:center;width:36px;height:36px;border-radius:8px;cursor:pointer}
 .icon:hover{background:rgb(0 0 0/.12)}
@@ -48,7 +50,22 @@ button:disabled{cursor:default;opacity:.55}
 .thumb[aria-pressed=true]{color:var(--link)}
 .thumb[aria-pressed=true] svg{fill:currentColor}
 .sources{font-size:12px;margin-top:4px;color:var(--muted)}
-.sources ul{margin:2px 0 0;padding-inline-start:1.1em}
+.sources summary{cursor:pointer;list-style:none;display:inline-flex;align-items:center;gap:4px;border-radius:6px}
+.sources summary::-webkit-details-marker{display:none}
+.sources summary:after{content:"";width:6px;height:6px;border:solid currentColor;border-width:0 1.5px 1.5px 0;transform:rotate(45deg) translateY(-2px)}
+.sources[open] summary:after{transform:rotate(-135deg)}
+.sources ul{margin:4px 0 0;padding:0;list-style:none;display:flex;flex-wrap:wrap;gap:4px}
+.sources li{border:1px solid var(--line);border-radius:999px;padding:2px 8px;max-width:100%;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.bubble table{border-collapse:collapse;width:100%;margin:0 0 .5em;font-size:13px;table-layout:fixed}
+.bubble th,.bubble td{border:1px solid var(--line);padding:4px 6px;text-align:start;vertical-align:top;overflow-wrap:anywhere}
+.bubble th{background:rgb(127 127 127/.12);font-weight:600}
+.team{display:flex;flex-shrink:0}
+.team img{margin-inline-start:-8px;border:2px solid var(--p-color)}
+.team img:first-child{margin-inline-start:0}
+.confirm{margin:0 12px 8px;padding:10px 12px;border:1px solid var(--line);border-radius:10px;font-size:13px;display:flex;flex-wrap:wrap;align-items:center;gap:8px}
+.confirm p{margin:0;flex:1 1 100%}
+.confirm button{border:1px solid var(--line);background:var(--bg);border-radius:8px;padding:6px 10px}
+.confirm .go{background:var(--p-color);color:var(--p-on-color);border-color:var(--p-color)}
 .chips{display:flex;flex-wrap:wrap;gap:6px}
 .chip{border:1px solid var(--p-color);background:var(--bg);color:var(--fg);border-radius:999px;padding:6px 12px;font-size:13px}
 .chip:hover{background:var(--bot)}
@@ -66,16 +83,19 @@ button:disabled{cursor:default;opacity:.55}
 .actions{display:flex;justify-content:center;padding:0 12px 6px}
 .composer{display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;border-top:1px solid var(--line)}
 .field{flex:1;display:flex;flex-direction:column}
-textarea{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:10px;padding:8px 10px;resize:none;max-height:140px;min-height:40px;width:100%}
+textarea{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:10px;padding:8px 10px;resize:none;max-height:140px;min-height:40px;width:100%;font-size:16px}
+textarea:focus-visible{outline-offset:0}
 .counter{font-size:11px;color:var(--muted);text-align:end;margin-top:2px}
+.counter[hidden]{display:none}
 .counter[data-over=true]{color:var(--danger)}
-.send{all:unset;display:grid;place-items:center;width:40px;height:40px;border-radius:10px;background:var(--p-color);color:var(--p-on-color);cursor:pointer;margin-bottom:18px}
+.send{all:unset;display:grid;place-items:center;width:40px;height:40px;border-radius:10px;background:var(--p-color);color:var(--p-on-color);cursor:pointer}
+[dir=rtl] .send svg{transform:scaleX(-1)}
 .send:disabled{opacity:.5;cursor:default}
 .send svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
 .prechat{display:flex;flex-direction:column;gap:10px;padding:12px 16px 16px;border-top:1px solid var(--line)}
 .prechat p{margin:0;font-size:14px}
 .q{display:flex;flex-direction:column;gap:4px;font-size:13px}
-.q input{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:10px;padding:8px 10px}
+.q input{font:inherit;font-size:16px;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:10px;padding:8px 10px}
 .q input[aria-invalid=true]{border-color:var(--danger)}
 .start{border:0;border-radius:10px;padding:10px;background:var(--p-color);color:var(--p-on-color);font-weight:600}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}

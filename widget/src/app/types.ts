@@ -33,6 +33,15 @@ export interface PublicConfig {
   locale: string;
   prechat_form: PrechatForm | null;
   identity_required?: boolean;
+  /** Who answers, when the tenant shows its team. */
+  team?: TeamMember[];
+  /** The tenant's own words, e.g. "Usually replies in a few minutes". */
+  reply_time?: string | null;
+}
+
+export interface TeamMember {
+  name: string;
+  avatar_url: string | null;
 }
 
 export interface PrechatField {

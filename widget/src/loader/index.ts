@@ -1,4 +1,4 @@
-import { parseHex, readableOn } from '../shared/color.ts';
+import { contrast, parseHex, readableOn } from '../shared/color.ts';
 import {
   type App,
   type AppModule,
@@ -26,11 +26,13 @@ function cachedLook(key: string): CachedLook {
 
 function start(script: HTMLScriptElement | null) {
   const options = readOptions(script);
-  if (!options.key || document.getElementById('parley-root')) return;
+  // Our own tag marks a widget already started; the id is only a courtesy, since a page may
+  // already use it for something else.
+  if (!options.key || document.querySelector('parley-chat')) return;
   const appUrl = new URL('parley-app.js', script?.src || location.href).href;
 
   const element = document.createElement('parley-chat');
-  element.id = 'parley-root';
+  if (!document.getElementById('parley-root')) element.id = 'parley-root';
   const root = element.attachShadow({ mode: 'open' });
   const { button, badge } = paintLauncher(root);
 
@@ -51,6 +53,10 @@ function start(script: HTMLScriptElement | null) {
     const color = parseHex(options.color) ?? parseHex(look.color) ?? DEFAULT_COLOR;
     element.style.setProperty('--p-color', color);
     element.style.setProperty('--p-on-color', readableOn(color));
+    // The focus ring is the brand's color where it stands out (3:1) on the window's light or
+    // dark background, and the text color where it does not.
+    element.style.setProperty('--p-ring', contrast(color, '#ffffff') >= 3 ? color : '#111827');
+    element.style.setProperty('--p-ring-dark', contrast(color, '#111827') >= 3 ? color : '#f9fafb');
     element.dataset.position = options.position ?? look.position ?? 'right';
   };
   const emit = (event: WidgetEvent, data?: unknown) => {
@@ -143,6 +149,11 @@ function start(script: HTMLScriptElement | null) {
       relabel();
       app?.setLocale(next);
     },
+    async reset() {
+      identity = null;
+      // Revoking the session is the app's job, so it is loaded for this if it was not yet.
+      await (app ?? (await load())).reset();
+    },
   };
 
   if (options.open) setOpen(true);
@@ -161,6 +172,7 @@ declare global {
       identify(identity: Identity): Promise<void>;
       on(event: WidgetEvent, callback: (data: unknown) => void): () => void;
       setLocale(locale: string): void;
+      reset(): Promise<void>;
     };
   }
 }

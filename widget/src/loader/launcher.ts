@@ -1,3 +1,5 @@
+import { adoptStyles } from '../shared/adopt-styles.ts';
+
 // The part painted at once: the host's reset, its placement and the launcher bubble. Everything
 // lives in the shadow root, so neither the page's CSS nor ours crosses the boundary.
 
@@ -16,9 +18,19 @@ const CSS = `
 @media (prefers-reduced-motion:reduce){.launcher{transition:none}.launcher:hover{transform:none}}
 `;
 
-const ICONS =
-  '<svg class="ico" viewBox="0 0 24 24" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z"/></svg>' +
-  '<svg class="x" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>';
+const SVG = 'http://www.w3.org/2000/svg';
+
+// Built as nodes: a page enforcing Trusted Types refuses any HTML string.
+function icon(className: string, d: string): SVGElement {
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', className);
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(SVG, 'path');
+  path.setAttribute('d', d);
+  svg.append(path);
+  return svg;
+}
 
 export interface Launcher {
   button: HTMLButtonElement;
@@ -26,22 +38,23 @@ export interface Launcher {
 }
 
 export function paintLauncher(root: ShadowRoot): Launcher {
-  const style = document.createElement('style');
-  style.textContent = CSS;
+  adoptStyles(root, CSS);
   const button = document.createElement('button');
   button.type = 'button';
   button.className = 'launcher';
   button.dataset.parley = 'launcher';
   button.setAttribute('aria-haspopup', 'dialog');
   button.setAttribute('aria-expanded', 'false');
-  // Static markup of our own, no visitor or tenant text in it.
-  button.innerHTML = ICONS;
+  button.append(
+    icon('ico', 'M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z'),
+    icon('x', 'M6 6l12 12M18 6L6 18'),
+  );
   const badge = document.createElement('span');
   badge.className = 'badge';
   badge.dataset.parley = 'badge';
   badge.setAttribute('aria-hidden', 'true');
   badge.hidden = true;
   button.append(badge);
-  root.append(style, button);
+  root.append(button);
   return { button, badge };
 }

@@ -2,7 +2,8 @@ import { type ComponentChildren, h, type VNode } from 'preact';
 
 // The Markdown subset replies use, parsed straight into vnodes: every piece of message text
 // ends up as a text node, so no markup in a message is ever interpreted by the browser.
-// Paragraphs, line breaks, - and 1. lists, ``` blocks, **bold**, *italic*, `code`, links.
+// Paragraphs, line breaks, - and 1. lists, ``` blocks, GFM tables, **bold**, *italic*, `code`,
+// links. Underscores only emphasize at word boundaries, so snake_case and __init__ stay as typed.
 
 const SAFE_PROTOCOLS = new Set(['http:', 'https:', 'mailto:']);
 
@@ -19,7 +20,7 @@ const link = (href: string, children: ComponentChildren) =>
   h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, children);
 
 const INLINE =
-  /`([^`\n]+)`|\*\*(?=\S)([\s\S]*?\S)\*\*|__(?=\S)([\s\S]*?\S)__|\*(?=[^\s*])([\s\S]*?[^\s*])\*|(?<![\w])_(?=\S)([^_]*?\S)_(?![\w])|\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?\s*\)|(https?:\/\/[^\s<>()]+[^\s<>().,:;!?'"])/g;
+  /`([^`\n]+)`|\*\*(?=\S)([\s\S]*?\S)\*\*|(?<!\w)__(?=\S)([\s\S]*?\S)__(?!\w)|\*(?=[^\s*])([\s\S]*?[^\s*])\*|(?<![\w])_(?=\S)([^_]*?\S)_(?![\w])|\[([^\]\n]+)\]\(\s*<?([^)\s>]+)>?\s*\)|(https?:\/\/[^\s<>()]+[^\s<>().,:;!?'"])/g;
 
 export function inline(text: string): ComponentChildren[] {
   const out: ComponentChildren[] = [];
@@ -53,6 +54,64 @@ const withBreaks = (lines: string[]) =>
 const BULLET = /^\s*[-*+•]\s+(.*)$/;
 const NUMBERED = /^\s*\d{1,3}[.)]\s+(.*)$/;
 const FENCE = /^\s*```/;
+const DELIMITER = /^\s*\|?\s*:?-+:?\s*(\|\s*:?-+:?\s*)*\|?\s*$/;
+const MAX_COLUMNS = 12;
+
+/** A row's cells: outer pipes are optional, and `\|` is a pipe inside a cell. */
+function cells(line: string): string[] {
+  const row = line
+    .trim()
+    .replace(/^\|/, '')
+    .replace(/(?<!\\)\|$/, '');
+  return row
+    .split(/(?<!\\)\|/)
+    .map((cell) => cell.trim().replaceAll('\\|', '|'))
+    .slice(0, MAX_COLUMNS);
+}
+
+type Align = 'left' | 'center' | 'right' | undefined;
+
+function table(header: string, delimiter: string, rows: string[]): VNode {
+  const aligns: Align[] = cells(delimiter).map((d) =>
+    d.startsWith(':') && d.endsWith(':')
+      ? 'center'
+      : d.endsWith(':')
+        ? 'right'
+        : d.startsWith(':')
+          ? 'left'
+          : undefined,
+  );
+  const width = cells(header).length;
+  const row = (line: string, tag: 'th' | 'td') => {
+    const values = cells(line);
+    // GFM: every row has the header's width, padded or cut.
+    return h(
+      'tr',
+      null,
+      Array.from({ length: width }, (_, i) =>
+        h(
+          tag,
+          {
+            dir: 'auto',
+            ...(tag === 'th' ? { scope: 'col' } : {}),
+            ...(aligns[i] ? { style: { textAlign: aligns[i] } } : {}),
+          },
+          inline(values[i] ?? ''),
+        ),
+      ),
+    );
+  };
+  return h('table', null, [
+    h('thead', null, row(header, 'th')),
+    rows.length
+      ? h(
+          'tbody',
+          null,
+          rows.map((line) => row(line, 'td')),
+        )
+      : null,
+  ]);
+}
 
 export function markdown(source: string): VNode[] {
   const lines = source.replace(/\r\n?/g, '\n').split('\n');
@@ -81,6 +140,21 @@ export function markdown(source: string): VNode[] {
     }
     if (!line.trim()) {
       flush();
+      continue;
+    }
+    const next = lines[i + 1] ?? '';
+    if (
+      line.includes('|') &&
+      DELIMITER.test(next) &&
+      next.includes('-') &&
+      cells(next).length === cells(line).length
+    ) {
+      flush();
+      const rows: string[] = [];
+      for (i += 2; i < lines.length && lines[i]?.includes('|') && lines[i]?.trim(); i++)
+        rows.push(lines[i] ?? '');
+      i--;
+      blocks.push(table(line, next, rows));
       continue;
     }
     const bullet = BULLET.exec(line);

@@ -39,6 +39,7 @@ export interface App {
   setOpen(open: boolean): void;
   identify(identity: Identity): Promise<void>;
   setLocale(locale: string): void;
+  reset(): Promise<void>;
 }
 
 export interface AppModule {

@@ -15,6 +15,8 @@ export function Composer({ t, disabled, onSend }: Props) {
   const length = text.length;
   const over = length > MAX_LENGTH;
   const empty = !text.trim();
+  // A count nobody is near only adds noise; it shows once the limit is worth knowing about.
+  const nearLimit = length >= MAX_LENGTH * 0.9;
 
   const grow = (el: HTMLTextAreaElement) => {
     el.style.height = 'auto';
@@ -48,7 +50,7 @@ export function Composer({ t, disabled, onSend }: Props) {
           disabled={disabled}
           placeholder={t.placeholder}
           aria-label={t.placeholder}
-          aria-describedby="parley-counter"
+          aria-describedby={nearLimit ? 'parley-counter' : undefined}
           onInput={(event) => {
             setText(event.currentTarget.value);
             grow(event.currentTarget);
@@ -66,6 +68,7 @@ export function Composer({ t, disabled, onSend }: Props) {
           id="parley-counter"
           data-parley="counter"
           data-over={String(over)}
+          hidden={!nearLimit}
           title={format(t.characters, { n: length, max: MAX_LENGTH })}
         >
           {length}/{MAX_LENGTH}

@@ -4,6 +4,7 @@ import type { Chat } from '../chat.ts';
 import { textDirection } from '../direction.ts';
 import type { Strings } from '../i18n.ts';
 import { Csat } from './csat.tsx';
+import { Isolate } from './isolate.tsx';
 import { MessageItem } from './message-item.tsx';
 
 interface Props {
@@ -32,10 +33,25 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
         ? (state.config.value?.quick_starts ?? [])
         : [];
 
-  // Follow new messages unless the visitor scrolled up to read.
+  const open = state.open.value;
+  const first = messages[0];
+  const firstKey = first ? (first.client_msg_id ?? first.id) : undefined;
+  const before = useRef<{ first?: string | null; height: number }>({ height: 0 });
+
+  useLayoutEffect(() => {
+    if (open) stick.current = true;
+  }, [open]);
+  // Follow new messages unless the visitor scrolled up to read. A hidden log has no height, so
+  // what loaded while closed is followed once the window shows; older messages arriving above
+  // keep what the visitor was reading where it was.
   useLayoutEffect(() => {
     const el = log.current;
-    if (el && stick.current) el.scrollTop = el.scrollHeight;
+    if (!el || !open) return;
+    const previous = before.current;
+    if (stick.current) el.scrollTop = el.scrollHeight;
+    else if (previous.first !== firstKey && previous.height)
+      el.scrollTop += el.scrollHeight - previous.height;
+    before.current = { first: firstKey, height: el.scrollHeight };
   });
 
   return (
@@ -50,24 +66,29 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
       tabIndex={0}
       onScroll={(event) => {
         const el = event.currentTarget;
+        if (!el.clientHeight) return;
         stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+        before.current.height = el.scrollHeight;
       }}
     >
       {greeting && (
-        <div class="greeting" data-parley="greeting" dir={textDirection(greeting, uiDir)}>
-          <div class="bubble">{markdown(greeting)}</div>
-        </div>
+        <Isolate>
+          <div class="greeting" data-parley="greeting" dir={textDirection(greeting, uiDir)}>
+            <div class="bubble">{markdown(greeting)}</div>
+          </div>
+        </Isolate>
       )}
       {messages.map((message) => (
-        <MessageItem
-          key={message.client_msg_id ?? message.id}
-          message={message}
-          t={t}
-          locale={locale}
-          uiDir={uiDir}
-          onRate={actions.rate}
-          onRetry={actions.retry}
-        />
+        <Isolate key={message.client_msg_id ?? message.id}>
+          <MessageItem
+            message={message}
+            t={t}
+            locale={locale}
+            uiDir={uiDir}
+            onRate={actions.rate}
+            onRetry={actions.retry}
+          />
+        </Isolate>
       ))}
       {partial ? (
         <div
@@ -100,6 +121,7 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
               type="button"
               class="chip"
               data-parley="quick-reply"
+              dir={textDirection(reply, uiDir)}
               onClick={() => actions.send(reply)}
             >
               {reply}

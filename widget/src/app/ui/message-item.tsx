@@ -1,7 +1,7 @@
 import { markdown, safeHref } from '../../shared/markdown.ts';
 import { imageUrl } from '../../shared/safe-url.ts';
 import { textDirection } from '../direction.ts';
-import type { Strings } from '../i18n.ts';
+import { format, type Strings } from '../i18n.ts';
 import type { Message } from '../types.ts';
 import { ThumbDownIcon, ThumbUpIcon } from './icons.tsx';
 
@@ -50,14 +50,16 @@ export function MessageItem({ message, t, locale, uiDir, onRate, onRetry }: Prop
         {role === 'user' || role === 'system' ? message.content : markdown(message.content)}
       </div>
       {sources.length > 0 && (
-        <div class="sources" data-parley="sources">
-          <span>{t.sources}</span>
+        <details class="sources" data-parley="sources">
+          <summary>
+            {sources.length === 1 ? t.sourceOne : format(t.sourceCount, { n: sources.length })}
+          </summary>
           <ul>
             {sources.map((source, i) => {
               const href = source.url ? safeHref(source.url) : null;
               const title = source.title || source.url || '';
               return (
-                <li key={i}>
+                <li key={i} title={title}>
                   {href ? (
                     <a href={href} target="_blank" rel="noopener noreferrer">
                       {title}
@@ -69,7 +71,7 @@ export function MessageItem({ message, t, locale, uiDir, onRate, onRetry }: Prop
               );
             })}
           </ul>
-        </div>
+        </details>
       )}
       {role !== 'system' && (
         <div class="meta">

@@ -1,8 +1,9 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { imageUrl } from '../../shared/safe-url.ts';
 import type { Host } from '../../shared/types.ts';
 import type { Chat } from '../chat.ts';
-import { isRtlLocale, stringsFor } from '../i18n.ts';
+import { isRtlLocale } from '../i18n.ts';
+import type { TeamMember } from '../types.ts';
 import { Composer } from './composer.tsx';
 import { Conversation } from './conversation.tsx';
 import { trapTab } from './focus.ts';
@@ -14,7 +15,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
   const dialog = useRef<HTMLDivElement>(null);
   const open = state.open.value;
   const locale = state.locale.value;
-  const t = stringsFor(locale);
+  const t = state.strings.value;
   const uiDir = isRtlLocale(locale) ? 'rtl' : 'ltr';
   const config = state.config.value;
   const name = config?.name || t.title;
@@ -25,14 +26,40 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
   const avatar = imageUrl(config?.avatar_url);
   const prechat = chat.prechatFields.value;
   const refused = notice === 'identityRequired';
+  const [confirming, setConfirming] = useState(false);
+  const team = (config?.team ?? [])
+    .map((m: TeamMember) => ({ ...m, src: imageUrl(m.avatar_url) }))
+    .filter((m) => m.src);
+  const started = state.messages.value.some((m) => m.role === 'user');
 
   // Also when the form gives way to the composer, so keyboard users are not dropped on the page.
+  // On touch screens focusing a field pops the keyboard over the conversation, so focus goes to
+  // the dialog itself there.
   useEffect(() => {
-    if (open)
-      dialog.current
-        ?.querySelector<HTMLElement>('input:not([disabled]),textarea:not([disabled])')
-        ?.focus();
+    if (!open || !dialog.current) return;
+    const field = dialog.current.querySelector<HTMLElement>(
+      'input:not([disabled]),textarea:not([disabled])',
+    );
+    if (field && !matchMedia('(pointer: coarse)').matches) field.focus();
+    else dialog.current.focus();
   }, [open, !!prechat]);
+
+  // The full-screen phone view would otherwise scroll the page underneath it.
+  useEffect(() => {
+    if (!open || !matchMedia('(max-width: 480px)').matches) return;
+    const html = document.documentElement;
+    const before = html.getAttribute('style');
+    html.style.setProperty('overflow', 'hidden', 'important');
+    return () => {
+      if (before === null) html.removeAttribute('style');
+      else html.setAttribute('style', before);
+    };
+  }, [open]);
+
+  const startNew = () => {
+    setConfirming(false);
+    void actions.newConversation();
+  };
 
   return (
     <div
@@ -40,6 +67,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
       class="window"
       data-parley="window"
       role="dialog"
+      tabIndex={-1}
       aria-label={name}
       hidden={!open}
       dir={uiDir}
@@ -53,15 +81,20 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
       }}
     >
       <div class="head">
-        {avatar && <img src={avatar} alt="" />}
+        {team.length > 0 ? (
+          <span class="team" data-parley="team">
+            {team.map((m) => (
+              <img key={m.src} src={m.src} alt={m.name} title={m.name} />
+            ))}
+          </span>
+        ) : (
+          avatar && <img src={avatar} alt="" />
+        )}
         <div class="who">
           <h2>{name}</h2>
-          <p
-            class="status"
-            data-parley="status"
-            data-state={connection === 'online' ? 'online' : 'offline'}
-          >
-            {t[connection]}
+          {/* Trouble is news; a connection being set up, or working, is not. */}
+          <p class="status" data-parley="status" data-state={connection}>
+            {connection === 'offline' ? t.offline : config?.reply_time || null}
           </p>
         </div>
         <button
@@ -70,7 +103,9 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
           data-parley="new-conversation"
           aria-label={t.newConversation}
           title={t.newConversation}
-          onClick={() => void actions.newConversation()}
+          aria-expanded={confirming}
+          // Nothing is lost by starting over before the visitor wrote anything.
+          onClick={() => (started && !resolved ? setConfirming(!confirming) : startNew())}
         >
           <NewIcon />
         </button>
@@ -85,6 +120,17 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
           <CloseIcon />
         </button>
       </div>
+      {confirming && (
+        <div class="confirm" data-parley="confirm-new">
+          <p>{t.confirmNew}</p>
+          <button type="button" class="go" data-parley="confirm-new-yes" onClick={startNew}>
+            {t.confirmYes}
+          </button>
+          <button type="button" data-parley="confirm-new-no" onClick={() => setConfirming(false)}>
+            {t.cancel}
+          </button>
+        </div>
+      )}
       <Conversation
         chat={chat}
         t={t}
