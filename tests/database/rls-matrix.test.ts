@@ -212,6 +212,15 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId, c.w.a.webhookEndpointId],
     ],
   },
+  canned_responses: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'content = content',
+    insert: (c) => [
+      `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls-new', 'x')`,
+      [c.w.a.tenantId],
+    ],
+  },
   subscriptions: {
     where: 'id = $1',
     params: (c) => [c.w.a.subscriptionId],
@@ -496,6 +505,10 @@ beforeAll(async () => {
          values ($1, '1000000001', 't', 's', 'verify-rls-1') returning id, tenant_id)
        insert into public.whatsapp_templates (tenant_id, connection_id, meta_id, name, language, status)
        select tenant_id, id, '1', 'rls_test', 'en_US', 'APPROVED' from c`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
       [w.a.tenantId],
     );
     return { spareUserId, visitorBMessageId: message?.id as string };

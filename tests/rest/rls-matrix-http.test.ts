@@ -175,6 +175,11 @@ const TARGETS: Record<CaseName, HttpTarget> = {
       payload: {},
     }),
   },
+  canned_responses: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'content',
+    insert: (c) => ({ tenant_id: c.w.a.tenantId, shortcut: 'rls-new', content: 'x' }),
+  },
   subscriptions: {
     match: (c) => ({ id: c.w.a.subscriptionId }),
     column: 'cancel_at_period_end',
@@ -445,6 +450,10 @@ beforeAll(async () => {
          values ($1, '1000000001', 't', 's', 'verify-rls-1') returning id, tenant_id)
        insert into public.whatsapp_templates (tenant_id, connection_id, meta_id, name, language, status)
        select tenant_id, id, '1', 'rls_test', 'en_US', 'APPROVED' from c`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
       [w.a.tenantId],
     );
     return { spareUserId, visitorBMessageId: message?.id as string };

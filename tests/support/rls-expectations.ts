@@ -119,6 +119,8 @@ export const EXPECTATIONS = {
   // The tenant webhooks' delivery log: owners and admins read it; only the service writes it
   // (redelivery is an RPC).
   webhook_deliveries: only(adminsRead),
+  // Saved replies: every member uses them, owners and admins keep the list.
+  canned_responses: only(adminsCurate),
   // Billing: owners/admins read; only the Stripe webhook (service) writes.
   subscriptions: only(adminsRead),
   stripe_events: only({ platformAdmin: 's---' }),

@@ -1,5 +1,6 @@
 import { useSignal } from '@preact/signals';
 import { useEffect, useMemo, useRef } from 'preact/hooks';
+import { cannedResponses, expandShortcut, loadCannedResponses } from '../../data/canned.ts';
 import { problem } from '../../data/client.ts';
 import {
   type Action,
@@ -36,6 +37,9 @@ export function ConversationPane({ tenantId, conversationId, onRead }: Props) {
     [tenantId, conversationId],
   );
   useEffect(() => () => view.dispose(), [view]);
+  useEffect(() => {
+    void loadCannedResponses(tenantId);
+  }, [tenantId]);
   const failure = useSignal<string | null>(null);
   const composer = useRef<HTMLTextAreaElement>(null);
   const mode = useSignal<'reply' | 'note'>('reply');
@@ -277,6 +281,15 @@ function Composer({ view, mode, textarea, onError }: ComposerProps) {
             if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
               e.preventDefault();
               void submit();
+            } else if (e.key === 'Tab' && !e.shiftKey && !e.ctrlKey && !e.altKey && !e.metaKey) {
+              // Tab expands a /shortcut before the caret; anywhere else it moves focus as usual.
+              const el = e.currentTarget;
+              const next = expandShortcut(el.value, el.selectionStart, cannedResponses.value);
+              if (!next) return;
+              e.preventDefault();
+              el.value = next.text;
+              el.setSelectionRange(next.caret, next.caret);
+              if (!note) view.typingReply();
             } else if (e.key === 'Escape') {
               // Back to the list, on the conversation being worked.
               document
