@@ -340,7 +340,7 @@ const tools = [
     code: BOOKING_CODE,
     onRepeat: 'mark',
     about:
-      'Tool `book_fitting` {store, date, time, name}. Repeated deliveries are let through marked, and the booking stored under the webhook id is answered again: a retry never books twice.',
+      'Tool `book_fitting` {store, date, time, name}. Repeated deliveries are let through marked: a retry is answered with the booking stored under its webhook id, or told the booking is in progress if it arrives before n8n has saved it; it never books twice.',
   },
   {
     slug: 'crm-lookup',

@@ -123,8 +123,13 @@ export async function startN8n(options: N8nOptions): Promise<N8nInstance> {
   const home = mkdtempSync(join(tmpdir(), 'parley-n8n-home-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
+  // Not vitest's own: NODE_ENV=test makes n8n silence its logger and take test-only paths.
+  const inherited = Object.fromEntries(
+    Object.entries(process.env).filter(([key]) => !/^(VITEST|NODE_ENV$|NODE_OPTIONS$)/.test(key)),
+  );
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
+    NODE_ENV: 'production',
     N8N_USER_FOLDER: home,
     N8N_PORT: String(port),
     N8N_LISTEN_ADDRESS: '127.0.0.1',
@@ -137,10 +142,13 @@ export async function startN8n(options: N8nOptions): Promise<N8nInstance> {
     N8N_TEMPLATES_ENABLED: 'false',
     N8N_PERSONALIZATION_ENABLED: 'false',
     N8N_SECURE_COOKIE: 'false',
-    N8N_LOG_LEVEL: 'warn',
+    N8N_LOG_LEVEL: process.env.N8N_LOG_LEVEL ?? 'warn',
     // What the Webhook + Code templates need; the Parley node variants do not.
     NODE_FUNCTION_ALLOW_BUILTIN: 'crypto',
     EXECUTIONS_MODE: 'regular',
+    // The default "vm" engine needs isolated-vm, which the install above does not build (it does
+    // not compile on Node 20); what the templates do does not depend on the engine.
+    N8N_EXPRESSION_ENGINE: 'legacy',
   };
   const cli = (...args: string[]) =>
     run(process.execPath, [bin, ...args], { env, maxBuffer: 16 * 1024 * 1024, timeout: 600_000 });
@@ -191,7 +199,9 @@ export async function startN8n(options: N8nOptions): Promise<N8nInstance> {
 
   const deadline = Date.now() + 300_000;
   while (true) {
-    if (child.exitCode !== null) throw new Error(`n8n exited:\n${output}`);
+    if (child.exitCode !== null) {
+      throw new Error(`n8n exited with ${child.exitCode}:\n${output}`);
+    }
     const ready = await fetch(`${url}/healthz/readiness`).then(
       (res) => res.ok,
       () => false,

@@ -37,6 +37,8 @@ export class ParleyTrigger implements INodeType {
         name: 'default',
         httpMethod: 'POST',
         path: '={{$parameter["path"]}}',
+        // The URL is /webhook/<path> as typed, not prefixed with the node's webhook id.
+        isFullPath: true,
         responseMode: '={{$parameter["respond"]}}',
         // "At once" is Parley's "I will call back": only 202 means that.
         responseCode: '={{$parameter["respond"] === "onReceived" ? 202 : 200}}',
