@@ -62,6 +62,14 @@ insert into public.tenants (
       "he": "שלום! אפשר לעזור בהזמנות, החזרות, מידות והתאמת נעליים."
     },
     "color": "#2f6f4f",
+    "reply_time": {
+      "en": "Usually replies in a few minutes",
+      "es": "Suele responder en unos minutos",
+      "fr": "Répond généralement en quelques minutes",
+      "de": "Antwortet meist innerhalb weniger Minuten",
+      "pt": "Costuma responder em poucos minutos",
+      "he": "בדרך כלל עונים תוך כמה דקות"
+    },
     "locale": "en",
     "quick_starts": {
       "en": ["Where is my order?", "How do returns work?", "Book a boot fitting"],

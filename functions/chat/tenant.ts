@@ -74,5 +74,8 @@ export function publicConfig(tenant: WidgetTenant, locale: string | undefined) {
     locale: language,
     prechat_form: config.prechat_form ?? null,
     identity_required: tenant.enforce_identity,
+    // Optional and as the tenant wrote them: the widget's header shows who answers and how soon.
+    reply_time: localized(config.reply_time),
+    team: Array.isArray(config.team) ? config.team.slice(0, 3) : [],
   };
 }

@@ -29,6 +29,7 @@ beforeAll(async () => {
     botConfig: {
       color: '#2f6f4f',
       quick_starts: { en: ['How do returns work?'], he: ['איך עובדות החזרות?'] },
+      reply_time: { en: 'Usually replies within an hour', he: 'בדרך כלל עונים תוך שעה' },
     },
   });
 }, 120_000);
@@ -130,6 +131,27 @@ describe('the widget as a visitor first sees it', () => {
     });
   }
 
+  it('table cells are text: markup in them is shown, links in them follow the URL rules', async () => {
+    const { page, problems } = await ui.openShop(tenant);
+    await openWidget(page);
+    await sendMessage(page, 'cells?');
+    const cell = '<img src=x onerror="window.__owned=1">';
+    await botSays(
+      await latestConversation(page),
+      `| Payload | Link |\n|---|---|\n| ${cell} | [click](javascript:window.__owned=2) [ok](https://docs.example/ok) |\n\nCells done.`,
+    );
+    const reply = await waitForMessage(page, 'assistant', 'Cells done.');
+    expect(await reply.locator('td').first().textContent()).toBe(cell);
+    expect(await reply.locator('img').count()).toBe(0);
+    expect(
+      await reply.locator('td a').evaluateAll((a) => a.map((l) => l.getAttribute('href'))),
+    ).toEqual(['https://docs.example/ok']);
+    expect(await page.evaluate(() => (window as unknown as { __owned?: number }).__owned)).toBe(
+      undefined,
+    );
+    expect(problems.filter((p) => p.startsWith('pageerror'))).toEqual([]);
+  });
+
   it('keeps __ inside a word as typed, and bolds __words__', async () => {
     const { page } = await ui.openShop(tenant);
     await openWidget(page);
@@ -153,14 +175,16 @@ describe('the widget as a visitor first sees it', () => {
     expect(await axeViolations(page, { selector: '#parley-root' })).toEqual([]);
   });
 
-  it('switches the quick starts with setLocale', async () => {
+  it('switches the quick starts and the reply time with setLocale', async () => {
     const { page } = await ui.openShop(localized, { locale: 'en' });
     await openWidget(page);
     const w = widget(page);
     await expect.poll(() => w.quickReplies.allTextContents()).toEqual(['How do returns work?']);
+    await expect.poll(() => w.status.textContent()).toBe('Usually replies within an hour');
     await parley(page, "setLocale('he')");
     await expect.poll(() => w.quickReplies.allTextContents()).toEqual(['איך עובדות החזרות?']);
     await expect.poll(() => w.window.getAttribute('dir')).toBe('rtl');
+    expect(await w.status.textContent()).toBe('בדרך כלל עונים תוך שעה');
   });
 
   it('desktop: a focus ring in the tenant’s color, a 16 px input, the tenant’s font', async () => {

@@ -48,11 +48,15 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
   useEffect(() => {
     if (!open || !matchMedia('(max-width: 480px)').matches) return;
     const html = document.documentElement;
-    const before = html.getAttribute('style');
+    const had = html.hasAttribute('style');
+    const value = html.style.getPropertyValue('overflow');
+    const priority = html.style.getPropertyPriority('overflow');
     html.style.setProperty('overflow', 'hidden', 'important');
     return () => {
-      if (before === null) html.removeAttribute('style');
-      else html.setAttribute('style', before);
+      // Only our one property goes back; whatever else the page set meanwhile stays.
+      if (value) html.style.setProperty('overflow', value, priority);
+      else html.style.removeProperty('overflow');
+      if (!had && !html.getAttribute('style')) html.removeAttribute('style');
     };
   }, [open]);
 
