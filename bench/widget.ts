@@ -1,14 +1,14 @@
 /// <reference lib="dom" />
 // `npm run bench:widget`: the widget's weight and, when Chromium is there, how soon it shows and
 // what it costs in memory. Printed, never asserted. Builds first so the figures match the sources.
-//   - gzip sizes: the loader alone (what every page view pays) and loader + app, and the ratio to
-//     n8n's chat widget (about 530 KB gzipped)
+//   - gzip sizes: the loader alone (what every page view pays), loader + app, each lazily loaded
+//     chunk, and the ratio to n8n's chat widget (about 530 KB gzipped)
 //   - Chromium (/usr/bin/chromium), median of 20 loads of a static page: launcher painted after
 //     the script arrived, window ready after the launcher is clicked
 //   - JS heap and DOM size after a 200-message conversation against the local stack
 //     (a zero-delay fake LLM answers)
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -36,6 +36,12 @@ async function sizes() {
   console.log(
     `  full    loader + app     ${kb(loader.length + app.length)} → ${kb(gz(loader) + gz(app))}`,
   );
+  // Chunks fetched only when used (a language's words, for now), each on its own.
+  for (const name of (await readdir(dist)).filter((f) => /^parley-.+\.js$/.test(f)).sort()) {
+    if (name === 'parley-app.js') continue;
+    const chunk = await readFile(join(dist, name));
+    console.log(`  chunk   ${name.padEnd(24)} ${kb(chunk.length)} → ${kb(gz(chunk))}`);
+  }
   const n8nWidget = 530 * 1024;
   console.log(
     `  vs n8n's chat widget (~530 KB gz): loader ${(n8nWidget / gz(loader)).toFixed(0)}× smaller, full ${(n8nWidget / (gz(loader) + gz(app))).toFixed(1)}× smaller`,
