@@ -104,6 +104,38 @@ describe('the widget as a visitor first sees it', () => {
     });
   }
 
+  it('keeps what the visitor reads in place when an older message arrives above it', async () => {
+    const { page } = await ui.openShop(tenant, {}, DESKTOP);
+    await openWidget(page);
+    await sendMessage(page, 'many answers please');
+    const conversationId = await latestConversation(page);
+    await ui.h.db.asService((sql) =>
+      sql.query(
+        `insert into public.messages (conversation_id, role, content, created_at)
+         select $1, 'assistant', 'Reading ' || n, now() + n * interval '1 millisecond'
+         from generate_series(1, 30) n`,
+        [conversationId],
+      ),
+    );
+    await waitForMessage(page, 'assistant', 'Reading 30');
+    const reading = widget(page)
+      .byRole('assistant')
+      .filter({ hasText: /^Reading 15/ })
+      .first();
+    await reading.scrollIntoViewIfNeeded();
+    await page.waitForTimeout(200);
+    const before = (await reading.boundingBox())?.y;
+    await ui.h.db.asService((sql) =>
+      sql.query(
+        `insert into public.messages (conversation_id, role, content, created_at)
+         values ($1, 'assistant', E'From earlier\n\nwith\n\nseveral\n\nparagraphs', now() - interval '1 day')`,
+        [conversationId],
+      ),
+    );
+    await waitForMessage(page, 'assistant', 'From earlier');
+    expect(Math.abs(((await reading.boundingBox())?.y ?? 0) - (before ?? 0))).toBeLessThan(4);
+  });
+
   for (const locale of ['en', 'he'] as const) {
     it(`renders a Markdown table as a table, never as pipes (${locale})`, async () => {
       const { page } = await ui.openShop(tenant, { locale }, DESKTOP);

@@ -25,7 +25,7 @@ button:disabled{cursor:default;opacity:.55}
 .icon{all:unset;display:grid;place-items:center;width:36px;height:36px;border-radius:8px;cursor:pointer}
 .icon:hover{background:rgb(0 0 0/.12)}
 .icon svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
-.log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;overscroll-behavior:contain}
+.log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;overscroll-behavior:contain;overflow-anchor:none}
 .msg{display:flex;flex-direction:column;align-items:flex-start;max-width:85%}
 .msg[data-role=user]{align-self:flex-end;align-items:flex-end}
 .msg[data-role=system]{align-self:center;max-width:100%;font-size:13px;color:var(--muted);text-align:center}
@@ -79,7 +79,9 @@ button:disabled{cursor:default;opacity:.55}
 .csat p{margin:0}.csat fieldset{border:0;margin:0;padding:0}.csat legend{padding:0;margin:0 auto 8px}
 .csat .stars{display:flex;justify-content:center;gap:6px}
 .csat button{width:38px;height:38px;border-radius:50%;border:1px solid var(--line);background:var(--bg)}
-.csat button:hover{background:var(--p-color);color:var(--p-on-color)}
+.csat button:hover,.csat button[aria-pressed=true]{background:var(--p-color);color:var(--p-on-color)}
+.csat textarea{display:block;width:100%;box-sizing:border-box;margin:8px 0;font:inherit;border:1px solid var(--line);border-radius:8px;padding:6px;resize:vertical}
+.csat button.csat-send{width:auto;height:auto;border-radius:8px;padding:6px 14px}
 .actions{display:flex;justify-content:center;padding:0 12px 6px}
 .composer{display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;border-top:1px solid var(--line)}
 .field{flex:1;display:flex;flex-direction:column}

@@ -43,7 +43,8 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
   }, [open]);
   // Follow new messages unless the visitor scrolled up to read. A hidden log has no height, so
   // what loaded while closed is followed once the window shows; older messages arriving above
-  // keep what the visitor was reading where it was.
+  // keep what the visitor was reading where it was (done here, not by the browser's scroll
+  // anchoring, which Safari lacks).
   useLayoutEffect(() => {
     const el = log.current;
     if (!el || !open) return;
