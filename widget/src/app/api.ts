@@ -79,8 +79,8 @@ export function createApi(url: string, apikey: string, auth: Auth) {
     }) => post<{ message: Message; duplicate: boolean }>('/messages', body),
     rate: (messageId: string, rating: 'up' | 'down' | null) =>
       post('/feedback', { message_id: messageId, rating }),
-    csat: (conversationId: string, csat: number) =>
-      post('/feedback', { conversation_id: conversationId, csat }),
+    csat: (conversationId: string, csat: number, comment?: string) =>
+      post('/feedback', { conversation_id: conversationId, csat, ...(comment ? { comment } : {}) }),
     handoff: (conversationId: string) =>
       post<{ conversation: Conversation }>('/handoff', { conversation_id: conversationId }),
   };

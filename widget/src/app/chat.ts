@@ -344,12 +344,12 @@ export function createChat(host: Host) {
         fail(error);
       }
     },
-    async csat(score: number) {
+    async csat(score: number, comment?: string) {
       const conversation = state.conversation.value;
       if (!conversation) return;
       state.rated.value = conversation.id;
       store.set('rated', conversation.id);
-      await api.csat(conversation.id, score).catch(fail);
+      await api.csat(conversation.id, score, comment).catch(fail);
     },
     async handoff() {
       try {

@@ -24,6 +24,7 @@ export default {
   retry: 'Erneut versuchen',
   csatQuestion: 'Wie zufrieden waren Sie?',
   csatThanks: 'Danke für Ihr Feedback!',
+  csatComment: 'Möchten Sie etwas ergänzen? (optional)',
   star: '{n} von 5 bewerten',
   resolved: 'Dieses Gespräch ist beendet.',
   handoffRequested: 'Gleich meldet sich ein Mensch.',

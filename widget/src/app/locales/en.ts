@@ -23,6 +23,7 @@ export const en = {
   retry: 'Retry',
   csatQuestion: 'How did we do?',
   csatThanks: 'Thanks for your feedback!',
+  csatComment: 'Anything to add? (optional)',
   star: 'Rate {n} of 5',
   resolved: 'This conversation is closed.',
   handoffRequested: 'A person will join shortly.',

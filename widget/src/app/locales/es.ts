@@ -24,6 +24,7 @@ export default {
   retry: 'Reintentar',
   csatQuestion: '¿Qué tal lo hicimos?',
   csatThanks: '¡Gracias por tu opinión!',
+  csatComment: '¿Algo más que contarnos? (opcional)',
   star: 'Valorar {n} de 5',
   resolved: 'Esta conversación está cerrada.',
   handoffRequested: 'Una persona se unirá en breve.',

@@ -24,6 +24,7 @@ export default {
   retry: 'Réessayer',
   csatQuestion: 'Comment était notre aide ?',
   csatThanks: 'Merci pour votre avis !',
+  csatComment: 'Quelque chose à ajouter ? (facultatif)',
   star: 'Noter {n} sur 5',
   resolved: 'Cette conversation est terminée.',
   handoffRequested: 'Une personne va vous répondre.',

@@ -24,6 +24,7 @@ export default {
   retry: 'ניסיון חוזר',
   csatQuestion: 'איך היה השירות?',
   csatThanks: 'תודה על המשוב!',
+  csatComment: 'רוצה להוסיף משהו? (לא חובה)',
   star: 'דירוג {n} מתוך 5',
   resolved: 'השיחה הסתיימה.',
   handoffRequested: 'נציג יצטרף בקרוב.',

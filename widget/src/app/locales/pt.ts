@@ -24,6 +24,7 @@ export default {
   retry: 'Tentar de novo',
   csatQuestion: 'Como nos saímos?',
   csatThanks: 'Obrigado pela avaliação!',
+  csatComment: 'Algo a acrescentar? (opcional)',
   star: 'Avaliar {n} de 5',
   resolved: 'Esta conversa foi encerrada.',
   handoffRequested: 'Uma pessoa vai atender em breve.',

@@ -169,7 +169,8 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
           </div>
         )
       )}
-      {!prechat && <Composer t={t} disabled={resolved || refused} onSend={actions.send} />}
+      {/* A resolved conversation still takes the visitor's message: it reopens for a person. */}
+      {!prechat && <Composer t={t} disabled={refused} onSend={actions.send} />}
     </div>
   );
 }
