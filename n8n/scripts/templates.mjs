@@ -49,9 +49,14 @@ function webhook(template, responseMode) {
       httpMethod: 'POST',
       path: `parley-${template.replace('.', '-')}`,
       responseMode,
-      ...(responseMode === 'onReceived' ? { responseCode: 202 } : {}),
-      // The signature covers the exact bytes received; the parsed JSON would not reproduce them.
-      options: { rawBody: true },
+      options: {
+        // The signature covers the exact bytes received; the parsed JSON would not reproduce them.
+        rawBody: true,
+        // Parley reads only 202 as "the reply comes later"; version 2 takes it as a custom code.
+        ...(responseMode === 'onReceived'
+          ? { responseCode: { values: { responseCode: 'customCode', customCode: 202 } } }
+          : {}),
+      },
     },
   };
 }
