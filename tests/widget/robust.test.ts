@@ -89,6 +89,47 @@ describe('the widget on data and pages it does not control', () => {
     await page.unrouteAll({ behavior: 'ignoreErrors' });
   });
 
+  it('a message that cannot be drawn is left out alone, the rest of the log stays', async () => {
+    const tenant = await createTenant(ui.h, { llm: null });
+    // Something in drawing one message throws (here the page's patched Date, for one date).
+    const patch = `<script>
+      const toISO = Date.prototype.toISOString;
+      Date.prototype.toISOString = function () {
+        if (this.getUTCFullYear() === 2001) throw new Error('not this one');
+        return toISO.call(this);
+      };
+    </script>`;
+    const html = shopPage(ui.h, tenant).replace('</head>', `${patch}</head>`);
+    const { page } = await ui.newPage();
+    const [cursed, fine] = [crypto.randomUUID(), crypto.randomUUID()];
+    await page.route(/\/functions\/v1\/chat\/messages\?/, async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      json.messages = [
+        ...(json.messages ?? []),
+        { id: cursed, role: 'assistant', content: 'Cursed', created_at: '2001-01-01T00:00:00Z' },
+        {
+          id: fine,
+          role: 'assistant',
+          content: 'Drawn fine',
+          created_at: new Date().toISOString(),
+        },
+      ];
+      await route.fulfill({ response, json });
+    });
+    await page.goto(ui.shop.page(html));
+    await openWidget(page);
+    await sendMessage(page, 'hello');
+    await page.reload();
+    await openWidget(page);
+    await waitForMessage(page, 'assistant', 'Drawn fine');
+    await waitForMessage(page, 'user', 'hello');
+    expect(await widget(page).byRole('assistant').filter({ hasText: 'Cursed' }).count()).toBe(0);
+    // The log still takes new messages.
+    await sendMessage(page, 'still here');
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+  });
+
   it('starts beside an element of the page that already has its id', async () => {
     const tenant = await createTenant(ui.h, { llm: null });
     const html = shopPage(ui.h, tenant).replace(
