@@ -25,7 +25,7 @@ button:disabled{cursor:default;opacity:.55}
 .icon{all:unset;display:grid;place-items:center;width:36px;height:36px;border-radius:8px;cursor:pointer}
 .icon:hover{background:rgb(0 0 0/.12)}
 .icon svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
-.log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;overscroll-behavior:contain}
+.log{flex:1;overflow-y:auto;padding:16px;display:flex;flex-direction:column;gap:10px;overscroll-behavior:contain;overflow-anchor:none}
 .msg{display:flex;flex-direction:column;align-items:flex-start;max-width:85%}
 .msg[data-role=user]{align-self:flex-end;align-items:flex-end}
 .msg[data-role=system]{align-self:center;max-width:100%;font-size:13px;color:var(--muted);text-align:center}
