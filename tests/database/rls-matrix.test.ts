@@ -1006,8 +1006,15 @@ describe('rating RPCs', () => {
 
 describe('function privileges', () => {
   // The policy helpers the API roles need; everything else in private is the service's.
+  // Policy and constraint helpers run as the caller: storage policies on attachments, the URL
+  // check behind tenant URL constraints, and the text-search configuration of a chunk's language.
   const GRANTED_HELPERS = [
+    'private.attachment_conversation_matches',
+    'private.can_read_attachment',
     'private.can_use_topic',
+    'private.can_write_attachment',
+    'private.chunk_fts',
+    'private.detect_text_config',
     'private.has_tenant_role',
     'private.is_conversation_visitor',
     'private.is_localized_list',
@@ -1016,8 +1023,11 @@ describe('function privileges', () => {
     'private.is_platform_admin',
     'private.is_text_list',
     'private.member_tenant_ids',
+    'private.outbound_url_problem',
     'private.staff_conversation',
+    'private.storage_path_uuid',
     'private.tenant_role',
+    'private.text_config_for',
     'private.valid_bot_config',
     'private.valid_prechat_form',
     'private.valid_sources',
