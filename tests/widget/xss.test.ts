@@ -136,6 +136,7 @@ function expectClean(findings: Findings, dialogs: string[]) {
 }
 
 describe('hostile content is shown as text', () => {
+  // Each of these walks the whole corpus in one conversation, so it outlasts the default timeout.
   it('visitor messages: every payload is shown verbatim and nothing runs', async () => {
     const { page, dialogs, problems } = await visitor();
     const w = widget(page);
@@ -165,7 +166,7 @@ describe('hostile content is shown as text', () => {
     await page.waitForTimeout(500); // let any onerror/onload fire
     expectClean(await inspect(page), dialogs);
     expect(problems.filter((p) => p.startsWith('pageerror'))).toEqual([]);
-  });
+  }, 120_000);
 
   it('bot replies: Markdown and HTML from the model render safely; links are sanitised', async () => {
     const { page, dialogs, problems } = await visitor();
@@ -223,5 +224,5 @@ describe('hostile content is shown as text', () => {
     await page.waitForTimeout(500);
     expectClean(await inspect(page), dialogs);
     expect(problems.filter((p) => p.startsWith('pageerror'))).toEqual([]);
-  });
+  }, 120_000);
 });
