@@ -9,7 +9,9 @@ afterAll(async () => {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-describe('local database', () => {
+// Every test opens Postgres from nothing and applies the whole schema, some of them twice: that
+// takes longer than a unit test's default budget, the more so as the schema grows.
+describe('local database', { timeout: 120_000 }, () => {
   it('applies every migration from scratch, then the seed', async () => {
     const migrations = await listMigrations();
     expect(migrations.length).toBeGreaterThan(0);
