@@ -120,6 +120,8 @@ describe('the widget on data and pages it does not control', () => {
     await page.goto(ui.shop.page(html));
     await openWidget(page);
     await sendMessage(page, 'hello');
+    // Stored (it has the server's id) before the reload, so history brings it back.
+    await page.locator('[data-parley="message"][data-role="user"][data-id]').waitFor();
     await page.reload();
     await openWidget(page);
     await waitForMessage(page, 'assistant', 'Drawn fine');
