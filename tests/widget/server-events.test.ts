@@ -196,6 +196,10 @@ describe('server events in the widget', () => {
       status: 'resolved',
       previous_status: 'bot',
     });
-    await expect.poll(() => w.input.isEnabled(), { timeout: 10_000 }).toBe(false);
+    // Resolved: the widget asks for a rating, and the composer stays, since a visitor's message
+    // reopens the conversation for a person.
+    await w.csat.first().waitFor({ state: 'visible', timeout: 10_000 });
+    await expect.poll(() => w.partial.count()).toBe(0);
+    expect(await w.input.isEnabled()).toBe(true);
   });
 });
