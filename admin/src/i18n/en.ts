@@ -107,6 +107,25 @@ export const en = {
   keyResolve: 'Resolve',
   keyHelp: 'Show this list',
   keyLeave: 'Leave the composer',
+  // Notices
+  notices: 'Notices',
+  dismiss: 'Dismiss',
+  noticeQuotaWarning: 'You have used {used} of the {limit} {metric} your plan includes.',
+  noticeQuotaReached:
+    'Your plan’s limit of {limit} {metric} is reached: nothing more can be added until you upgrade.',
+  noticeQuotaReachedBot:
+    'Your plan’s limit of {limit} {metric} is reached: until it resets or you upgrade, the bot offers visitors a person instead of answering.',
+  noticePaymentFailed:
+    'A payment failed. The {plan} plan stays in force until {date}; update your payment method to keep it.',
+  noticePlanDowngraded: 'Your workspace moved from the {from} plan to the {to} plan.',
+  noticePlanChanged: 'Your workspace is now on the {to} plan.',
+  metricBotReplies: 'bot replies this month',
+  metricConversations: 'conversations this month',
+  metricCrawlPages: 'crawled pages this month',
+  metricDocuments: 'documents',
+  metricStorage: 'MB of storage',
+  metricTools: 'tools',
+  metricSeats: 'seats',
 };
 
 export type Messages = typeof en;

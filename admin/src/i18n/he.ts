@@ -106,4 +106,22 @@ export const he: Messages = {
   keyResolve: 'סגירת השיחה',
   keyHelp: 'הצגת הרשימה הזו',
   keyLeave: 'יציאה מתיבת הכתיבה',
+  // Notices
+  notices: 'הודעות',
+  dismiss: 'סגירה',
+  noticeQuotaWarning: 'ניצלתם {used} מתוך {limit} {metric} הכלולים בתוכנית שלכם.',
+  noticeQuotaReached: 'הגעתם למגבלת התוכנית: {limit} {metric}. לא ניתן להוסיף עוד עד שתשדרגו.',
+  noticeQuotaReachedBot:
+    'הגעתם למגבלת התוכנית: {limit} {metric}. עד לאיפוס או לשדרוג, הבוט מציע למבקרים נציג במקום לענות.',
+  noticePaymentFailed:
+    'תשלום נכשל. תוכנית {plan} נשארת בתוקף עד {date}; עדכנו את אמצעי התשלום כדי לשמור עליה.',
+  noticePlanDowngraded: 'סביבת העבודה עברה מתוכנית {from} לתוכנית {to}.',
+  noticePlanChanged: 'סביבת העבודה נמצאת עכשיו בתוכנית {to}.',
+  metricBotReplies: 'תשובות בוט החודש',
+  metricConversations: 'שיחות החודש',
+  metricCrawlPages: 'דפים שנסרקו החודש',
+  metricDocuments: 'מסמכים',
+  metricStorage: 'MB של אחסון',
+  metricTools: 'כלים',
+  metricSeats: 'משתמשים',
 };

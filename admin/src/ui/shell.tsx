@@ -5,6 +5,7 @@ import { currentMembership, memberships, type Role } from '../data/tenants.ts';
 import { type MessageKey, t } from '../i18n/index.ts';
 import { pagesFor } from '../pages/index.ts';
 import { href, navigate, route } from '../router.ts';
+import { Notices } from './notices.tsx';
 import { Preferences } from './preferences.tsx';
 import { ShortcutsDialog } from './shortcuts-dialog.tsx';
 
@@ -76,6 +77,7 @@ export function Shell({ children }: { children: ComponentChildren }) {
         <button type="button" onClick={() => void signOut()} data-admin="sign-out">
           {t('signOut')}
         </button>
+        {current && <Notices tenantId={current.tenantId} role={current.role} />}
       </header>
       <main id="main" ref={main} tabIndex={-1}>
         {children}
