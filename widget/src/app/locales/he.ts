@@ -8,7 +8,7 @@ export default {
   placeholder: 'כתבו הודעה…',
   send: 'שליחה',
   close: 'סגירת הצ׳אט',
-  human: 'שיחה עם נציג',
+  human: 'לדבר עם נציג',
   newConversation: 'התחלת שיחה חדשה',
   typing: 'מקליד/ה…',
   helpful: 'מועיל',

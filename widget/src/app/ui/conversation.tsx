@@ -26,8 +26,10 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
   const locale = state.locale.value;
   const resolved = conversation?.status === 'resolved';
   const last = messages[messages.length - 1];
+  // Once a person was asked for, the bot's suggestions would only talk over them.
+  const botless = resolved || conversation?.status === 'handoff';
   const quickReplies =
-    last && (last.role === 'assistant' || last.role === 'agent') && !resolved
+    last && (last.role === 'assistant' || last.role === 'agent') && !botless
       ? (last.quick_replies ?? [])
       : messages.length === 0 && !chat.prechatFields.value
         ? (state.config.value?.quick_starts ?? [])
@@ -123,7 +125,8 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
               class="chip"
               data-parley="quick-reply"
               dir={textDirection(reply, uiDir)}
-              onClick={() => actions.send(reply)}
+              // The bot offers a person in the visitor's words; asking the bot for one would only loop.
+              onClick={() => (reply === t.human ? actions.handoff() : actions.send(reply))}
             >
               {reply}
             </button>

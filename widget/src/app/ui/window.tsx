@@ -22,8 +22,14 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
   const status = state.conversation.value?.status;
   const resolved = status === 'resolved';
   const connection = state.connection.value;
-  const notice = state.notice.value;
-  const avatar = imageUrl(config?.avatar_url);
+  // Derived from the status, so a request made before a reload still shows.
+  const notice = state.notice.value ?? (status === 'handoff' ? 'handoffRequested' : null);
+  // Whoever of the team wrote last is who the visitor is talking to now.
+  const agent =
+    status === 'open'
+      ? state.messages.value.findLast((m) => m.role === 'agent' && m.author?.name)?.author
+      : null;
+  const avatar = imageUrl(agent ? agent.avatar_url : config?.avatar_url);
   const prechat = chat.prechatFields.value;
   const refused = notice === 'identityRequired';
   const [confirming, setConfirming] = useState(false);
@@ -85,7 +91,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
       }}
     >
       <div class="head">
-        {team.length > 0 ? (
+        {team.length > 0 && !agent ? (
           <span class="team" data-parley="team">
             {team.map((m) => (
               <img key={m.src} src={m.src} alt={m.name} title={m.name} />
@@ -95,7 +101,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
           avatar && <img src={avatar} alt="" />
         )}
         <div class="who">
-          <h2>{name}</h2>
+          <h2 data-parley="title">{agent?.name || name}</h2>
           {/* Trouble is news; a connection being set up, or working, is not. */}
           <p class="status" data-parley="status" data-state={connection}>
             {connection === 'offline' ? t.offline : config?.reply_time || null}
