@@ -111,7 +111,7 @@ describe('the admin inbox', () => {
     await poll(() => row.getAttribute('data-status')).toBe('resolved');
     await poll(() => widget(shop).newConversation.count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(ui.problems.filter((p) => !p.includes('favicon'))).toEqual([]);
-  });
+  }, 120_000);
 
   it('a takeover mid-answer stops the bot: its reply is never posted', async () => {
     const { page: staff } = await ui.newPage();
@@ -169,5 +169,5 @@ describe('the admin inbox', () => {
     expect((await renderedMessages(shop)).some((m) => m.text.includes('GHOST-REPLY'))).toBe(false);
     expect(await widget(shop).partial.count()).toBe(0);
     expect(await a.messages.filter({ hasText: 'GHOST-REPLY' }).count()).toBe(0);
-  });
+  }, 120_000);
 });

@@ -7,6 +7,8 @@ import type { ChannelRegistry } from './registry.ts';
 // the row's topic and privacy; readers were authorized when they joined.
 
 const CHANNEL = 'realtime_broadcast';
+/** How many delivered ids are remembered: far more than can be in flight at once. */
+const REMEMBERED = 4096;
 
 interface MessageRow {
   topic: string;
@@ -21,10 +23,17 @@ export async function deliverDatabaseBroadcasts(
   log: Logger,
 ): Promise<() => Promise<void>> {
   let chain = Promise.resolve();
+  // Each row goes out once, as each WAL record does, even if its notification is seen twice.
+  const delivered = new Set<string>();
 
   const deliver = async (notification: string) => {
     const { id } = JSON.parse(notification) as { id?: string };
-    if (!id) return;
+    if (!id || delivered.has(id)) return;
+    delivered.add(id);
+    if (delivered.size > REMEMBERED) {
+      const oldest = delivered.values().next().value;
+      if (oldest !== undefined) delivered.delete(oldest);
+    }
     const { rows } = await pg.query<MessageRow>(
       'select topic, event, payload, private from realtime.messages where id = $1',
       [id],
