@@ -13,6 +13,7 @@ import {
 } from './data/tenants.ts';
 import { t } from './i18n/index.ts';
 import { pagesFor } from './pages/index.ts';
+import { PageView } from './pages/lazy.tsx';
 import { SignInPage } from './pages/signin/index.tsx';
 import { replaceRoute, route } from './router.ts';
 import { Shell } from './ui/shell.tsx';
@@ -57,11 +58,15 @@ function Workspace({ userId }: { userId: string }) {
   }
   const { page, params } = route.value;
   const definition = pagesFor(current.role).find((p) => p.id === page);
-  const Page = definition?.component;
   return (
     <Shell>
-      {Page ? (
-        <Page key={current.tenantId} tenantId={current.tenantId} params={params} />
+      {definition ? (
+        <PageView
+          key={`${current.tenantId}:${definition.id}`}
+          definition={definition}
+          tenantId={current.tenantId}
+          params={params}
+        />
       ) : (
         <p class="empty">{t('notFound')}</p>
       )}

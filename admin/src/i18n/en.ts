@@ -126,6 +126,18 @@ export const en = {
   metricStorage: 'MB of storage',
   metricTools: 'tools',
   metricSeats: 'seats',
+  // Pages (navigation)
+  onboarding: 'Get started',
+  settings: 'Bot settings',
+  knowledge: 'Knowledge',
+  tools: 'Tools',
+  playground: 'Playground',
+  analytics: 'Analytics',
+  team: 'Team',
+  billing: 'Billing',
+  platform: 'Platform',
+  pageLoadFailed: 'This page could not be loaded. Check the connection and try again.',
+  retry: 'Try again',
 };
 
 export type Messages = typeof en;

@@ -7,21 +7,28 @@ import type { PageProps } from './types.ts';
 // Every page of the SPA, with the roles that may open it: the navigation shows only these, and
 // the router refuses the rest. (RLS is what actually protects the data; this keeps people out of
 // screens that would only show them refusals.)
+//
+// The inbox is in the main bundle (it is where staff land); every other page is a lazy chunk,
+// loaded the first time it is opened, so the bundle grows by page and not all at once.
+
+export type PageModule = { default: ComponentType<PageProps> };
 
 export interface PageDefinition {
   id: string;
   label: MessageKey;
   roles: readonly Role[];
-  component: ComponentType<PageProps>;
+  /** Shown in the navigation; a page reached only by link (onboarding) leaves it out. */
+  nav?: boolean;
+  component?: ComponentType<PageProps>;
+  load?: () => Promise<PageModule>;
 }
 
+const STAFF: readonly Role[] = ['owner', 'admin', 'agent', 'platform'];
+/** Settings, knowledge, tools, billing: an agent has no business there, and RLS agrees. */
+export const MANAGERS: readonly Role[] = ['owner', 'admin', 'platform'];
+
 export const PAGES: readonly PageDefinition[] = [
-  {
-    id: 'inbox',
-    label: 'inbox',
-    roles: ['owner', 'admin', 'agent', 'platform'],
-    component: InboxPage,
-  },
+  { id: 'inbox', label: 'inbox', roles: STAFF, component: InboxPage },
 ];
 
 export const pagesFor = (role: Role | undefined) =>

@@ -57,16 +57,18 @@ export function Shell({ children }: { children: ComponentChildren }) {
         <nav aria-label={t('navigation')}>
           <ul>
             {current &&
-              pagesFor(current.role).map((p) => (
-                <li key={p.id}>
-                  <a
-                    href={href(current.tenantId, p.id)}
-                    aria-current={p.id === page ? 'page' : undefined}
-                  >
-                    {t(p.label)}
-                  </a>
-                </li>
-              ))}
+              pagesFor(current.role)
+                .filter((p) => p.nav !== false)
+                .map((p) => (
+                  <li key={p.id}>
+                    <a
+                      href={href(current.tenantId, p.id)}
+                      aria-current={p.id === page ? 'page' : undefined}
+                    >
+                      {t(p.label)}
+                    </a>
+                  </li>
+                ))}
           </ul>
         </nav>
         <span class="spacer" />
