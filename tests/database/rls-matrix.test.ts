@@ -1057,7 +1057,9 @@ describe('function privileges', () => {
 
   it('authenticated can call exactly the public RPCs', async () => {
     expect(await callable('authenticated', 'public')).toEqual([
+      'public.analytics_daily',
       'public.assign_conversation',
+      'public.conversation_history',
       'public.conversation_metrics_by_agent',
       'public.conversation_metrics_daily',
       'public.create_workspace',
