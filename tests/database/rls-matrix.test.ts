@@ -212,6 +212,24 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId, c.w.a.webhookEndpointId],
     ],
   },
+  tenant_invitations: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'role = role',
+    insert: (c) => [
+      `insert into public.tenant_invitations (tenant_id, email, role) values ($1, 'rls-new@example.test', 'agent')`,
+      [c.w.a.tenantId],
+    ],
+  },
+  platform_audit_log: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'detail = detail',
+    insert: (c) => [
+      `insert into public.platform_audit_log (action, tenant_id) values ('view', $1)`,
+      [c.w.a.tenantId],
+    ],
+  },
   canned_responses: {
     where: 'tenant_id = $1',
     params: (c) => [c.w.a.tenantId],
@@ -510,6 +528,14 @@ beforeAll(async () => {
     await sql.query(
       `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
       [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.tenant_invitations (tenant_id, email, role) values ($1, 'rls@example.test', 'agent')`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.platform_audit_log (actor_id, action, tenant_id) values ($1, 'view', $2)`,
+      [w.users.platformAdmin, w.a.tenantId],
     );
     return { spareUserId, visitorBMessageId: message?.id as string };
   });
@@ -1057,6 +1083,7 @@ describe('function privileges', () => {
 
   it('authenticated can call exactly the public RPCs', async () => {
     expect(await callable('authenticated', 'public')).toEqual([
+      'public.accept_invitation',
       'public.analytics_daily',
       'public.assign_conversation',
       'public.conversation_history',
@@ -1064,18 +1091,25 @@ describe('function privileges', () => {
       'public.conversation_metrics_daily',
       'public.create_workspace',
       'public.hand_back_to_bot',
+      'public.invite_member',
       'public.mark_conversation_read',
       'public.match_document_chunks',
+      'public.platform_tenants',
+      'public.platform_view_tenant',
       'public.post_agent_message',
       'public.rate_conversation',
       'public.rate_message',
+      'public.record_platform_view',
       'public.redeliver_webhook',
       'public.reopen_conversation',
       'public.resolve_conversation',
+      'public.resume_tenant',
       'public.search_conversations',
       'public.send_agent_typing',
       'public.send_whatsapp_template',
+      'public.suspend_tenant',
       'public.take_over_conversation',
+      'public.team_members',
       'public.tenant_usage',
       'public.usage_history',
       'public.whatsapp_window_closes_at',

@@ -175,6 +175,16 @@ const TARGETS: Record<CaseName, HttpTarget> = {
       payload: {},
     }),
   },
+  tenant_invitations: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'role',
+    insert: (c) => ({ tenant_id: c.w.a.tenantId, email: 'rls-new@example.test', role: 'agent' }),
+  },
+  platform_audit_log: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'detail',
+    insert: (c) => ({ action: 'view', tenant_id: c.w.a.tenantId }),
+  },
   canned_responses: {
     match: (c) => ({ tenant_id: c.w.a.tenantId }),
     column: 'content',
@@ -455,6 +465,14 @@ beforeAll(async () => {
     await sql.query(
       `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
       [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.tenant_invitations (tenant_id, email, role) values ($1, 'rls@example.test', 'agent')`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.platform_audit_log (actor_id, action, tenant_id) values ($1, 'view', $2)`,
+      [w.users.platformAdmin, w.a.tenantId],
     );
     return { spareUserId, visitorBMessageId: message?.id as string };
   });

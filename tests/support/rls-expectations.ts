@@ -149,6 +149,11 @@ export const EXPECTATIONS = {
     ownerA: '-i--',
     platformAdmin: 's---',
   }),
+  // Target: an agent invitation of tenant A. Owners and admins see and withdraw invitations
+  // (admins those for agents); they are created only by invite_member, which counts seats.
+  tenant_invitations: only({ adminA: 's--d', ownerA: 's--d', platformAdmin: 's---' }),
+  // Operators' audit trail: they read it, nobody writes it through the API or changes it.
+  platform_audit_log: only({ platformAdmin: 's---' }),
 } satisfies Record<string, Record<Actor, Ops>>;
 
 export type CaseName = keyof typeof EXPECTATIONS;
