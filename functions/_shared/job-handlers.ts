@@ -21,8 +21,8 @@ import {
 // Where the features meet the job queue: the one module that knows every job kind. The queue
 // (jobs/) stays generic, so a new kind of work is one more entry here and nothing below changes.
 
-/** Every kind of job Parley runs, and who works it. */
-export function createJobHandlers(context: FunctionContext): Record<string, JobHandler> {
+/** What the bot's features are built with: the database, the embedder and the guarded fetch. */
+export function featureDeps(context: FunctionContext) {
   // On Supabase's edge runtime the Supabase.ai global offers gte-small; elsewhere it is absent.
   const supabase = (globalThis as { Supabase?: EmbedderDeps['supabase'] }).Supabase;
   // Every URL these jobs call (tools, the n8n relay, LLM and embedding endpoints) was chosen by a
@@ -36,7 +36,13 @@ export function createJobHandlers(context: FunctionContext): Record<string, JobH
     fetch: outbound,
     ...(supabase ? { supabase } : {}),
   });
-  const deps = { db: context.db, embedder, env: context.env, fetch: outbound, log: context.log };
+  return { db: context.db, embedder, env: context.env, fetch: outbound, log: context.log };
+}
+
+/** Every kind of job Parley runs, and who works it. */
+export function createJobHandlers(context: FunctionContext): Record<string, JobHandler> {
+  const deps = featureDeps(context);
+  const outbound = deps.fetch;
   const whatsapp = {
     db: context.db,
     baseUrl: graphUrlFrom(context.env),
