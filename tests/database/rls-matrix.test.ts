@@ -359,6 +359,16 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  bot_flows: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'enabled = enabled',
+    insert: (c) => [
+      `insert into public.bot_flows (tenant_id, name, triggers, definition)
+       values ($1, 'rls-new', '{menu}', '{"steps": []}')`,
+      [c.w.a.tenantId],
+    ],
+  },
   conversation_reads: {
     where: 'conversation_id = $1 and user_id = $2',
     params: (c) => [c.w.a.conversationId, c.w.users.agentA],
@@ -527,6 +537,11 @@ beforeAll(async () => {
     );
     await sql.query(
       `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.bot_flows (tenant_id, name, triggers, definition)
+       values ($1, 'rls', '{hello}', '{"steps": [{"id": "a", "type": "end", "text": "Hi"}]}')`,
       [w.a.tenantId],
     );
     await sql.query(

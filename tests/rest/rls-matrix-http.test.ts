@@ -293,6 +293,16 @@ const TARGETS: Record<CaseName, HttpTarget> = {
       status: 'APPROVED',
     }),
   },
+  bot_flows: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'enabled',
+    insert: (c) => ({
+      tenant_id: c.w.a.tenantId,
+      name: 'rls-new',
+      triggers: ['menu'],
+      definition: { steps: [] },
+    }),
+  },
   conversation_reads: {
     match: (c) => ({ conversation_id: c.w.a.conversationId, user_id: c.w.users.agentA }),
     column: 'last_read_at',
@@ -464,6 +474,11 @@ beforeAll(async () => {
     );
     await sql.query(
       `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.bot_flows (tenant_id, name, triggers, definition)
+       values ($1, 'rls', '{hello}', '{"steps": [{"id": "a", "type": "end", "text": "Hi"}]}')`,
       [w.a.tenantId],
     );
     await sql.query(

@@ -141,6 +141,9 @@ export const EXPECTATIONS = {
   whatsapp_connections: only(adminsOnly),
   // Templates mirror Meta: every member reads them to pick one, only the service writes.
   whatsapp_templates: only(membersRead),
+  // Keyword flows: members read them; owners and admins switch them off or delete them, and save
+  // them only through the flows function (validated), so nobody inserts through the API.
+  bot_flows: only({ agentA: 's---', adminA: 's-ud', ownerA: 's-ud', platformAdmin: 's---' }),
   // Target: agentA's read marker in visitorA's conversation; insert: one's own marker. A marker is
   // its owner's alone.
   conversation_reads: only({

@@ -27,7 +27,7 @@ export interface ReplyDeps {
 export interface Draft {
   content: string;
   quickReplies: string[];
-  engine: 'ai' | 'n8n' | 'retrieval' | 'cache' | 'quota';
+  engine: 'ai' | 'n8n' | 'retrieval' | 'cache' | 'quota' | 'flow';
   provider: string | null;
   model: string | null;
   tokensIn: number;

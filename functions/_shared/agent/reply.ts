@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { outOfQuotaDraft, reserveBotReply } from '../billing/quota.ts';
 import type { Sql } from '../db/port.ts';
+import { runFlow } from '../flows/run.ts';
 import type { Job } from '../jobs/types.ts';
 import { estimateCostUsd, priceOverridesFromEnv } from '../llm/cost.ts';
 import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
@@ -303,6 +304,66 @@ export async function writeReply(
   return reply.id;
 }
 
+class TakenOver extends Error {}
+
+function flowDraft(content: string, quickReplies: string[], handoff: boolean): Draft {
+  return {
+    content,
+    quickReplies,
+    engine: 'flow',
+    provider: null,
+    model: null,
+    tokensIn: 0,
+    tokensOut: 0,
+    costUsd: 0,
+    rounds: 0,
+    fallbackReason: null,
+    tools: [],
+    handoff: handoff ? { reason: 'flow' } : null,
+    passages: [],
+    sources: [],
+  };
+}
+
+/**
+ * The tenant's keyword flows answer before any engine, on every channel. The flow's step and its
+ * reply commit together, so a retried job finds either both or neither. Null: the engine answers.
+ */
+async function replyFromFlow(deps: ReplyDeps, context: ReplyContext, started: number) {
+  try {
+    return await deps.db.asService(async (sql) => {
+      const turn = await runFlow(sql, {
+        tenantId: context.tenant.id,
+        conversationId: context.conversation.id,
+        locale: context.conversation.locale,
+        contactId: context.conversation.contact?.id ?? null,
+        message: context.message.content,
+      });
+      if (!turn) return null;
+      const content = turn.texts.filter(Boolean).join('\n\n');
+      const draft = flowDraft(content, turn.quickReplies, turn.handoff);
+      if (turn.toEngine) {
+        // What the flow said before handing over goes first; the engine's reply answers the message.
+        if (content) await writeReply(sql, context, draft, Date.now() - started, null);
+        return null;
+      }
+      if (!content && !turn.handoff) return { flow: turn.flowId, ended: true };
+      const replyId = await writeReply(
+        sql,
+        context,
+        draft,
+        Date.now() - started,
+        context.message.id,
+      );
+      if (!replyId) throw new TakenOver();
+      return { reply_id: replyId, engine: 'flow', flow: turn.flowId, handoff: turn.handoff };
+    });
+  } catch (error) {
+    if (error instanceof TakenOver) return { skipped: 'conversation_taken_over' };
+    throw error;
+  }
+}
+
 /** The job handler for kind 'reply'. */
 export function createReplyHandler(baseDeps: ReplyDeps) {
   return async (job: Job) => {
@@ -315,6 +376,9 @@ export function createReplyHandler(baseDeps: ReplyDeps) {
       return { skipped: 'already_answered', reply_id: context.existingReplyId };
     if (context.conversation.status !== 'bot')
       return { skipped: `conversation_${context.conversation.status}` };
+
+    const byFlow = await replyFromFlow(deps, context, started);
+    if (byFlow) return byFlow;
 
     // Past the plan's quota no model or workflow is asked, and the visitor still gets an answer.
     const refusal = await reserveBotReply(deps.db, context);

@@ -1,0 +1,381 @@
+import { createClient } from '@supabase/supabase-js';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { flowSchema } from '../../functions/_shared/flows/schema.ts';
+import { createStaff } from '../support/admin.ts';
+import {
+  type ChatHarness,
+  createTenant,
+  startChatHarness,
+  type TestTenant,
+  Visitor,
+} from '../support/chat.ts';
+import {
+  deliver,
+  delivery,
+  type FakeGraph,
+  inbound,
+  type MetaNumber,
+  startFakeGraph,
+} from './fake-meta.ts';
+
+// Keyword flows on the local stack: saved (and refused) through the flows function, then walked
+// before the AI in the web widget and on WhatsApp alike: buttons, a branch, an answer kept on the
+// contact, a handoff, a question asked again, a timeout, and tenants kept apart.
+
+const ACCESS_TOKEN = 'EAAG-flows-token';
+const APP_SECRET = 'flows-app-secret-0123';
+const number: MetaNumber = {
+  phoneNumberId: '106540352249999',
+  displayPhoneNumber: '15550789999',
+  wabaId: '102290129349999',
+};
+
+const FINNEGANS = {
+  name: 'Finnegans',
+  triggers: ['Finnegans', 'MENU!'],
+  timeout_minutes: 30,
+  steps: [
+    {
+      id: 'start',
+      type: 'ask',
+      text: { en: 'Welcome to Finnegans! What can I do for you?', es: '¡Bienvenido a Finnegans!' },
+      buttons: ['Book a table', 'Opening hours', 'Talk to staff'],
+      branches: [
+        { when: ['Book a table', 'book'], next: 'party' },
+        { when: ['Opening hours'], next: 'hours' },
+        { when: ['Talk to staff'], next: 'human' },
+      ],
+    },
+    {
+      id: 'party',
+      type: 'ask',
+      text: 'For how many people?',
+      buttons: ['2', '4', '6+'],
+      save_as: 'attributes.party_size',
+      next: 'name',
+    },
+    { id: 'name', type: 'ask', text: 'And your name?', save_as: 'name', next: 'tag' },
+    { id: 'tag', type: 'set', field: 'attributes.source', value: 'finnegans-flow', next: 'human' },
+    { id: 'hours', type: 'message', text: 'We are open 12:00-23:00 every day.', next: 'done' },
+    { id: 'done', type: 'end', text: 'Anything else, just ask!' },
+    { id: 'human', type: 'handoff', text: 'A host will confirm your table.' },
+  ],
+};
+
+let h: ChatHarness;
+let graph: FakeGraph;
+let a: TestTenant;
+let b: TestTenant;
+let tokens: { ownerA: string; agentA: string; ownerB: string };
+let webhookUrl: string;
+
+async function tokenOf(staff: { email: string; password: string }) {
+  const client = createClient(h.stack.url, h.stack.keys.anonKey, {
+    auth: { persistSession: false, autoRefreshToken: false },
+    realtime: { transport: WebSocket as never },
+  });
+  const { data, error } = await client.auth.signInWithPassword(staff);
+  if (error || !data.session) throw error ?? new Error('no session');
+  return data.session.access_token;
+}
+
+function flowsCall(token: string | null, method: string, path: string, body: unknown) {
+  return fetch(`${h.stack.url}/functions/v1/flows${path}`, {
+    method,
+    headers: {
+      apikey: h.stack.keys.anonKey,
+      authorization: `Bearer ${token ?? h.stack.keys.anonKey}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+function query<T>(text: string, params: unknown[] = []) {
+  return h.db.asService((sql) => sql.query<T>(text, params));
+}
+
+async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>) {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  graph = await startFakeGraph(ACCESS_TOKEN);
+  h = await startChatHarness({ WHATSAPP_GRAPH_URL: graph.url });
+  [a, b] = await Promise.all([
+    createTenant(h, { llm: 'openai' }),
+    createTenant(h, { llm: 'openai' }),
+  ]);
+  const [ownerA, agentA, ownerB] = await Promise.all([
+    createStaff(h, a, 'owner', 'Owner A'),
+    createStaff(h, a, 'agent', 'Agent A'),
+    createStaff(h, b, 'owner', 'Owner B'),
+  ]);
+  tokens = {
+    ownerA: await tokenOf(ownerA),
+    agentA: await tokenOf(agentA),
+    ownerB: await tokenOf(ownerB),
+  };
+  const [row] = await query<{ id: string }>(
+    `insert into public.whatsapp_connections
+       (tenant_id, phone_number_id, business_account_id, access_token, app_secret, verify_token)
+     values ($1, $2, $3, $4, $5, 'flows-verify-token') returning id`,
+    [a.id, number.phoneNumberId, number.wabaId, ACCESS_TOKEN, APP_SECRET],
+  );
+  webhookUrl = `${h.stack.url}/functions/v1/whatsapp/${row?.id}`;
+}, 240_000);
+afterAll(async () => {
+  await h?.close();
+  await graph?.close();
+});
+beforeEach(() => {
+  h.llm.reset();
+});
+
+describe('saving a flow', () => {
+  it('validates the whole flow and names what is wrong', () => {
+    const dangling = flowSchema.safeParse({
+      ...FINNEGANS,
+      steps: [{ id: 'a', type: 'message', text: 'Hi', next: 'nowhere' }],
+    });
+    expect(dangling.success).toBe(false);
+    expect(JSON.stringify(dangling.error?.issues)).toContain('no step with id nowhere');
+    const twice = flowSchema.safeParse({
+      ...FINNEGANS,
+      steps: [
+        { id: 'a', type: 'end' },
+        { id: 'a', type: 'end' },
+      ],
+    });
+    expect(JSON.stringify(twice.error?.issues)).toContain('duplicate step id a');
+    const ok = flowSchema.parse(FINNEGANS);
+    expect(ok.triggers).toEqual(['finnegans', 'menu']);
+  });
+
+  it('refuses malformed flows with 400 and callers who may not edit', async () => {
+    const bad = await flowsCall(tokens.ownerA, 'POST', '', {
+      tenant_id: a.id,
+      flow: {
+        ...FINNEGANS,
+        steps: [{ id: 'x', type: 'ask', text: 'Q', buttons: ['a'.repeat(30)] }],
+      },
+    });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error.code).toBe('invalid_request');
+    const garbage = await flowsCall(tokens.ownerA, 'POST', '', { tenant_id: a.id, flow: 'x' });
+    expect(garbage.status).toBe(400);
+
+    const asAgent = await flowsCall(tokens.agentA, 'POST', '', {
+      tenant_id: a.id,
+      flow: FINNEGANS,
+    });
+    expect(asAgent.status).toBe(403);
+    const otherTenant = await flowsCall(tokens.ownerB, 'POST', '', {
+      tenant_id: a.id,
+      flow: FINNEGANS,
+    });
+    expect(otherTenant.status).toBe(403);
+    const anonymous = await flowsCall(null, 'POST', '', { tenant_id: a.id, flow: FINNEGANS });
+    expect(anonymous.status).toBe(401);
+    const visitor = await Visitor.signIn(h);
+    const asVisitor = await flowsCall(visitor.token, 'POST', '', {
+      tenant_id: a.id,
+      flow: FINNEGANS,
+    });
+    expect(asVisitor.status).toBe(403);
+    expect(await query('select 1 from public.bot_flows where tenant_id = $1', [a.id])).toHaveLength(
+      0,
+    );
+  });
+
+  it('stores a valid flow for owners, and only they update it', async () => {
+    const created = await flowsCall(tokens.ownerA, 'POST', '', {
+      tenant_id: a.id,
+      flow: FINNEGANS,
+    });
+    expect(created.status).toBe(201);
+    const { id } = await created.json();
+    const [row] = await query<{ triggers: string[]; definition: { steps: unknown[] } }>(
+      'select triggers, definition from public.bot_flows where id = $1',
+      [id],
+    );
+    expect(row?.triggers).toEqual(['finnegans', 'menu']);
+    expect(row?.definition.steps).toHaveLength(FINNEGANS.steps.length);
+    const byOther = await flowsCall(tokens.ownerB, 'PUT', `/${id}`, { flow: FINNEGANS });
+    expect(byOther.status).toBe(404);
+    const byAgent = await flowsCall(tokens.agentA, 'PUT', `/${id}`, { flow: FINNEGANS });
+    expect(byAgent.status).toBe(403);
+    const again = await flowsCall(tokens.ownerA, 'PUT', `/${id}`, { flow: FINNEGANS });
+    expect(again.status).toBe(200);
+    // Tenant B has a flow of its own, with a keyword A's customers must not reach.
+    const other = await flowsCall(tokens.ownerB, 'POST', '', {
+      tenant_id: b.id,
+      flow: {
+        name: 'B only',
+        triggers: ['secret-b'],
+        steps: [{ id: 'x', type: 'end', text: 'B flow' }],
+      },
+    });
+    expect(other.status).toBe(201);
+  });
+});
+
+describe('in the web widget', () => {
+  async function chat(tenant: TestTenant) {
+    const visitor = await Visitor.signIn(h);
+    const session = await visitor.call('sessions', { key: tenant.key, locale: 'en' });
+    const conversationId = session.body.conversation.id as string;
+    await visitor.subscribe(conversationId);
+    let seen = 0;
+    const say = async (content: string) => {
+      const sent = await visitor.call('messages', {
+        conversation_id: conversationId,
+        client_msg_id: crypto.randomUUID(),
+        content,
+      });
+      expect(sent.status).toBe(202);
+      const reply = await visitor.waitFor(
+        (e) =>
+          e.event === 'message_created' &&
+          e.payload.role === 'assistant' &&
+          visitor.replies().indexOf(e) >= seen,
+        60_000,
+      );
+      seen = visitor.replies().length;
+      return reply.payload as { content: string; quick_replies: string[] };
+    };
+    return { visitor, conversationId, say };
+  }
+
+  it('walks a branch, keeps the answers on the contact and hands off, without the AI', async () => {
+    const { conversationId, say } = await chat(a);
+    const first = await say('menu');
+    expect(first.content).toBe('Welcome to Finnegans! What can I do for you?');
+    expect(first.quick_replies).toEqual(['Book a table', 'Opening hours', 'Talk to staff']);
+    // Outside the buttons, with nowhere else to go: asked again.
+    const again = await say('pizza?');
+    expect(again.content).toBe(
+      'Sorry, I did not get that.\n\nWelcome to Finnegans! What can I do for you?',
+    );
+    expect(again.quick_replies).toEqual(['Book a table', 'Opening hours', 'Talk to staff']);
+    const party = await say('book');
+    expect(party.content).toBe('For how many people?');
+    expect(party.quick_replies).toEqual(['2', '4', '6+']);
+    expect((await say('4')).content).toBe('And your name?');
+    const last = await say('Ana Costa');
+    expect(last.content).toContain('A host will confirm your table.');
+    expect(last.quick_replies).toEqual([]);
+
+    const [conversation] = await query<{
+      status: string;
+      name: string;
+      attributes: Record<string, string>;
+    }>(
+      `select c.status, k.name, k.attributes from public.conversations c
+         join public.contacts k on k.id = c.contact_id where c.id = $1`,
+      [conversationId],
+    );
+    expect(conversation).toEqual({
+      status: 'handoff',
+      name: 'Ana Costa',
+      attributes: { party_size: '4', source: 'finnegans-flow' },
+    });
+    expect(h.llm.requests).toHaveLength(0);
+    const engines = await query<{ engine: string }>(
+      'select engine from public.reply_groundings where conversation_id = $1',
+      [conversationId],
+    );
+    expect(new Set(engines.map((e) => e.engine))).toEqual(new Set(['flow']));
+    expect(
+      await query('select 1 from private.flow_sessions where conversation_id = $1', [
+        conversationId,
+      ]),
+    ).toHaveLength(0);
+  }, 180_000);
+
+  it('ends a flow with a message, and after it the AI answers again', async () => {
+    const { say } = await chat(a);
+    await say('Finnegans');
+    const hours = await say('opening hours');
+    expect(hours.content).toBe('We are open 12:00-23:00 every day.\n\nAnything else, just ask!');
+    const ai = await say('Do you have vegan dishes?');
+    expect(ai.content).toBe('Hello from the fake LLM.');
+  }, 120_000);
+
+  it('lets a question time out: the late answer goes to the AI', async () => {
+    const { conversationId, say } = await chat(a);
+    await say('menu');
+    await query(
+      `update private.flow_sessions set expires_at = now() - interval '1 minute' where conversation_id = $1`,
+      [conversationId],
+    );
+    const late = await say('Book a table');
+    expect(late.content).toBe('Hello from the fake LLM.');
+    expect(
+      await query('select 1 from private.flow_sessions where conversation_id = $1', [
+        conversationId,
+      ]),
+    ).toHaveLength(0);
+  }, 120_000);
+
+  it("never starts another tenant's flow", async () => {
+    const { say } = await chat(a);
+    const reply = await say('secret-b');
+    expect(reply.content).toBe('Hello from the fake LLM.');
+    const inB = await chat(b);
+    expect((await inB.say('secret-b')).content).toBe('B flow');
+    expect((await inB.say('menu')).content).toBe('Hello from the fake LLM.');
+  }, 120_000);
+});
+
+describe('on WhatsApp', () => {
+  it('sends the questions as reply buttons and follows the button the customer taps', async () => {
+    const from = '34611222333';
+    const sendsTo = () => graph.sent.filter((m) => m.body.to === from && m.wamid);
+    const say = async (type: string, content: Record<string, unknown>) => {
+      const before = sendsTo().length;
+      const res = await deliver(
+        webhookUrl,
+        APP_SECRET,
+        delivery(number, inbound(from, type, content)),
+      );
+      expect(res.status).toBe(200);
+      return until('a send to the customer', async () => sendsTo()[before]?.body);
+    };
+    const first = await say('text', { text: { body: 'Finnegans' } });
+    expect(first.type).toBe('interactive');
+    expect(first.interactive).toMatchObject({
+      type: 'button',
+      body: { text: 'Welcome to Finnegans! What can I do for you?' },
+      action: {
+        buttons: [
+          { type: 'reply', reply: { id: 'Book a table', title: 'Book a table' } },
+          { type: 'reply', reply: { id: 'Opening hours', title: 'Opening hours' } },
+          { type: 'reply', reply: { id: 'Talk to staff', title: 'Talk to staff' } },
+        ],
+      },
+    });
+    const staff = await say('interactive', {
+      interactive: {
+        type: 'button_reply',
+        button_reply: { id: 'Talk to staff', title: 'Talk to staff' },
+      },
+    });
+    expect(staff.type).toBe('text');
+    expect((staff.text as { body: string }).body).toContain('A host will confirm your table.');
+    const [conversation] = await query<{ status: string }>(
+      `select c.status from public.conversations c join public.contacts k on k.id = c.contact_id
+        where k.tenant_id = $1 and k.wa_id = $2`,
+      [a.id, from],
+    );
+    expect(conversation?.status).toBe('handoff');
+    expect(h.llm.requests).toHaveLength(0);
+  }, 120_000);
+});
