@@ -12,7 +12,13 @@ import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 import { type ChatLimits, chatLimits, enforceRateLimits, takeRateLimits } from './limits.ts';
-import { originAllowed, publicConfig, tenantByKey } from './tenant.ts';
+import {
+  originAllowed,
+  pageOrigin,
+  publicConfig,
+  recordWidgetLoad,
+  tenantByKey,
+} from './tenant.ts';
 import { requireVisitor, type VisitorEnv } from './visitor.ts';
 
 // The visitor-facing API the widget speaks (DESIGN, "Visitor flow"). Every query that reads or
@@ -145,6 +151,16 @@ export function createChatApp(deps: ChatDeps) {
       z.object({ key: z.string().min(3).max(80), locale: locale.optional() }),
     );
     const tenant = await db.asService((sql) => tenantByKey(sql, key));
+    // Every page load asks for the config: where it came from is what onboarding's live check
+    // watches. Recorded after the answer, so a slow write never delays the widget.
+    const origin = pageOrigin(c.req.header('origin'), c.req.header('referer'));
+    if (origin) {
+      deps.waitUntil(
+        db
+          .asService((sql) => recordWidgetLoad(sql, tenant, origin))
+          .catch((error) => deps.log('recording a widget load failed', error)),
+      );
+    }
     c.header('cache-control', 'public, max-age=60, stale-while-revalidate=600');
     return c.json(publicConfig(tenant, requested));
   });

@@ -1,5 +1,6 @@
 import type { Sql } from '../_shared/db/port.ts';
 import { HttpError } from '../_shared/http/errors.ts';
+import { tenantSuspended } from '../_shared/tenants/suspended.ts';
 
 export interface WidgetTenant {
   id: string;
@@ -17,8 +18,7 @@ export async function tenantByKey(sql: Sql, key: string): Promise<WidgetTenant> 
     [key],
   );
   if (!tenant) throw new HttpError(404, 'unknown_key', 'No widget has this key.');
-  if (tenant.status !== 'active')
-    throw new HttpError(403, 'tenant_suspended', 'This chat is not available.');
+  if (tenant.status !== 'active') throw tenantSuspended();
   return tenant;
 }
 
@@ -78,4 +78,31 @@ export function publicConfig(tenant: WidgetTenant, locale: string | undefined) {
     reply_time: localized(config.reply_time),
     team: Array.isArray(config.team) ? config.team.slice(0, 3) : [],
   };
+}
+
+/**
+ * The origin of the page the widget runs on: the Origin header a cross-origin fetch carries, or the
+ * Referer's origin for a page on the API's own origin. Null when neither is an http(s) origin.
+ */
+export function pageOrigin(origin: string | undefined, referer: string | undefined): string | null {
+  for (const candidate of [origin, referer]) {
+    if (!candidate || candidate === 'null' || candidate.length > 2048) continue;
+    try {
+      const url = new URL(candidate);
+      if ((url.protocol === 'http:' || url.protocol === 'https:') && url.origin.length <= 300)
+        return url.origin;
+    } catch {
+      // not a URL: try the next one
+    }
+  }
+  return null;
+}
+
+/** Notes that the tenant's widget loaded on a page of `origin` (onboarding's live check). */
+export async function recordWidgetLoad(sql: Sql, tenant: WidgetTenant, origin: string) {
+  await sql.query('select private.record_widget_load($1, $2, $3)', [
+    tenant.id,
+    origin,
+    originAllowed(tenant.allowed_origins, origin),
+  ]);
 }

@@ -179,13 +179,14 @@ describe('what each actor still reads of those rows', () => {
   });
 
   it('an agent reads no tool or n8n secret, nor a tool webhook (row policies)', async () => {
+    // No API role reads tenant_secrets at all (its secrets are written and rotated by functions).
     expect(
       await read(
         'agentA',
         'select n8n_secret, llm_api_key from public.tenant_secrets where tenant_id = $1',
         [w.a.tenantId],
       ),
-    ).toEqual([]);
+    ).toBe('denied');
     expect(
       await read('agentA', 'select webhook_url, secret from public.tenant_tools where id = $1', [
         w.a.tenantToolId,

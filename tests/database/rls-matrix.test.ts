@@ -239,6 +239,15 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  widget_loads: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'loads = loads',
+    insert: (c) => [
+      `insert into public.widget_loads (tenant_id, origin, allowed) values ($1, 'https://rls-new.example', true)`,
+      [c.w.a.tenantId],
+    ],
+  },
   subscriptions: {
     where: 'id = $1',
     params: (c) => [c.w.a.subscriptionId],
@@ -537,6 +546,10 @@ beforeAll(async () => {
     );
     await sql.query(
       `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.widget_loads (tenant_id, origin, allowed) values ($1, 'https://rls.example', true)`,
       [w.a.tenantId],
     );
     await sql.query(
@@ -1068,6 +1081,7 @@ describe('function privileges', () => {
     'private.staff_conversation',
     'private.storage_path_uuid',
     'private.tenant_role',
+    'private.tenant_settings_problem',
     'private.text_config_for',
     'private.valid_bot_config',
     'private.valid_prechat_form',
@@ -1101,6 +1115,7 @@ describe('function privileges', () => {
       'public.accept_invitation',
       'public.analytics_daily',
       'public.assign_conversation',
+      'public.bot_secrets_status',
       'public.conversation_history',
       'public.conversation_metrics_by_agent',
       'public.conversation_metrics_daily',
@@ -1118,10 +1133,14 @@ describe('function privileges', () => {
       'public.redeliver_webhook',
       'public.reopen_conversation',
       'public.resolve_conversation',
+      'public.rotate_identity_secret',
+      'public.rotate_n8n_secret',
+      'public.rotate_widget_key',
       'public.resume_tenant',
       'public.search_conversations',
       'public.send_agent_typing',
       'public.send_whatsapp_template',
+      'public.set_llm_api_key',
       'public.suspend_tenant',
       'public.take_over_conversation',
       'public.team_members',

@@ -190,6 +190,15 @@ const TARGETS: Record<CaseName, HttpTarget> = {
     column: 'content',
     insert: (c) => ({ tenant_id: c.w.a.tenantId, shortcut: 'rls-new', content: 'x' }),
   },
+  widget_loads: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'loads',
+    insert: (c) => ({
+      tenant_id: c.w.a.tenantId,
+      origin: 'https://rls-new.example',
+      allowed: true,
+    }),
+  },
   subscriptions: {
     match: (c) => ({ id: c.w.a.subscriptionId }),
     column: 'cancel_at_period_end',
@@ -474,6 +483,10 @@ beforeAll(async () => {
     );
     await sql.query(
       `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.widget_loads (tenant_id, origin, allowed) values ($1, 'https://rls.example', true)`,
       [w.a.tenantId],
     );
     await sql.query(

@@ -61,9 +61,9 @@ export const EXPECTATIONS = {
   // Members read their tenant; owners/admins edit (some columns); nobody inserts or deletes
   // through the API (signup and removal run as the service).
   tenants: only({ agentA: 's---', adminA: 's-u-', ownerA: 's-u-', platformAdmin: 's---' }),
-  // Secrets: owners and admins only. Not even platform admins (deliberately stricter than
-  // "a platform admin reads all"); no insert/delete (one row per tenant, made by a trigger).
-  tenant_secrets: only({ adminA: 's-u-', ownerA: 's-u-', platformAdmin: 's---' }),
+  // Secrets: no API role reads or writes them, owners included (the model key is write-only, the
+  // others shown once): owners and admins go through set_llm_api_key and the rotate_* functions.
+  tenant_secrets: only({}),
   // Target: agentA's membership; insert: a new user as agent. Owners manage everyone, admins
   // manage agents, everyone in the tenant sees the team.
   tenant_members: only({
@@ -121,6 +121,8 @@ export const EXPECTATIONS = {
   webhook_deliveries: only(adminsRead),
   // Saved replies: every member uses them, owners and admins keep the list.
   canned_responses: only(adminsCurate),
+  // Where the widget loaded: owners and admins watch it; only the chat function records it.
+  widget_loads: only(adminsRead),
   // Billing: owners/admins read; only the Stripe webhook (service) writes.
   subscriptions: only(adminsRead),
   stripe_events: only({ platformAdmin: 's---' }),

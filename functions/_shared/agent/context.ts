@@ -12,7 +12,7 @@ export interface ReplyContext {
   tenant: {
     id: string;
     name: string;
-    bot_engine: 'ai' | 'n8n';
+    bot_engine: 'ai' | 'n8n' | 'human';
     bot_config: Record<string, unknown>;
     llm_config: Record<string, unknown>;
     n8n_webhook_url: string | null;

@@ -5,6 +5,14 @@ import type { Passage } from './retrieval.ts';
 const DEFAULT_PROMPT =
   'You are a friendly, concise customer-support assistant. Answer from the knowledge base passages; when they do not answer the question, say so and offer to connect the customer with a person.';
 
+// The tone picked in onboarding or settings, said to the model in one sentence.
+const TONES: Record<string, string> = {
+  friendly: 'Your tone is warm and friendly.',
+  professional: 'Your tone is courteous and professional.',
+  concise: 'Your tone is brief and to the point.',
+  playful: "Your tone is light and playful, never at the customer's expense.",
+};
+
 function asStrings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
@@ -18,8 +26,10 @@ export function systemPrompt(context: ReplyContext, passages: Passage[]): string
       : DEFAULT_PROMPT;
   const guardrails = asStrings(config.guardrails);
   const contact = context.conversation.contact;
+  const tone = typeof config.tone === 'string' ? TONES[config.tone] : undefined;
   const parts = [
     persona,
+    tone ?? '',
     guardrails.length
       ? `Rules you must follow:\n${guardrails.map((g) => `- ${g}`).join('\n')}`
       : '',

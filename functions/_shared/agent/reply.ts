@@ -376,6 +376,17 @@ export function createReplyHandler(baseDeps: ReplyDeps) {
       return { skipped: 'already_answered', reply_id: context.existingReplyId };
     if (context.conversation.status !== 'bot')
       return { skipped: `conversation_${context.conversation.status}` };
+    // People only: no bot answers, the conversation waits for a person (the inbox is told by the
+    // status change).
+    if (context.tenant.bot_engine === 'human') {
+      await deps.db.asService((sql) =>
+        sql.query(
+          `update public.conversations set status = 'handoff' where id = $1 and status = 'bot'`,
+          [context.conversation.id],
+        ),
+      );
+      return { skipped: 'people_only' };
+    }
 
     const byFlow = await replyFromFlow(deps, context, started);
     if (byFlow) return byFlow;
