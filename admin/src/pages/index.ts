@@ -29,6 +29,12 @@ export const MANAGERS: readonly Role[] = ['owner', 'admin', 'platform'];
 
 export const PAGES: readonly PageDefinition[] = [
   { id: 'inbox', label: 'inbox', roles: STAFF, component: InboxPage },
+  {
+    id: 'analytics',
+    label: 'analytics',
+    roles: MANAGERS,
+    load: () => import('./analytics/index.tsx'),
+  },
 ];
 
 export const pagesFor = (role: Role | undefined) =>
