@@ -11,6 +11,7 @@ import { createJobHandlers } from '../_shared/job-handlers.ts';
 import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
+import { tenantSuspended } from '../_shared/tenants/suspended.ts';
 import { type ChatLimits, chatLimits, enforceRateLimits, takeRateLimits } from './limits.ts';
 import {
   originAllowed,
@@ -314,6 +315,7 @@ export function createChatApp(deps: ChatDeps) {
         [conversation.tenant_id],
       ),
     );
+    if (quota?.reason === 'tenant_suspended') throw tenantSuspended();
     if (quota?.reason)
       throw new HttpError(403, 'quota_exceeded', 'This chat cannot take more messages right now.');
     if (quota?.enforce && !conversation.identity_verified) {

@@ -7,6 +7,7 @@ import type { Db } from '../_shared/db/port.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
 import { guardInput } from '../_shared/http/validation.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
+import { tenantSuspended } from '../_shared/tenants/suspended.ts';
 import { recordDelivery } from '../_shared/webhooks/dedupe.ts';
 import { activeSecrets, verifyRequest } from '../_shared/webhooks/signature.ts';
 
@@ -49,10 +50,12 @@ export function createCallbackApp(deps: CallbackDeps) {
         n8n_previous_secret: string | null;
         n8n_previous_expires_at: Date | null;
         last_user_message: string | null;
+        tenant_status: string;
       }>(
         `select c.tenant_id, s.n8n_secret, s.n8n_previous_secret, s.n8n_previous_expires_at,
                 (select m.id from public.messages m where m.conversation_id = c.id and m.role = 'user'
-                  order by m.created_at desc, m.id desc limit 1) as last_user_message
+                  order by m.created_at desc, m.id desc limit 1) as last_user_message,
+                (select t.status from public.tenants t where t.id = c.tenant_id) as tenant_status
            from public.conversations c join public.tenant_secrets s on s.tenant_id = c.tenant_id
           where c.id = $1`,
         [body.conversation_id],
@@ -80,6 +83,7 @@ export function createCallbackApp(deps: CallbackDeps) {
         verified.ok ? 'bad_signature' : verified.code,
         'The signature does not verify.',
       );
+    if (target.tenant_status !== 'active') throw tenantSuspended();
 
     if (!isAnswer(body))
       throw new HttpError(400, 'invalid_request', 'Send a reply, a handoff, or both.');

@@ -7,6 +7,7 @@ import { createJobHandlers } from '../_shared/job-handlers.ts';
 import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { DrainOptions, DrainResult } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
+import { requireActiveTenant } from '../_shared/tenants/suspended.ts';
 import {
   type Connection,
   readDelivery,
@@ -89,6 +90,8 @@ export function createWhatsappApp(deps: WhatsappDeps) {
       : ({ ok: false, code: 'bad_signature' } as const);
     if (!check.ok || !target)
       throw new HttpError(403, 'bad_signature', 'The signature does not verify.');
+    // Meta redelivers what is refused for a while, so a tenant resumed soon still gets it.
+    await deps.db.asService((sql) => requireActiveTenant(sql, target.tenant_id));
 
     let json: unknown;
     try {

@@ -4,6 +4,7 @@ import { readAuthConfig } from './auth/config.ts';
 import type { AuthContext, Handler } from './auth/context.ts';
 import { errorResponse } from './auth/errors.ts';
 import { preflight, withCors } from './auth/http.ts';
+import { generateLink, invite } from './auth/invite.ts';
 import { logout } from './auth/logout.ts';
 import { health, jwks, settings } from './auth/meta.ts';
 import { clientKey, createAuthRateLimiter, readAuthRateLimits } from './auth/rate-limits.ts';
@@ -43,6 +44,8 @@ const ROUTES: Record<string, Partial<Record<string, Handler>>> = {
   '/user': { GET: getUser, PUT: updateUser },
   '/logout': { POST: logout },
   '/verify': { GET: verifyLink, POST: verifyCode },
+  '/invite': { POST: invite },
+  '/admin/generate_link': { POST: generateLink },
   '/settings': { GET: settings },
   '/health': { GET: health },
   '/.well-known/jwks.json': { GET: jwks },

@@ -16,7 +16,7 @@ const EXPIRED = 'Email link is invalid or has expired';
 const OTP_EXPIRED = 'Token has expired or is invalid';
 
 /** GoTrue's token hash: hex(SHA-224(email + code)). */
-async function tokenHash(tx: Tx, email: string, code: string): Promise<string> {
+export async function tokenHash(tx: Tx, email: string, code: string): Promise<string> {
   const { rows } = await tx.query<{ hash: string }>(
     `select encode(extensions.digest($1, 'sha224'), 'hex') as hash`,
     [email + code],
@@ -74,15 +74,25 @@ export async function sendConfirmation(
 }
 
 /** Confirms the user holding this token hash and starts its session; null when none is valid. */
-async function confirm(tx: Tx, ctx: AuthContext, hash: string): Promise<Grant | null> {
+async function confirm(
+  tx: Tx,
+  ctx: AuthContext,
+  hash: string,
+  type: VerifyType,
+): Promise<Grant | null> {
   if (!/^[0-9a-f]{56}$/.test(hash)) return null;
+  // A magic link for an existing user is kept as a recovery token; the rest as confirmations.
+  const [token, sentAt] =
+    type === 'magiclink'
+      ? ['recovery_token', 'recovery_sent_at']
+      : ['confirmation_token', 'confirmation_sent_at'];
   const { rows } = await tx.query<{ id: string }>(
     `update auth.users
-        set email_confirmed_at = coalesce(email_confirmed_at, now()), confirmation_token = '',
+        set email_confirmed_at = coalesce(email_confirmed_at, now()), ${token} = '',
             raw_user_meta_data = coalesce(raw_user_meta_data, '{}'::jsonb) || '{"email_verified": true}'::jsonb,
             updated_at = now()
-      where confirmation_token = $1
-        and confirmation_sent_at > now() - make_interval(secs => $2)
+      where ${token} = $1
+        and ${sentAt} > now() - make_interval(secs => $2)
         and (banned_until is null or banned_until <= now())
       returning id`,
     [hash, ctx.config.otpExpiry],
@@ -98,7 +108,8 @@ async function confirm(tx: Tx, ctx: AuthContext, hash: string): Promise<Grant | 
   return startSession(tx, user.id, 'otp', null);
 }
 
-const verifyTypes = ['signup', 'email'] as const;
+const verifyTypes = ['signup', 'email', 'invite', 'magiclink'] as const;
+type VerifyType = (typeof verifyTypes)[number];
 
 // Built by hand: Response.redirect's headers are immutable, and the CORS wrapper adds to them.
 const redirect = (target: URL) =>
@@ -121,7 +132,7 @@ export const verifyLink: Handler = async (request, ctx) => {
     return fail('validation_failed', 'Verify requires a verification type');
   }
   const session = await ctx.pg.transaction(async (tx) => {
-    const grant = await confirm(tx, ctx, url.searchParams.get('token') ?? '');
+    const grant = await confirm(tx, ctx, url.searchParams.get('token') ?? '', type as VerifyType);
     return grant ? ((await sessionResponse(tx, ctx, grant)).json() as Promise<SessionJson>) : null;
   });
   if (!session) return fail('otp_expired', EXPIRED);
@@ -164,7 +175,7 @@ export const verifyCode: Handler = async (request, ctx) => {
       }
       hash = await tokenHash(tx, validateEmail(body.email), body.token.trim());
     }
-    const grant = await confirm(tx, ctx, hash);
+    const grant = await confirm(tx, ctx, hash, body.type as VerifyType);
     if (!grant) throw forbidden('otp_expired', OTP_EXPIRED);
     return sessionResponse(tx, ctx, grant);
   });

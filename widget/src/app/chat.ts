@@ -16,6 +16,11 @@ export const MAX_LENGTH = 4000;
 const POLL_MS = 3000;
 const SEND_RETRIES = 5;
 const STATUSES = ['bot', 'handoff', 'open', 'resolved'];
+/** Refusals the widget words itself; they hide the composer. */
+const REFUSALS: Record<string, string> = {
+  identity_required: 'identityRequired',
+  tenant_suspended: 'unavailable',
+};
 
 interface StoredConversation {
   id: string;
@@ -63,11 +68,9 @@ export function createChat(host: Host) {
 
   const fail = (error: unknown) => {
     console.warn('[parley]', error);
-    // Refused for who the visitor is, not for a glitch: "try again" would only repeat it.
-    state.notice.value =
-      error instanceof ApiError && error.code === 'identity_required'
-        ? 'identityRequired'
-        : 'error';
+    // Refused for who the visitor is or a suspended business, not for a glitch: "try again" would
+    // only repeat it.
+    state.notice.value = (error instanceof ApiError && REFUSALS[error.code]) || 'error';
   };
 
   function receive(message: Message, fromHistory = false) {

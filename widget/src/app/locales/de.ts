@@ -35,4 +35,5 @@ export default {
   prechatIntro: 'Bevor es losgeht, erzählen Sie uns bitte kurz etwas über sich.',
   prechatSubmit: 'Chat starten',
   identityRequired: 'Dieser Chat steht nur angemeldeten Kundinnen und Kunden zur Verfügung.',
+  unavailable: 'Dieser Chat ist gerade nicht verfügbar.',
 } satisfies Strings;

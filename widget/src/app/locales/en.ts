@@ -34,5 +34,6 @@ export const en = {
   prechatIntro: 'Before we start, please tell us a little about yourself.',
   prechatSubmit: 'Start chat',
   identityRequired: 'This chat is only available to signed-in customers.',
+  unavailable: 'This chat is not available right now.',
 };
 export type Strings = typeof en;

@@ -35,4 +35,5 @@ export default {
   prechatIntro: 'Antes de empezar, cuéntanos un poco sobre ti.',
   prechatSubmit: 'Empezar el chat',
   identityRequired: 'Este chat solo está disponible para clientes que han iniciado sesión.',
+  unavailable: 'Este chat no está disponible en este momento.',
 } satisfies Strings;

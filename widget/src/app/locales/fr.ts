@@ -35,4 +35,5 @@ export default {
   prechatIntro: 'Avant de commencer, parlez-nous un peu de vous.',
   prechatSubmit: 'Démarrer le chat',
   identityRequired: 'Ce chat est réservé aux clients connectés.',
+  unavailable: 'Ce chat n’est pas disponible pour le moment.',
 } satisfies Strings;

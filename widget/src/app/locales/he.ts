@@ -35,4 +35,5 @@ export default {
   prechatIntro: 'לפני שמתחילים, ספרו לנו קצת על עצמכם.',
   prechatSubmit: 'התחלת צ׳אט',
   identityRequired: 'הצ׳אט זמין רק ללקוחות מחוברים.',
+  unavailable: 'הצ׳אט אינו זמין כרגע.',
 } satisfies Strings;

@@ -35,4 +35,5 @@ export default {
   prechatIntro: 'Antes de começar, conte-nos um pouco sobre você.',
   prechatSubmit: 'Iniciar chat',
   identityRequired: 'Este chat está disponível apenas para clientes conectados.',
+  unavailable: 'Este chat não está disponível no momento.',
 } satisfies Strings;

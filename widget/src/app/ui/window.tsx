@@ -31,7 +31,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
       : null;
   const avatar = imageUrl(agent ? agent.avatar_url : config?.avatar_url);
   const prechat = chat.prechatFields.value;
-  const refused = notice === 'identityRequired';
+  const refused = notice === 'identityRequired' || notice === 'unavailable';
   const [confirming, setConfirming] = useState(false);
   const team = (config?.team ?? [])
     .map((m: TeamMember) => ({ ...m, src: imageUrl(m.avatar_url) }))
@@ -149,7 +149,8 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
       />
       {notice && (
         <p class="notice" role="status" data-parley="notice">
-          {t[notice as 'error' | 'handoffRequested' | 'identityRequired'] ?? t.error}
+          {t[notice as 'error' | 'handoffRequested' | 'identityRequired' | 'unavailable'] ??
+            t.error}
         </p>
       )}
       {prechat ? (
