@@ -118,9 +118,10 @@ select 'b0000000-0000-4000-8000-000000000001', t.id, t.slug, t.description,
  where t.slug in ('order_status', 'book_fitting')
 on conflict (tenant_id, name) do nothing;
 
--- Knowledge base: the help centre's articles as Markdown, status 'pending'. Each gets an
--- ingest_document job, so whatever runs the job queue (the worker on Supabase, or the local stack
--- as it opens) cuts them into chunks and embeds them with the configured embedder.
+-- Knowledge base: the help centre's articles as Markdown, status 'pending'. Inserting them queues
+-- an ingest_document job each (a trigger on documents), so whatever runs the job queue (the worker
+-- on Supabase, or the local stack as it opens) cuts them into chunks and embeds them with the
+-- configured embedder. Re-applying the seed inserts nothing, so it queues nothing.
 insert into public.documents (id, tenant_id, title, source_url, mime_type, content, status)
 values
   ('d0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000001',
@@ -230,16 +231,3 @@ $md$, 'pending'),
 Both stores offer free parking for customers.
 $md$, 'pending')
 on conflict (id) do nothing;
-
--- One job per seeded document, under a fixed dedupe key: re-applying the seed queues nothing new.
-select private.enqueue_job(
-         'ingest_document',
-         jsonb_build_object('document_id', d.id),
-         d.tenant_id,
-         p_ordering_key => 'document:' || d.id,
-         p_dedupe_key => 'seed:ingest_document:' || d.id
-       )
-  from public.documents d
- where d.tenant_id = 'b0000000-0000-4000-8000-000000000001'
-   and d.status = 'pending'
-   and d.id::text like 'd0000000-0000-4000-8000-%';

@@ -3,11 +3,13 @@ import { createN8nDeadlineHandler } from './agent/n8n-deadline.ts';
 import { createReplyHandler } from './agent/reply.ts';
 import { createEmbedder, type EmbedderDeps } from './embeddings/config.ts';
 import type { JobHandler } from './jobs/types.ts';
+import { createFileReader, type StorageAccess } from './knowledge/files.ts';
 import { handleIngestJob } from './knowledge/ingest-document.ts';
 import { createOutboundFetch, loopbackAllowed } from './net/outbound.ts';
 import { systemResolver } from './net/system-resolver.ts';
 import type { FunctionContext } from './platform/context.ts';
 import { createTenantWebhookHandler, TENANT_WEBHOOK_JOB } from './webhooks/tenant-events.ts';
+import { BROADCAST_JOB, createBroadcastHandler } from './whatsapp/broadcast.ts';
 import { graphUrlFrom } from './whatsapp/graph.ts';
 import {
   createTemplateSyncHandler,
@@ -43,30 +45,34 @@ export function featureDeps(context: FunctionContext) {
 export function createJobHandlers(context: FunctionContext): Record<string, JobHandler> {
   const deps = featureDeps(context);
   const outbound = deps.fetch;
+  // Storage is the platform's own service, reached with the service key, not a tenant's URL.
+  const storage: StorageAccess | undefined =
+    context.env.SUPABASE_URL && context.env.SUPABASE_SERVICE_ROLE_KEY
+      ? { url: context.env.SUPABASE_URL, serviceKey: context.env.SUPABASE_SERVICE_ROLE_KEY, fetch }
+      : undefined;
   const whatsapp = {
     db: context.db,
     baseUrl: graphUrlFrom(context.env),
     fetch: outbound,
     log: context.log,
-    // Storage is the platform's own service, reached with the service key, not a tenant's URL.
-    ...(context.env.SUPABASE_URL && context.env.SUPABASE_SERVICE_ROLE_KEY
-      ? {
-          storage: {
-            url: context.env.SUPABASE_URL,
-            serviceKey: context.env.SUPABASE_SERVICE_ROLE_KEY,
-            fetch,
-          },
-        }
-      : {}),
+    ...(storage ? { storage } : {}),
   };
   return {
     reply: createReplyHandler(deps),
     [N8N_DEADLINE_JOB]: createN8nDeadlineHandler(deps),
     ingest_document: (job) =>
-      handleIngestJob({ db: deps.db, embedder: deps.embedder }, job.payload),
+      handleIngestJob(
+        {
+          db: deps.db,
+          embedder: deps.embedder,
+          ...(storage ? { options: { readFile: createFileReader(storage) } } : {}),
+        },
+        job.payload,
+      ),
     [TENANT_WEBHOOK_JOB]: createTenantWebhookHandler({ db: context.db, fetch: outbound }),
     [SEND_JOB]: createWhatsappSendHandler(whatsapp),
     [MEDIA_JOB]: createWhatsappMediaHandler(whatsapp),
     [TEMPLATE_SYNC_JOB]: createTemplateSyncHandler(whatsapp),
+    [BROADCAST_JOB]: createBroadcastHandler(whatsapp),
   };
 }

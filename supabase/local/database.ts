@@ -156,7 +156,9 @@ async function repointDemoTools(pg: PGlite, demoN8nUrl: string) {
 async function ingestPendingDocuments(db: Db, embedder: Embedder): Promise<number> {
   const pending = await db.asService((sql) =>
     sql.query<{ id: string }>(
-      `select id from public.documents where status = 'pending' order by created_at, id`,
+      // A file's bytes are read through Storage, which is not up yet: the worker takes those.
+      `select id from public.documents where status = 'pending' and storage_path is null
+        order by created_at, id`,
     ),
   );
   let ingested = 0;

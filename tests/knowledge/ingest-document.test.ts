@@ -161,6 +161,7 @@ describe('ingestDocument', () => {
       status: 'ready',
       chunkCount: 2,
       model: 'parley-hashing-384',
+      pages: null,
     });
     const chunks = await chunksOf(id);
     expect(chunks.map((c) => [c.chunk_index, c.heading])).toEqual([
@@ -312,6 +313,7 @@ describe('ingestDocument', () => {
       status: 'missing',
       chunkCount: 0,
       model: 'parley-hashing-384',
+      pages: null,
     });
   });
 });

@@ -9,7 +9,7 @@ import {
 } from '../../functions/_shared/embeddings/hashing.ts';
 import { openLocalDatabase } from '../../supabase/local/database.ts';
 
-// The demo knowledge base goes in as Markdown documents with an ingest_document job each; the
+// The demo knowledge base goes in as Markdown documents, each queueing its ingest_document job; the
 // local database works those jobs itself when it opens, so the demo can answer at once.
 
 const DEMO_TENANT = 'b0000000-0000-4000-8000-000000000001';
@@ -52,7 +52,9 @@ describe('the seeded knowledge base', () => {
       expect(jobs.rows).toEqual(
         documents.rows.map((doc) => ({
           status: 'queued',
-          dedupe_key: `seed:ingest_document:${doc.id}`,
+          dedupe_key: expect.stringMatching(
+            new RegExp(`^ingest_document:${doc.id}:\\d{8}T\\d{12}$`),
+          ),
           ordering_key: `document:${doc.id}`,
           document_id: doc.id,
           result: null,
@@ -131,5 +133,6 @@ describe('the seeded knowledge base', () => {
     } finally {
       await opened.close();
     }
-  });
+    // Two databases opened from nothing, migrations and seed each time.
+  }, 180_000);
 });

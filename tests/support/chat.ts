@@ -119,14 +119,11 @@ export async function createTenant(
       );
     }
     for (const [i, doc] of (options.documents ?? []).entries()) {
-      const [row] = await sql.query<{ id: string }>(
-        `insert into public.documents (tenant_id, title, content, mime_type, status, source_url)
-         values ($1, $2, $3, 'text/markdown', 'pending', $4) returning id`,
-        [tenant.id, doc.title, doc.content, `https://docs.example/${i}`],
-      );
+      // Inserting a pending document queues its ingestion.
       await sql.query(
-        `select private.enqueue_job('ingest_document', jsonb_build_object('document_id', $1::uuid), $2)`,
-        [row?.id, tenant.id],
+        `insert into public.documents (tenant_id, title, content, mime_type, status, source_url)
+         values ($1, $2, $3, 'text/markdown', 'pending', $4)`,
+        [tenant.id, doc.title, doc.content, `https://docs.example/${i}`],
       );
     }
     const [secrets] = await sql.query<{ identity_secret: string; n8n_secret: string }>(

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Db, Sql } from '../db/port.ts';
 import { EMBEDDING_DIMENSIONS, type Embedder } from '../embeddings/embedder.ts';
 import { type Chunk, type ChunkOptions, chunkBlocks } from './chunk.ts';
+import { type ExtractedFile, extractFile, UnreadableFileError } from './extract-file.ts';
 import { extractText, UnsupportedMimeTypeError } from './extract-text.ts';
 
 // A document's way into the knowledge base: extract its text, cut it into chunks, embed them, and
@@ -14,7 +15,12 @@ export const INGEST_DOCUMENT_JOB = 'ingest_document';
 export const ingestJobPayload = z.object({ document_id: z.guid() });
 export type IngestJobPayload = z.infer<typeof ingestJobPayload>;
 
+/** Reads one object of the knowledge bucket (functions/_shared/knowledge/files.ts). */
+export type FileReader = (path: string) => Promise<Uint8Array>;
+
 export interface IngestOptions {
+  /** How a document whose text is a file (storage_path) gets its bytes. */
+  readFile?: FileReader;
   /** Chunks per embedder call. */
   batchSize?: number;
   chunking?: Omit<ChunkOptions, 'title'>;
@@ -28,6 +34,8 @@ export interface IngestResult {
   status: 'ready' | 'missing';
   chunkCount: number;
   model: string;
+  /** Pages of the PDF the document was read from; null for other formats. */
+  pages: number | null;
 }
 
 /** permanent: trying again cannot help until the document itself changes. */
@@ -52,13 +60,16 @@ const INSERT_ROWS = 100;
 // A document edited while it is being ingested is read again, a few times at most.
 const MAX_ROUNDS = 3;
 
-const CONTENT_HASH = `encode(sha256(convert_to(content, 'UTF8')), 'hex')`;
+// The version of a document's source: its text, or the file it names and the type it is read as.
+const CONTENT_HASH = `encode(sha256(convert_to(
+  coalesce(storage_path, '') || E'\\x1f' || mime_type || E'\\x1f' || content, 'UTF8')), 'hex')`;
 
 interface Claimed {
   title: string;
   source_url: string | null;
   mime_type: string;
   content: string;
+  storage_path: string | null;
   content_hash: string;
 }
 
@@ -69,15 +80,31 @@ function shortError(error: unknown): string {
   return line.length > 300 ? `${line.slice(0, 297)}…` : line;
 }
 
-function prepare(document: Claimed, options: IngestOptions): Chunk[] {
+async function extract(document: Claimed, options: IngestOptions): Promise<ExtractedFile> {
+  const extractOptions = { baseUrl: document.source_url };
+  if (document.storage_path === null) {
+    return {
+      blocks: extractText(document.content, document.mime_type, extractOptions),
+      pages: null,
+    };
+  }
+  if (!options.readFile) throw new Error("no access to Storage to read the document's file");
+  const bytes = await options.readFile(document.storage_path);
+  return extractFile(bytes, document.mime_type, extractOptions);
+}
+
+async function prepare(
+  document: Claimed,
+  options: IngestOptions,
+): Promise<{ chunks: Chunk[]; pages: number | null }> {
   let chunks: Chunk[];
+  let pages: number | null;
   try {
-    const blocks = extractText(document.content, document.mime_type, {
-      baseUrl: document.source_url,
-    });
-    chunks = chunkBlocks(blocks, { ...options.chunking, title: document.title });
+    const extracted = await extract(document, options);
+    pages = extracted.pages;
+    chunks = chunkBlocks(extracted.blocks, { ...options.chunking, title: document.title });
   } catch (error) {
-    if (error instanceof UnsupportedMimeTypeError)
+    if (error instanceof UnsupportedMimeTypeError || error instanceof UnreadableFileError)
       throw new DocumentIngestError(error.message, true);
     throw error;
   }
@@ -89,7 +116,7 @@ function prepare(document: Claimed, options: IngestOptions): Chunk[] {
       true,
     );
   }
-  return chunks;
+  return { chunks, pages };
 }
 
 async function embedChunks(
@@ -176,6 +203,7 @@ export async function ingestDocument(
     status: 'missing',
     chunkCount: 0,
     model: embedder.model,
+    pages: null,
   };
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -183,12 +211,13 @@ export async function ingestDocument(
       const [document] = await db.asService((sql) =>
         sql.query<Claimed>(
           `update public.documents set status = 'processing', error = null where id = $1
-           returning title, source_url, mime_type, content, ${CONTENT_HASH} as content_hash`,
+           returning title, source_url, mime_type, content, storage_path,
+                     ${CONTENT_HASH} as content_hash`,
           [documentId],
         ),
       );
       if (!document) return missing;
-      const chunks = prepare(document, options);
+      const { chunks, pages } = await prepare(document, options);
       // Embedding can take a while; no transaction is held open meanwhile.
       const vectors = await embedChunks(embedder, chunks, batchSize);
       const outcome = await db.asService((sql) =>
@@ -196,7 +225,13 @@ export async function ingestDocument(
       );
       if (outcome === 'missing') return missing;
       if (outcome === 'written') {
-        return { documentId, status: 'ready', chunkCount: chunks.length, model: embedder.model };
+        return {
+          documentId,
+          status: 'ready',
+          chunkCount: chunks.length,
+          model: embedder.model,
+          pages,
+        };
       }
     }
     throw new DocumentIngestError('the document kept changing while it was being ingested', false);
@@ -216,10 +251,12 @@ export async function ingestDocument(
 }
 
 /**
- * Queues the document's ingestion (service role: enqueue_job is not granted to users). The dedupe
- * key names the document's current version, by its updated_at, so repeated calls for one version
- * queue one job while every later edit queues its own: dedupe keys stay taken for as long as the
- * job row exists. The ordering key keeps two ingestions of one document from running at once.
+ * Queues the document's ingestion (service role: enqueue_job is not granted to users). Inserting
+ * or changing a document already does this (a trigger); this is for asking again, e.g. after the
+ * embedder changed. The dedupe key names the document's current version, by its updated_at, so
+ * repeated calls for one version queue one job while every later edit queues its own: dedupe keys
+ * stay taken for as long as the job row exists. The ordering key keeps two ingestions of one
+ * document from running at once.
  */
 export async function enqueueIngestion(
   sql: Sql,
@@ -227,17 +264,10 @@ export async function enqueueIngestion(
   tenantId: string,
 ): Promise<number> {
   const [row] = await sql.query<{ job_id: number }>(
-    `select private.enqueue_job(
-              $3,
-              jsonb_build_object('document_id', d.id),
-              d.tenant_id,
-              p_ordering_key => 'document:' || d.id,
-              p_dedupe_key => $3 || ':' || d.id || ':'
-                || to_char(d.updated_at at time zone 'UTC', 'YYYYMMDD"T"HH24MISSUS')
-            ) as job_id
+    `select private.enqueue_document_ingestion(d.id) as job_id
        from public.documents d
       where d.id = $1 and d.tenant_id = $2`,
-    [documentId, tenantId, INGEST_DOCUMENT_JOB],
+    [documentId, tenantId],
   );
   if (!row) throw new Error(`document ${documentId} not found in tenant ${tenantId}`);
   return row.job_id;
@@ -254,6 +284,7 @@ export interface IngestJobResult {
   status: 'ready' | 'missing' | 'failed';
   chunk_count: number;
   model: string;
+  pages?: number;
   error?: string;
 }
 
@@ -274,6 +305,7 @@ export async function handleIngestJob(
       status: result.status,
       chunk_count: result.chunkCount,
       model: result.model,
+      ...(result.pages === null ? {} : { pages: result.pages }),
     };
   } catch (error) {
     if (error instanceof DocumentIngestError && error.permanent) {
