@@ -265,6 +265,15 @@ const TARGETS: Record<CaseName, Target> = {
       [],
     ],
   },
+  agent_presence: {
+    where: 'tenant_id = $1 and user_id = $2',
+    params: (c) => [c.w.a.tenantId, c.w.users.agentA],
+    set: 'status = status',
+    insert: (c) => [
+      `insert into public.agent_presence (tenant_id, user_id, status) values ($1, $2, 'online')`,
+      [c.w.a.tenantId, c.w.users.adminA],
+    ],
+  },
   usage_daily: {
     where: 'tenant_id = $1',
     params: (c) => [c.w.a.tenantId],
@@ -547,6 +556,10 @@ beforeAll(async () => {
     await sql.query(
       `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
       [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.agent_presence (tenant_id, user_id, status) values ($1, $2, 'away')`,
+      [w.a.tenantId, w.users.agentA],
     );
     await sql.query(
       `insert into public.widget_loads (tenant_id, origin, allowed) values ($1, 'https://rls.example', true)`,
@@ -1077,6 +1090,7 @@ describe('function privileges', () => {
     'private.is_platform_admin',
     'private.is_text_list',
     'private.member_tenant_ids',
+    'private.note_staff_read',
     'private.outbound_url_problem',
     'private.staff_conversation',
     'private.storage_path_uuid',
@@ -1084,6 +1098,7 @@ describe('function privileges', () => {
     'private.tenant_settings_problem',
     'private.text_config_for',
     'private.valid_bot_config',
+    'private.valid_business_hours',
     'private.valid_prechat_form',
     'private.valid_sources',
     'private.visitor_can_post',
@@ -1140,9 +1155,11 @@ describe('function privileges', () => {
       'public.search_conversations',
       'public.send_agent_typing',
       'public.send_whatsapp_template',
+      'public.set_agent_presence',
       'public.set_llm_api_key',
       'public.suspend_tenant',
       'public.take_over_conversation',
+      'public.tenant_agents',
       'public.team_members',
       'public.tenant_usage',
       'public.usage_history',

@@ -214,6 +214,11 @@ const TARGETS: Record<CaseName, HttpTarget> = {
       payload: {},
     }),
   },
+  agent_presence: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId, user_id: c.w.users.agentA }),
+    column: 'status',
+    insert: (c) => ({ tenant_id: c.w.a.tenantId, user_id: c.w.users.adminA, status: 'online' }),
+  },
   usage_daily: {
     match: (c) => ({ tenant_id: c.w.a.tenantId }),
     column: 'bot_messages',
@@ -484,6 +489,10 @@ beforeAll(async () => {
     await sql.query(
       `insert into public.canned_responses (tenant_id, shortcut, content) values ($1, 'rls', 'Thanks!')`,
       [w.a.tenantId],
+    );
+    await sql.query(
+      `insert into public.agent_presence (tenant_id, user_id, status) values ($1, $2, 'away')`,
+      [w.a.tenantId, w.users.agentA],
     );
     await sql.query(
       `insert into public.widget_loads (tenant_id, origin, allowed) values ($1, 'https://rls.example', true)`,

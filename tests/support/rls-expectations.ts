@@ -121,6 +121,8 @@ export const EXPECTATIONS = {
   webhook_deliveries: only(adminsRead),
   // Saved replies: every member uses them, owners and admins keep the list.
   canned_responses: only(adminsCurate),
+  // Agents' presence: colleagues see it; it is written only through set_agent_presence.
+  agent_presence: only(membersRead),
   // Where the widget loaded: owners and admins watch it; only the chat function records it.
   widget_loads: only(adminsRead),
   // Billing: owners/admins read; only the Stripe webhook (service) writes.
