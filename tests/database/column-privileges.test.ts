@@ -18,6 +18,8 @@ const WITHHELD: Record<string, string[]> = {
   tenants: ['llm_config', 'n8n_webhook_url'],
   tool_executions: ['response', 'error'],
   messages: ['tokens_in', 'tokens_out', 'cost_usd', 'model'],
+  // Shown once, by public.rotate_tool_secret.
+  tenant_tools: ['secret', 'previous_secret'],
 };
 
 /** The row of tenant A each table's columns are read from. */
@@ -25,6 +27,7 @@ const rowOf: Record<string, (w: World) => string> = {
   tenants: (w) => w.a.tenantId,
   tool_executions: (w) => w.a.toolExecutionId,
   messages: (w) => w.a.assistantMessageId,
+  tenant_tools: (w) => w.a.tenantToolId,
 };
 
 const ADMINS_OF_A: Actor[] = ['adminA', 'ownerA', 'platformAdmin'];
@@ -188,7 +191,7 @@ describe('what each actor still reads of those rows', () => {
       ),
     ).toBe('denied');
     expect(
-      await read('agentA', 'select webhook_url, secret from public.tenant_tools where id = $1', [
+      await read('agentA', 'select webhook_url from public.tenant_tools where id = $1', [
         w.a.tenantToolId,
       ]),
     ).toEqual([]);

@@ -1150,6 +1150,7 @@ describe('function privileges', () => {
       'public.resolve_conversation',
       'public.rotate_identity_secret',
       'public.rotate_n8n_secret',
+      'public.rotate_tool_secret',
       'public.rotate_widget_key',
       'public.resume_tenant',
       'public.search_conversations',
@@ -1162,6 +1163,7 @@ describe('function privileges', () => {
       'public.tenant_agents',
       'public.team_members',
       'public.tenant_usage',
+      'public.tool_stats',
       'public.usage_history',
       'public.whatsapp_window_closes_at',
     ]);

@@ -18,6 +18,9 @@ export interface AdminClient {
   rpc: PostgrestClient['rpc'];
   /** The session's access token, or the publishable key when signed out. */
   accessToken(): Promise<string>;
+  /** The project's URL and publishable key, for the clients pages load on their own. */
+  url: string;
+  key: string;
 }
 
 let client: AdminClient | null = null;
@@ -30,7 +33,8 @@ export function initClient(config: AdminConfig): AdminClient {
     storageKey: 'parley-admin-auth',
     persistSession: true,
     autoRefreshToken: true,
-    detectSessionInUrl: false,
+    // Invitation links land with the session in the fragment (Auth's implicit redirect).
+    detectSessionInUrl: true,
   });
   const accessToken = async () => (await auth.getSession()).data.session?.access_token ?? key;
   const authedFetch: typeof fetch = async (input, init) => {
@@ -62,6 +66,8 @@ export function initClient(config: AdminConfig): AdminClient {
     from: rest.from.bind(rest),
     rpc: rest.rpc.bind(rest) as PostgrestClient['rpc'],
     accessToken,
+    url,
+    key,
   };
   return client;
 }

@@ -29,6 +29,7 @@ export const MANAGERS: readonly Role[] = ['owner', 'admin', 'platform'];
 
 export const PAGES: readonly PageDefinition[] = [
   { id: 'inbox', label: 'inbox', roles: STAFF, component: InboxPage },
+  { id: 'tools', label: 'tools', roles: MANAGERS, load: () => import('./tools/index.tsx') },
   {
     id: 'analytics',
     label: 'analytics',
