@@ -81,6 +81,8 @@ export function createApi(url: string, apikey: string, auth: Auth) {
       post('/feedback', { message_id: messageId, rating }),
     csat: (conversationId: string, csat: number, comment?: string) =>
       post('/feedback', { conversation_id: conversationId, csat, ...(comment ? { comment } : {}) }),
+    typing: (conversationId: string, typing: boolean) =>
+      post('/typing', { conversation_id: conversationId, typing }),
     handoff: (conversationId: string) =>
       post<{ conversation: Conversation }>('/handoff', { conversation_id: conversationId }),
   };

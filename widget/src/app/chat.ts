@@ -64,6 +64,19 @@ export function createChat(host: Host) {
   let starting: Promise<Conversation> | null = null;
   let poller: ReturnType<typeof setInterval> | undefined;
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
+  // The visitor's typing, told to staff through the chat function: at most every 3 s while keys
+  // are pressed, and taken back after 4 s without one (a sent message ends it by itself).
+  let typingSaidAt = 0;
+  let typingIdle: ReturnType<typeof setTimeout> | undefined;
+  const sayTyping = (typing: boolean) => {
+    const conversation = state.conversation.value;
+    if (conversation) api.typing(conversation.id, typing).catch(() => {});
+  };
+  const quiet = (tell: boolean) => {
+    clearTimeout(typingIdle);
+    if (typingSaidAt && tell) sayTyping(false);
+    typingSaidAt = 0;
+  };
   let identity: Identity | null = host.identity;
 
   const fail = (error: unknown) => {
@@ -318,9 +331,18 @@ export function createChat(host: Host) {
       });
       await starting.catch(fail);
     },
+    typing() {
+      clearTimeout(typingIdle);
+      typingIdle = setTimeout(() => quiet(true), 4000);
+      if (Date.now() - typingSaidAt > 3000) {
+        typingSaidAt = Date.now();
+        sayTyping(true);
+      }
+    },
     send(text: string) {
       const content = text.trim();
       if (!content || content.length > MAX_LENGTH) return false;
+      quiet(false);
       const message: Message = {
         client_msg_id: newClientId(),
         role: 'user',

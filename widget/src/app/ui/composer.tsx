@@ -7,9 +7,10 @@ interface Props {
   t: Strings;
   disabled: boolean;
   onSend(text: string): boolean;
+  onTyping(): void;
 }
 
-export function Composer({ t, disabled, onSend }: Props) {
+export function Composer({ t, disabled, onSend, onTyping }: Props) {
   const [text, setText] = useState('');
   const input = useRef<HTMLTextAreaElement>(null);
   const length = text.length;
@@ -54,6 +55,7 @@ export function Composer({ t, disabled, onSend }: Props) {
           onInput={(event) => {
             setText(event.currentTarget.value);
             grow(event.currentTarget);
+            onTyping();
           }}
           onKeyDown={(event) => {
             // Enter sends; Shift+Enter and IME composition keep their usual meaning.

@@ -177,7 +177,9 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
         )
       )}
       {/* A resolved conversation still takes the visitor's message: it reopens for a person. */}
-      {!prechat && <Composer t={t} disabled={refused} onSend={actions.send} />}
+      {!prechat && (
+        <Composer t={t} disabled={refused} onSend={actions.send} onTyping={actions.typing} />
+      )}
     </div>
   );
 }
