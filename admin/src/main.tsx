@@ -2,7 +2,8 @@ import { effect } from '@preact/signals';
 import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { loadConfig } from './config.ts';
-import { initClient } from './data/client.ts';
+import { initClient, supabase } from './data/client.ts';
+import { acceptInvitationFromUrl, invitationProblem } from './data/invitations.ts';
 import { session, watchSession } from './data/session.ts';
 import {
   chooseTenant,
@@ -31,7 +32,13 @@ function Loading() {
 function Workspace({ userId }: { userId: string }) {
   useEffect(() => {
     clearTenants();
-    void loadMemberships(userId).then(() => chooseTenant(route.value.tenantId));
+    void (async () => {
+      // An invitation link lands here with ?accept=…: the new workspace opens on its welcome.
+      const joined = await acceptInvitationFromUrl();
+      await loadMemberships(userId);
+      if (joined) replaceRoute(joined, 'welcome');
+      chooseTenant(route.value.tenantId);
+    })();
   }, [userId]);
 
   // The address decides the tenant; an address without one (or with one the person cannot see)
@@ -47,19 +54,34 @@ function Workspace({ userId }: { userId: string }) {
     [],
   );
 
-  if (!memberships.value) return <Loading />;
   const current = currentMembership.value;
+  const { page, params } = route.value;
+  // An operator looking into a tenant they do not belong to leaves a line in the audit log.
+  useEffect(() => {
+    if (current?.role !== 'platform' || page === 'platform') return;
+    void supabase()
+      .rpc('record_platform_view', { p_tenant_id: current.tenantId, p_page: page })
+      .then(({ error }) => error && console.warn('audit', error));
+  }, [current?.tenantId, current?.role, page]);
+
+  if (!memberships.value) return <Loading />;
+  const invitation = invitationProblem.value && (
+    <p class="error" role="alert" data-admin="invitation-problem">
+      {t('invitationFailed', { reason: invitationProblem.value })}
+    </p>
+  );
   if (!current) {
     return (
       <Shell>
+        {invitation}
         <p class="empty">{t('noTenants')}</p>
       </Shell>
     );
   }
-  const { page, params } = route.value;
   const definition = pagesFor(current.role).find((p) => p.id === page);
   return (
     <Shell>
+      {invitation}
       {definition ? (
         <PageView
           key={`${current.tenantId}:${definition.id}`}

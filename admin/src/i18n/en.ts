@@ -12,6 +12,7 @@ export const en = {
   loading: 'Loading…',
   tenant: 'Workspace',
   noTenants: 'Your account is not a member of any workspace yet. Ask an owner to invite you.',
+  invitationFailed: 'The invitation could not be accepted: {reason}',
   navigation: 'Main',
   inbox: 'Inbox',
   notFound: 'There is nothing here.',

@@ -13,6 +13,7 @@ export const he: Messages = {
   loading: 'טוען…',
   tenant: 'סביבת עבודה',
   noTenants: 'החשבון שלך עדיין אינו חבר באף סביבת עבודה. בקשו מהבעלים להזמין אתכם.',
+  invitationFailed: 'לא ניתן לקבל את ההזמנה: {reason}',
   navigation: 'ראשי',
   inbox: 'תיבת שיחות',
   notFound: 'אין כאן כלום.',

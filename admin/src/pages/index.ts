@@ -36,6 +36,21 @@ export const PAGES: readonly PageDefinition[] = [
     roles: MANAGERS,
     load: () => import('./analytics/index.tsx'),
   },
+  { id: 'team', label: 'team', roles: MANAGERS, load: () => import('./team/index.tsx') },
+  {
+    id: 'platform',
+    label: 'platform',
+    roles: ['platform'],
+    load: () => import('./platform/index.tsx'),
+  },
+  // Where an accepted invitation lands; reached by that only.
+  {
+    id: 'welcome',
+    label: 'team',
+    roles: STAFF,
+    nav: false,
+    load: () => import('./welcome/index.tsx'),
+  },
 ];
 
 export const pagesFor = (role: Role | undefined) =>

@@ -1,0 +1,344 @@
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { problem } from '../../data/client.ts';
+import {
+  type AuditEntry,
+  loadAudit,
+  loadTenants,
+  type PlatformTenant,
+  setSuspended,
+  type TenantView,
+  viewTenant,
+} from '../../data/platform.ts';
+import { formatTime, locale } from '../../i18n/index.ts';
+import type { PageProps } from '../types.ts';
+import { m } from './messages.ts';
+
+// The operators' page: every tenant with plan, usage and status; suspend (with a reason) and
+// resume; a read-only view of one tenant, which the database writes to the audit log before it
+// answers; and that log. Only operators get here, and the SQL refuses everyone else anyway.
+
+const int = (v: number) => new Intl.NumberFormat(locale.value).format(v);
+
+export default function PlatformPage(_: PageProps) {
+  const [tenants, setTenants] = useState<PlatformTenant[] | null>(null);
+  const [audit, setAudit] = useState<AuditEntry[]>([]);
+  const [error, setError] = useState<string | null>(null);
+  const [status, setStatus] = useState<{ text: string; error?: boolean } | null>(null);
+  const [suspending, setSuspending] = useState<string | null>(null);
+  const [view, setView] = useState<TenantView | null>(null);
+  const [version, setVersion] = useState(0);
+
+  useEffect(() => {
+    let live = true;
+    Promise.all([loadTenants(), loadAudit()])
+      .then(([list, log]) => {
+        if (!live) return;
+        setTenants(list);
+        setAudit(log);
+        setError(null);
+      })
+      .catch((e) => live && setError(problem(e)));
+    return () => {
+      live = false;
+    };
+  }, [version]);
+
+  const reload = () => setVersion((v) => v + 1);
+  const names = new Map((tenants ?? []).map((t) => [t.id, t.name]));
+
+  async function change(tenant: PlatformTenant, suspend: boolean, reason = '') {
+    setStatus(null);
+    try {
+      await setSuspended(tenant.id, suspend, reason);
+      setSuspending(null);
+      setStatus({ text: m(suspend ? 'suspendedDone' : 'resumedDone', { name: tenant.name }) });
+    } catch (e) {
+      setStatus({ text: m('failed', { reason: problem(e) }), error: true });
+    }
+    reload();
+  }
+
+  async function open(tenant: PlatformTenant) {
+    setStatus(null);
+    try {
+      setView(await viewTenant(tenant.id));
+    } catch (e) {
+      setStatus({ text: m('failed', { reason: problem(e) }), error: true });
+    }
+    reload();
+  }
+
+  if (error) {
+    return (
+      <section class="platform" aria-labelledby="platform-title">
+        <h1 id="platform-title">{m('title')}</h1>
+        <p class="error" role="alert">
+          {m('loadFailed', { reason: error })}
+        </p>
+      </section>
+    );
+  }
+  if (!tenants) {
+    return (
+      <p class="empty" aria-busy="true">
+        {m('title')}…
+      </p>
+    );
+  }
+
+  return (
+    <section class="platform" aria-labelledby="platform-title" data-admin="platform">
+      <h1 id="platform-title">{m('title')}</h1>
+      <p role="status" class={status?.error ? 'error' : 'muted'} data-admin="platform-status">
+        {status?.text ?? ''}
+      </p>
+      {view && <ViewPanel view={view} onClose={() => setView(null)} />}
+
+      <h2>{m('tenants')}</h2>
+      <div class="table-wrap">
+        <table class="team-table platform-table">
+          <thead>
+            <tr>
+              <th scope="col">{m('name')}</th>
+              <th scope="col">{m('plan')}</th>
+              <th scope="col">{m('status')}</th>
+              <th scope="col">{m('members')}</th>
+              <th scope="col">{m('conversations')}</th>
+              <th scope="col">{m('replies')}</th>
+              <th scope="col">{m('documents')}</th>
+              <th scope="col">{m('lastActivity')}</th>
+              <th scope="col">{m('actions')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {tenants.map((t) => (
+              <tr key={t.id} data-tenant={t.slug}>
+                <th scope="row">
+                  {t.name} <span class="muted">({t.slug})</span>
+                </th>
+                <td>{t.plan_id}</td>
+                <td>
+                  <span
+                    class={`tag ${t.status === 'suspended' ? 'tag-danger' : ''}`}
+                    data-admin="tenant-status"
+                  >
+                    {m(t.status)}
+                  </span>
+                  {t.suspended_at && (
+                    <span class="muted">
+                      {' '}
+                      {m('suspendedSince', { when: formatTime(t.suspended_at) })}
+                    </span>
+                  )}
+                </td>
+                <td>{int(t.members)}</td>
+                <td>{int(t.conversations_this_month)}</td>
+                <td>{int(t.bot_replies_this_month)}</td>
+                <td>{int(t.documents)}</td>
+                <td>{t.last_activity_at ? formatTime(t.last_activity_at) : m('never')}</td>
+                <td class="platform-actions">
+                  <button type="button" data-admin="view-tenant" onClick={() => void open(t)}>
+                    {m('view')}
+                    <span class="visually-hidden"> {t.name}</span>
+                  </button>{' '}
+                  {t.status === 'suspended' ? (
+                    <button
+                      type="button"
+                      data-admin="resume-tenant"
+                      onClick={() => void change(t, false)}
+                    >
+                      {m('resume')}
+                      <span class="visually-hidden"> {t.name}</span>
+                    </button>
+                  ) : suspending === t.id ? (
+                    <SuspendForm
+                      tenant={t}
+                      onCancel={() => setSuspending(null)}
+                      onConfirm={(reason) => void change(t, true, reason)}
+                    />
+                  ) : (
+                    <button
+                      type="button"
+                      class="danger"
+                      data-admin="suspend-tenant"
+                      onClick={() => setSuspending(t.id)}
+                    >
+                      {m('suspend')}
+                      <span class="visually-hidden"> {t.name}</span>
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+
+      <h2>{m('audit')}</h2>
+      <div class="table-wrap">
+        <table class="team-table" data-admin="audit-log">
+          <thead>
+            <tr>
+              <th scope="col">{m('when')}</th>
+              <th scope="col">{m('action')}</th>
+              <th scope="col">{m('name')}</th>
+              <th scope="col">{m('detail')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {audit.map((a) => (
+              <tr key={a.id}>
+                <td>{formatTime(a.created_at)}</td>
+                <td>
+                  {m(
+                    a.action === 'view'
+                      ? 'actionView'
+                      : a.action === 'suspend'
+                        ? 'actionSuspend'
+                        : 'actionResume',
+                  )}
+                </td>
+                <td>{(a.tenant_id && names.get(a.tenant_id)) ?? a.tenant_id ?? ''}</td>
+                <td>{a.detail.reason ?? a.detail.what ?? ''}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+function SuspendForm(props: {
+  tenant: PlatformTenant;
+  onCancel: () => void;
+  onConfirm: (reason: string) => void;
+}) {
+  const [reason, setReason] = useState('');
+  const field = useRef<HTMLInputElement>(null);
+  useEffect(() => field.current?.focus(), []);
+  return (
+    <form
+      class="suspend-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        props.onConfirm(reason);
+      }}
+    >
+      <p>{m('confirmSuspend', { name: props.tenant.name })}</p>
+      <label>
+        {m('reason')}
+        <input
+          ref={field}
+          name="suspend-reason"
+          maxLength={500}
+          value={reason}
+          onInput={(e) => setReason((e.currentTarget as HTMLInputElement).value)}
+        />
+      </label>{' '}
+      <button type="submit" class="danger" data-admin="confirm-suspend">
+        {m('suspend')}
+      </button>{' '}
+      <button type="button" onClick={props.onCancel}>
+        {m('cancel')}
+      </button>
+    </form>
+  );
+}
+
+function ViewPanel({ view, onClose }: { view: TenantView; onClose: () => void }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => heading.current?.focus(), [view.tenant.id]);
+  const t = view.tenant;
+  return (
+    <section class="tenant-view" aria-labelledby="tenant-view-title" data-admin="tenant-view">
+      <div class="tenant-view-head">
+        <h2 id="tenant-view-title" tabIndex={-1} ref={heading}>
+          {m('viewTitle', { name: t.name })}
+        </h2>
+        <button type="button" onClick={onClose}>
+          {m('close')}
+        </button>
+      </div>
+      <p class="muted">{m('viewAudited')}</p>
+      <dl class="tenant-facts">
+        <dt>{m('slug')}</dt>
+        <dd>{t.slug}</dd>
+        <dt>{m('plan')}</dt>
+        <dd>{t.plan_id}</dd>
+        <dt>{m('status')}</dt>
+        <dd>{m(t.status === 'suspended' ? 'suspended' : 'active')}</dd>
+        <dt>{m('engine')}</dt>
+        <dd>{t.bot_engine}</dd>
+        <dt>{m('origins')}</dt>
+        <dd dir="ltr">
+          {t.allowed_origins.length ? t.allowed_origins.join(', ') : m('anyOrigin')}
+        </dd>
+        <dt>{m('identity')}</dt>
+        <dd>{m(t.enforce_identity ? 'on' : 'off')}</dd>
+        <dt>{m('created')}</dt>
+        <dd>{formatTime(t.created_at)}</dd>
+      </dl>
+      <h3>{m('usage')}</h3>
+      <table class="team-table">
+        <thead>
+          <tr>
+            <th scope="col">{m('metric')}</th>
+            <th scope="col">{m('used')}</th>
+            <th scope="col">{m('limit')}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {view.usage.map((u) => (
+            <tr key={u.metric}>
+              <td>{u.metric}</td>
+              <td>{int(u.used)}</td>
+              <td>{u.quota === null ? m('unlimited') : int(u.quota)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <h3>{m('team')}</h3>
+      <ul>
+        {view.members.map((member) => (
+          <li key={member.email}>
+            {member.email} ({member.role})
+          </li>
+        ))}
+      </ul>
+      <h3>{m('recent')}</h3>
+      {view.conversations.length === 0 ? (
+        <p class="muted">{m('none')}</p>
+      ) : (
+        <table class="team-table">
+          <thead>
+            <tr>
+              <th scope="col">{m('started')}</th>
+              <th scope="col">{m('status')}</th>
+              <th scope="col">{m('channel')}</th>
+              <th scope="col">{m('lastActivity')}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {view.conversations.map((c) => (
+              <tr key={c.id}>
+                <td>{formatTime(c.created_at)}</td>
+                <td>{c.status}</td>
+                <td>{c.channel}</td>
+                <td>{c.last_message_at ? formatTime(c.last_message_at) : m('never')}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <h3>{m('docs')}</h3>
+      <p>
+        {Object.keys(view.documents).length === 0
+          ? m('none')
+          : Object.entries(view.documents)
+              .map(([s, n]) => `${s}: ${int(n)}`)
+              .join(', ')}
+      </p>
+    </section>
+  );
+}
