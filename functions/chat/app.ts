@@ -309,10 +309,12 @@ export function createChatApp(deps: ChatDeps) {
     // A resolved conversation takes its visitor's message: the database reopens it for a person
     // (private.reopen_on_visitor_message), so a visitor who comes back after the CSAT question is
     // heard by the staff who closed it instead of being sent to a fresh conversation.
+    // A playground conversation is the tenant's own staff trying the bot: no identity to verify.
     const [quota] = await db.asService((sql) =>
       sql.query<{ reason: string | null; enforce: boolean }>(
-        `select private.quota_exceeded(t.id) as reason, t.enforce_identity as enforce from public.tenants t where t.id = $1`,
-        [conversation.tenant_id],
+        `select private.quota_exceeded(t.id) as reason, t.enforce_identity and c.playground_by is null as enforce
+           from public.conversations c join public.tenants t on t.id = c.tenant_id where c.id = $1`,
+        [conversation.id],
       ),
     );
     if (quota?.reason === 'tenant_suspended') throw tenantSuspended();

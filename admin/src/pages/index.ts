@@ -31,6 +31,12 @@ export const PAGES: readonly PageDefinition[] = [
   { id: 'inbox', label: 'inbox', roles: STAFF, component: InboxPage },
   { id: 'tools', label: 'tools', roles: MANAGERS, load: () => import('./tools/index.tsx') },
   {
+    id: 'playground',
+    label: 'playground',
+    roles: MANAGERS,
+    load: () => import('./playground/index.tsx'),
+  },
+  {
     id: 'analytics',
     label: 'analytics',
     roles: MANAGERS,
