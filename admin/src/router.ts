@@ -9,12 +9,19 @@ export interface Route {
   params: string[];
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export function parseRoute(hash: string): Route {
   const parts = hash
     .replace(/^#\/?/, '')
+    // A query after the route (Stripe's ?checkout=success on the way back) is not part of it.
+    .replace(/\?.*$/, '')
     .split('/')
     .filter(Boolean)
     .map((p) => decodeURIComponent(p));
+  // An address without a tenant (#/billing, where Stripe sends people back) means the current one.
+  if (parts[0] && !UUID.test(parts[0]))
+    return { tenantId: null, page: parts[0], params: parts.slice(1) };
   const [tenantId = null, page = 'inbox', ...params] = parts;
   return { tenantId, page, params };
 }

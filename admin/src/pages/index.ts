@@ -42,6 +42,7 @@ export const PAGES: readonly PageDefinition[] = [
     roles: MANAGERS,
     load: () => import('./analytics/index.tsx'),
   },
+  { id: 'billing', label: 'billing', roles: MANAGERS, load: () => import('./billing/index.tsx') },
   { id: 'team', label: 'team', roles: MANAGERS, load: () => import('./team/index.tsx') },
   {
     id: 'platform',
