@@ -13,7 +13,7 @@ import {
   memberships,
 } from './data/tenants.ts';
 import { t } from './i18n/index.ts';
-import { pagesFor } from './pages/index.ts';
+import { PAGES, pagesFor } from './pages/index.ts';
 import { PageView } from './pages/lazy.tsx';
 import { SignInPage } from './pages/signin/index.tsx';
 import { replaceRoute, route } from './router.ts';
@@ -71,10 +71,16 @@ function Workspace({ userId }: { userId: string }) {
     </p>
   );
   if (!current) {
+    // A new account has no workspace yet: onboarding creates one.
+    const onboarding = PAGES.find((p) => p.id === 'onboarding');
     return (
       <Shell>
         {invitation}
-        <p class="empty">{t('noTenants')}</p>
+        {onboarding ? (
+          <PageView definition={onboarding} tenantId="" params={[]} />
+        ) : (
+          <p class="empty">{t('noTenants')}</p>
+        )}
       </Shell>
     );
   }

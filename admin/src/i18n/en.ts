@@ -9,6 +9,7 @@ export const en = {
   signingIn: 'Signing in…',
   signOut: 'Sign out',
   signInFailed: 'Email or password is not right.',
+  signUpInstead: 'New to Parley? Create an account',
   loading: 'Loading…',
   tenant: 'Workspace',
   noTenants: 'Your account is not a member of any workspace yet. Ask an owner to invite you.',

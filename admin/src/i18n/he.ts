@@ -10,6 +10,7 @@ export const he: Messages = {
   signingIn: 'נכנסים…',
   signOut: 'יציאה',
   signInFailed: 'האימייל או הסיסמה שגויים.',
+  signUpInstead: 'חדשים ב-Parley? יצירת חשבון',
   loading: 'טוען…',
   tenant: 'סביבת עבודה',
   noTenants: 'החשבון שלך עדיין אינו חבר באף סביבת עבודה. בקשו מהבעלים להזמין אתכם.',

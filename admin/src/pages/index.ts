@@ -29,6 +29,19 @@ export const MANAGERS: readonly Role[] = ['owner', 'admin', 'platform'];
 
 export const PAGES: readonly PageDefinition[] = [
   { id: 'inbox', label: 'inbox', roles: STAFF, component: InboxPage },
+  {
+    id: 'onboarding',
+    label: 'onboarding',
+    roles: MANAGERS,
+    nav: false,
+    load: () => import('./onboarding/index.tsx'),
+  },
+  {
+    id: 'settings',
+    label: 'settings',
+    roles: MANAGERS,
+    load: () => import('./settings/index.tsx'),
+  },
   { id: 'tools', label: 'tools', roles: MANAGERS, load: () => import('./tools/index.tsx') },
   {
     id: 'playground',

@@ -1,10 +1,16 @@
 import { useSignal } from '@preact/signals';
-import { useEffect, useRef } from 'preact/hooks';
+import type { ComponentType } from 'preact';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { signIn } from '../../data/session.ts';
 import { t } from '../../i18n/index.ts';
 import { Preferences } from '../../ui/preferences.tsx';
 
+type SignUpForm = ComponentType<{ onBack(): void }>;
+
 export function SignInPage() {
+  // Sign-up is its own chunk: most visits here are staff signing in.
+  const [SignUp, setSignUp] = useState<SignUpForm | null>(null);
+  const [signUpFailed, setSignUpFailed] = useState(false);
   const busy = useSignal(false);
   const failed = useSignal(false);
   const email = useRef<HTMLInputElement>(null);
@@ -22,6 +28,23 @@ export function SignInPage() {
       password.current?.select();
     }
   };
+
+  const openSignUp = () => {
+    setSignUpFailed(false);
+    import('./signup.tsx').then(
+      (module) => setSignUp(() => module.default),
+      () => setSignUpFailed(true),
+    );
+  };
+
+  if (SignUp) {
+    return (
+      <main class="signin" id="main">
+        <SignUp onBack={() => setSignUp(null)} />
+        <Preferences />
+      </main>
+    );
+  }
 
   return (
     <main class="signin" id="main">
@@ -49,6 +72,14 @@ export function SignInPage() {
         <button class="primary" type="submit" disabled={busy.value}>
           {busy.value ? t('signingIn') : t('signIn')}
         </button>
+        <button type="button" class="link" data-admin="to-signup" onClick={openSignUp}>
+          {t('signUpInstead')}
+        </button>
+        {signUpFailed && (
+          <p class="error" role="alert">
+            {t('pageLoadFailed')}
+          </p>
+        )}
       </form>
       <Preferences />
     </main>

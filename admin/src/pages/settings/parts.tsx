@@ -1,0 +1,112 @@
+import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import { problem } from '../../data/client.ts';
+import { m } from './messages.ts';
+
+// Pieces the settings and onboarding pages share: a section that saves on its own and says how
+// it went, a value shown once with a copy button, and the embed snippet.
+
+type Status = { kind: 'idle' | 'busy' | 'saved' } | { kind: 'failed'; reason: string };
+
+export function Section(props: {
+  id: string;
+  title: string;
+  readOnly: boolean;
+  onSave?: () => Promise<void>;
+  children: ComponentChildren;
+}) {
+  const [status, setStatus] = useState<Status>({ kind: 'idle' });
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (!props.onSave) return;
+    setStatus({ kind: 'busy' });
+    try {
+      await props.onSave();
+      setStatus({ kind: 'saved' });
+    } catch (error) {
+      setStatus({ kind: 'failed', reason: problem(error) });
+    }
+  };
+  const headingId = `settings-${props.id}-title`;
+  return (
+    <section
+      class="card settings-section"
+      aria-labelledby={headingId}
+      data-admin={`section-${props.id}`}
+    >
+      <h2 id={headingId}>{props.title}</h2>
+      <form
+        onSubmit={submit}
+        onInput={() => status.kind === 'saved' && setStatus({ kind: 'idle' })}
+      >
+        <fieldset disabled={props.readOnly}>
+          <legend class="visually-hidden">{props.title}</legend>
+          {props.children}
+          {props.onSave && (
+            <div class="settings-actions">
+              <button
+                class="primary"
+                type="submit"
+                disabled={status.kind === 'busy'}
+                data-admin={`save-${props.id}`}
+              >
+                {status.kind === 'busy' ? m('saving') : m('save')}
+              </button>
+              <span role="status" class="ok" data-admin={`saved-${props.id}`}>
+                {status.kind === 'saved' ? m('saved') : ''}
+              </span>
+            </div>
+          )}
+        </fieldset>
+        {status.kind === 'failed' && (
+          <p class="error" role="alert" data-admin={`error-${props.id}`}>
+            {m('saveFailed', { reason: status.reason })}
+          </p>
+        )}
+      </form>
+    </section>
+  );
+}
+
+/** A value to copy, read-only; `note` says why it matters (shown once, paste it…). */
+export function Copyable(props: {
+  label: string;
+  value: string;
+  name: string;
+  note?: string;
+  multiline?: boolean;
+}) {
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(props.value);
+      setCopied(true);
+    } catch {
+      // No clipboard (an insecure origin, a refused permission): the text stays selectable.
+      setCopied(false);
+    }
+  };
+  const common = {
+    readOnly: true,
+    value: props.value,
+    'data-admin': props.name,
+    onFocus: (e: FocusEvent) => (e.currentTarget as HTMLInputElement).select(),
+  };
+  return (
+    <div class="copyable">
+      <label for={`copy-${props.name}`}>{props.label}</label>
+      {props.multiline ? (
+        <textarea id={`copy-${props.name}`} rows={3} {...common} />
+      ) : (
+        <input id={`copy-${props.name}`} type="text" {...common} />
+      )}
+      <div class="settings-actions">
+        <button type="button" onClick={() => void copy()}>
+          {m('copy')}
+        </button>
+        <span role="status">{copied ? m('copied') : ''}</span>
+      </div>
+      {props.note && <p class="note">{props.note}</p>}
+    </div>
+  );
+}
