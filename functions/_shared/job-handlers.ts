@@ -5,6 +5,7 @@ import { createEmbedder, type EmbedderDeps } from './embeddings/config.ts';
 import type { JobHandler } from './jobs/types.ts';
 import { createFileReader, type StorageAccess } from './knowledge/files.ts';
 import { handleIngestJob } from './knowledge/ingest-document.ts';
+import { CRAWL_JOB } from './knowledge/job-kinds.ts';
 import { createOutboundFetch, loopbackAllowed } from './net/outbound.ts';
 import { systemResolver } from './net/system-resolver.ts';
 import type { FunctionContext } from './platform/context.ts';
@@ -69,6 +70,12 @@ export function createJobHandlers(context: FunctionContext): Record<string, JobH
         },
         job.payload,
       ),
+    // Pages of tenants' sites: every request through the outbound guard. The crawler and its HTML
+    // libraries load with the first crawl job, not with every function that works jobs.
+    [CRAWL_JOB]: async (job) => {
+      const { createCrawler } = await import('./knowledge/crawl.ts');
+      return createCrawler({ db: context.db, fetch: outbound, log: context.log }).step(job.payload);
+    },
     [TENANT_WEBHOOK_JOB]: createTenantWebhookHandler({ db: context.db, fetch: outbound }),
     [SEND_JOB]: createWhatsappSendHandler(whatsapp),
     [MEDIA_JOB]: createWhatsappMediaHandler(whatsapp),

@@ -106,6 +106,7 @@ describe('local database', { timeout: 120_000 }, () => {
       expect(crons.rows.map((r) => r.jobname)).toEqual([
         'parley-billing-grace',
         'parley-billing-housekeeping',
+        'parley-crawl-resync',
         'parley-engine-housekeeping',
         'parley-retention',
         'parley-webhook-deliveries',

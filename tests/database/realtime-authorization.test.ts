@@ -70,6 +70,17 @@ const TOPICS: TopicCase[] = [
   },
   { label: 'tenant:<A>:inbox', topic: (w) => `tenant:${w.a.tenantId}:inbox`, allowed: MEMBERS_A },
   { label: 'tenant:<B>:inbox', topic: (w) => `tenant:${w.b.tenantId}:inbox`, allowed: ['ownerB'] },
+  // Crawl progress and ingestion state: the knowledge base's curators (and platform admins).
+  {
+    label: 'tenant:<A>:knowledge',
+    topic: (w) => `tenant:${w.a.tenantId}:knowledge`,
+    allowed: ['adminA', 'ownerA', 'platformAdmin'],
+  },
+  {
+    label: 'tenant:<B>:knowledge',
+    topic: (w) => `tenant:${w.b.tenantId}:knowledge`,
+    allowed: ['ownerB', 'platformAdmin'],
+  },
   // Malformed or mismatched: nobody, and no error.
   { label: 'conversation:not-a-uuid', topic: () => 'conversation:not-a-uuid', allowed: [] },
   { label: 'tenant:<A>:other', topic: (w) => `tenant:${w.a.tenantId}:other`, allowed: [] },

@@ -164,6 +164,25 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId, c.w.a.documentId],
     ],
   },
+  crawls: {
+    where: 'id = $1',
+    params: (c) => [c.w.a.crawlId],
+    set: 'resync = resync',
+    insert: (c) => [
+      `insert into public.crawls (tenant_id, url) values ($1, 'https://shop.example/help')`,
+      [c.w.a.tenantId],
+    ],
+  },
+  crawl_pages: {
+    where: 'crawl_id = $1',
+    params: (c) => [c.w.a.crawlId],
+    set: 'depth = depth',
+    insert: (c) => [
+      `insert into public.crawl_pages (crawl_id, tenant_id, url, run)
+       values ($1, $2, 'https://shop.example/more', 1)`,
+      [c.w.a.crawlId, c.w.a.tenantId],
+    ],
+  },
   tools: {
     where: 'id = $1',
     params: (c) => [c.w.toolId],
@@ -1078,6 +1097,7 @@ describe('function privileges', () => {
   const GRANTED_HELPERS = [
     'private.attachment_conversation_matches',
     'private.can_read_attachment',
+    'private.can_receive_knowledge',
     'private.can_use_topic',
     'private.can_write_attachment',
     'private.chunk_fts',
@@ -1145,6 +1165,7 @@ describe('function privileges', () => {
       'public.rate_conversation',
       'public.rate_message',
       'public.record_platform_view',
+      'public.recrawl',
       'public.redeliver_webhook',
       'public.reopen_conversation',
       'public.resolve_conversation',

@@ -141,6 +141,21 @@ const TARGETS: Record<CaseName, HttpTarget> = {
       content: 'Extra passage.',
     }),
   },
+  crawls: {
+    match: (c) => ({ id: c.w.a.crawlId }),
+    column: 'resync',
+    insert: (c) => ({ tenant_id: c.w.a.tenantId, url: 'https://shop.example/help' }),
+  },
+  crawl_pages: {
+    match: (c) => ({ crawl_id: c.w.a.crawlId }),
+    column: 'depth',
+    insert: (c) => ({
+      crawl_id: c.w.a.crawlId,
+      tenant_id: c.w.a.tenantId,
+      url: 'https://shop.example/more',
+      run: 1,
+    }),
+  },
   tools: {
     match: (c) => ({ id: c.w.toolId }),
     column: 'description',

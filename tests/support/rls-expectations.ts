@@ -103,6 +103,9 @@ export const EXPECTATIONS = {
   'messages (private note)': only(membersWork),
   documents: only(adminsCurate),
   document_chunks: only(adminsCurate),
+  // Crawls of the tenant's site: owners and admins define them; only the crawl job writes pages.
+  crawls: only(adminsOnly),
+  crawl_pages: only(adminsRead),
   // The global tool catalog: staff of any tenant read it, visitors do not; the service writes.
   tools: only({
     agentA: 's---',

@@ -27,6 +27,8 @@ export interface TenantRows {
   contactId: string;
   documentId: string;
   chunkId: string;
+  /** A finished crawl of the tenant's site, with one page. */
+  crawlId: string;
   tenantToolId: string;
   toolExecutionId: string;
   webhookEndpointId: string;
@@ -154,6 +156,17 @@ async function createTenantRows(
      values ($1, $2, 0, 'Returns', 'Return unused gear within 60 days.', $3::extensions.vector) returning id`,
     [documentId, tenantId, toSql(hashingEmbedding('Returns Return unused gear within 60 days.'))],
   );
+  const { id: crawlId } = await one<{ id: string }>(
+    sql,
+    `insert into public.crawls (tenant_id, url, status) values ($1, 'https://shop.example/', 'done')
+     returning id`,
+    [tenantId],
+  );
+  await sql.query(
+    `insert into public.crawl_pages (crawl_id, tenant_id, url, run, status, document_id)
+     values ($1, $2, 'https://shop.example/', 1, 'fetched', $3)`,
+    [crawlId, tenantId, documentId],
+  );
   const { id: tenantToolId } = await one<{ id: string }>(
     sql,
     `insert into public.tenant_tools (tenant_id, tool_id, name, webhook_url)
@@ -196,6 +209,7 @@ async function createTenantRows(
     contactId,
     documentId,
     chunkId,
+    crawlId,
     tenantToolId,
     toolExecutionId,
     webhookEndpointId,

@@ -234,9 +234,12 @@ function capped(response: Response, maxBytes: number): Response {
       controller.enqueue(chunk);
     },
   });
-  return new Response(response.body.pipeThrough(limit), {
+  const limited = new Response(response.body.pipeThrough(limit), {
     status: response.status,
     statusText: response.statusText,
     headers: response.headers,
   });
+  // The URL the answer came from, after redirects: a crawler needs it to stay on its site.
+  Object.defineProperty(limited, 'url', { value: response.url });
+  return limited;
 }

@@ -1,0 +1,4 @@
+// The knowledge base's job kinds, apart from the modules that work them: the crawler and its
+// HTML libraries are loaded only when a crawl job runs.
+
+export const CRAWL_JOB = 'crawl_site';
