@@ -13,6 +13,7 @@ import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 import { tenantSuspended } from '../_shared/tenants/suspended.ts';
 import { type ChatLimits, chatLimits, enforceRateLimits, takeRateLimits } from './limits.ts';
+import { emailFromMessage, liveLimits, registerLiveRoutes } from './live.ts';
 import {
   originAllowed,
   pageOrigin,
@@ -33,6 +34,8 @@ export interface ChatDeps {
   runner: JobRunner;
   waitUntil(promise: Promise<unknown>): void;
   limits: ChatLimits;
+  /** Read receipts and follow-up emails; the defaults when not given. */
+  liveLimits?: ReturnType<typeof liveLimits>;
   log: (message: string, error?: unknown) => void;
 }
 
@@ -124,11 +127,12 @@ type Conversation = {
   identity_verified: boolean;
   created_at: Date;
   locale: string | null;
+  staff_read_at: Date | null;
 };
 
 async function visitorConversation(sql: Sql, id: string): Promise<Conversation> {
   const [conversation] = await sql.query<Conversation>(
-    'select id, tenant_id, status, identity_verified, locale, created_at from public.conversations where id = $1',
+    'select id, tenant_id, status, identity_verified, locale, created_at, staff_read_at from public.conversations where id = $1',
     [id],
   );
   // Someone else's conversation and no conversation look the same from outside.
@@ -167,6 +171,7 @@ export function createChatApp(deps: ChatDeps) {
   });
 
   const visitorOnly = requireVisitor(deps.verifier);
+  const live = { db, limits: deps.liveLimits ?? liveLimits({}) };
 
   /** The visitor's conversation, as long as it still takes part in a chat. */
   async function openConversation(visitor: JwtClaims, id: string) {
@@ -356,6 +361,8 @@ export function createChatApp(deps: ChatDeps) {
       );
       return { message: existing, duplicate: true };
     });
+    // Asked for an email while people are away, the visitor may simply type it.
+    if (!duplicate) await emailFromMessage(live, visitor, conversation, body.content);
     // Work the reply now; the worker picks it up if this instance dies first.
     deps.waitUntil(deps.runner.drain({ orderingKey, maxMs: 120_000 }));
     return c.json({ message, duplicate }, 202);
@@ -379,7 +386,14 @@ export function createChatApp(deps: ChatDeps) {
           order by created_at, id limit $3`,
         [query.conversation_id, query.after ?? null, query.limit],
       );
-      return { conversation: { id: conversation.id, status: conversation.status }, messages };
+      return {
+        conversation: {
+          id: conversation.id,
+          status: conversation.status,
+          staff_read_at: conversation.staff_read_at,
+        },
+        messages,
+      };
     });
     return c.json(result);
   });
@@ -420,33 +434,14 @@ export function createChatApp(deps: ChatDeps) {
     return c.json({ ok: true }, 202);
   });
 
-  app.post('/chat/handoff', visitorOnly, async (c) => {
-    const body = await jsonBody(
-      c,
-      z.object({ conversation_id: uuid, reason: z.string().max(500).optional() }),
-    );
-    const visitor = c.get('visitor');
-    const conversation = await openConversation(visitor, body.conversation_id);
-    const updated = await db.asService(async (sql) => {
-      const [row] = await sql.query<{ id: string; status: string }>(
-        `update public.conversations set status = 'handoff' where id = $1 and status = 'bot' returning id, status`,
-        [conversation.id],
-      );
-      if (row) {
-        await sql.query(
-          `insert into public.messages (conversation_id, role, content) values ($1, 'system', $2)`,
-          [
-            conversation.id,
-            body.reason
-              ? `Visitor asked for a person: ${body.reason}`
-              : 'Visitor asked for a person.',
-          ],
-        );
-      }
-      return row ?? { id: conversation.id, status: conversation.status };
-    });
-    return c.json({ conversation: updated });
-  });
+  registerLiveRoutes(
+    app,
+    {
+      ...live,
+      conversationOf: openConversation,
+    },
+    visitorOnly,
+  );
 
   app.notFound(notFound);
   app.onError(onError(deps.log));
@@ -460,6 +455,7 @@ export function createApp(context: FunctionContext) {
     runner: createContextRunner(context, 'chat', createJobHandlers(context)),
     waitUntil: context.waitUntil,
     limits: chatLimits(context.env),
+    liveLimits: liveLimits(context.env),
     log: context.log,
   });
 }

@@ -1119,6 +1119,7 @@ describe('function privileges', () => {
     'private.text_config_for',
     'private.valid_bot_config',
     'private.valid_business_hours',
+    'private.valid_handoff_rules',
     'private.valid_prechat_form',
     'private.valid_sources',
     'private.visitor_can_post',

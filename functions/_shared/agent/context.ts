@@ -16,6 +16,8 @@ export interface ReplyContext {
     bot_config: Record<string, unknown>;
     llm_config: Record<string, unknown>;
     n8n_webhook_url: string | null;
+    /** When to hand over before answering (tenants.handoff_rules). */
+    handoff_rules?: unknown;
   };
   secrets: {
     llm_api_key: string | null;
@@ -51,7 +53,8 @@ export async function loadReplyContext(
             ) as conversation,
             jsonb_build_object(
               'id', t.id, 'name', t.name, 'bot_engine', t.bot_engine, 'bot_config', t.bot_config,
-              'llm_config', t.llm_config, 'n8n_webhook_url', t.n8n_webhook_url
+              'llm_config', t.llm_config, 'n8n_webhook_url', t.n8n_webhook_url,
+              'handoff_rules', t.handoff_rules
             ) as tenant,
             jsonb_build_object(
               'llm_api_key', s.llm_api_key, 'n8n_secret', s.n8n_secret,

@@ -180,6 +180,20 @@ function candidates(passages: Passage[], question: string): Candidate[] {
   return out;
 }
 
+/**
+ * How well the passages answer the question, 0 to 1. Judged on whole passages, so a question in
+ * several parts can be covered by several sentences.
+ */
+export function answerConfidence(passages: Passage[], question: string): number {
+  const asked = contentWords(question);
+  return Math.max(
+    0,
+    ...passages
+      .slice(0, PASSAGES_READ)
+      .map((p, i) => coverage(asked, `${p.title} ${p.heading} ${p.content}`) / (1 + 0.25 * i)),
+  );
+}
+
 export function retrievalAnswer(
   passages: Passage[],
   locale: string | null,
@@ -192,19 +206,7 @@ export function retrievalAnswer(
     (a, b) => b.score - a.score || a.passage - b.passage || a.position - b.position,
   );
   const best = ranked[0];
-  // Confidence is judged on whole passages, so a question in several parts can be covered by
-  // several sentences.
-  const asked = contentWords(question);
-  const confidence = question.trim()
-    ? Math.max(
-        0,
-        ...passages
-          .slice(0, PASSAGES_READ)
-          .map((p, i) => coverage(asked, `${p.title} ${p.heading} ${p.content}`) / (1 + 0.25 * i)),
-      )
-    : best
-      ? 1
-      : 0;
+  const confidence = question.trim() ? answerConfidence(passages, question) : best ? 1 : 0;
   if (!best || (question && confidence < ANSWER_FLOOR)) {
     return {
       content: wantsPerson ? phrases.offerHuman : `${phrases.nothing} ${phrases.offerHuman}`,

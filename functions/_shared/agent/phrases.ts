@@ -10,6 +10,10 @@ const PHRASES = {
     talkToHuman: 'Talk to a human',
     handoff: 'I am connecting you with a person from our team. They will reply here shortly.',
     trouble: 'Sorry, I ran into a problem answering that.',
+    away: 'Our team is away right now and back {when}. Leave your email address here and we will write to you.',
+    awayUnknown:
+      'Our team is away right now. Leave your email address here and we will write to you.',
+    emailThanks: 'Thank you! We will write to you at {email}.',
   },
   es: {
     found: 'Esto es lo que encontré en nuestros artículos de ayuda:',
@@ -18,6 +22,10 @@ const PHRASES = {
     talkToHuman: 'Hablar con una persona',
     handoff: 'Te estoy conectando con una persona de nuestro equipo. Te responderá aquí en breve.',
     trouble: 'Lo siento, tuve un problema al responder.',
+    away: 'Nuestro equipo no está disponible ahora; volverá el {when}. Deja aquí tu correo electrónico y te escribiremos.',
+    awayUnknown:
+      'Nuestro equipo no está disponible ahora. Deja aquí tu correo electrónico y te escribiremos.',
+    emailThanks: '¡Gracias! Te escribiremos a {email}.',
   },
   pt: {
     found: 'Isto é o que encontrei nos nossos artigos de ajuda:',
@@ -26,6 +34,10 @@ const PHRASES = {
     talkToHuman: 'Falar com uma pessoa',
     handoff: 'Estou conectando você com uma pessoa da nossa equipe. Ela responderá aqui em breve.',
     trouble: 'Desculpe, tive um problema ao responder.',
+    away: 'Nossa equipe não está disponível agora; volta {when}. Deixe seu e-mail aqui e escreveremos para você.',
+    awayUnknown:
+      'Nossa equipe não está disponível agora. Deixe seu e-mail aqui e escreveremos para você.',
+    emailThanks: 'Obrigado! Escreveremos para {email}.',
   },
   fr: {
     found: "Voici ce que j'ai trouvé dans nos articles d'aide :",
@@ -35,6 +47,10 @@ const PHRASES = {
     handoff:
       'Je vous mets en relation avec une personne de notre équipe. Elle vous répondra ici sous peu.',
     trouble: "Désolé, j'ai rencontré un problème pour répondre.",
+    away: 'Notre équipe est absente pour le moment et revient {when}. Laissez votre adresse e-mail ici et nous vous écrirons.',
+    awayUnknown:
+      'Notre équipe est absente pour le moment. Laissez votre adresse e-mail ici et nous vous écrirons.',
+    emailThanks: 'Merci ! Nous vous écrirons à {email}.',
   },
   de: {
     found: 'Das habe ich in unseren Hilfeartikeln gefunden:',
@@ -44,6 +60,10 @@ const PHRASES = {
     handoff:
       'Ich verbinde Sie mit einer Person aus unserem Team. Sie antwortet Ihnen hier in Kürze.',
     trouble: 'Entschuldigung, beim Antworten ist ein Problem aufgetreten.',
+    away: 'Unser Team ist gerade nicht da und ab {when} wieder erreichbar. Hinterlassen Sie hier Ihre E-Mail-Adresse, dann schreiben wir Ihnen.',
+    awayUnknown:
+      'Unser Team ist gerade nicht da. Hinterlassen Sie hier Ihre E-Mail-Adresse, dann schreiben wir Ihnen.',
+    emailThanks: 'Danke! Wir schreiben Ihnen an {email}.',
   },
   he: {
     found: 'זה מה שמצאתי במאמרי העזרה שלנו:',
@@ -52,6 +72,9 @@ const PHRASES = {
     talkToHuman: 'לדבר עם נציג',
     handoff: 'אני מעביר אתכם לנציג מהצוות שלנו. הוא יענה כאן בקרוב.',
     trouble: 'מצטערים, נתקלתי בבעיה בתשובה.',
+    away: 'הצוות שלנו לא זמין כרגע ויחזור {when}. השאירו כאן את כתובת האימייל שלכם ונכתוב לכם.',
+    awayUnknown: 'הצוות שלנו לא זמין כרגע. השאירו כאן את כתובת האימייל שלכם ונכתוב לכם.',
+    emailThanks: 'תודה! נכתוב לכם לכתובת {email}.',
   },
 } satisfies Record<Locale, Record<string, string>>;
 

@@ -2,6 +2,7 @@ import type { Db } from '../db/port.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
 import type { LlmProvider } from '../llm/types.ts';
 import type { ReplyContext } from './context.ts';
+import type { HandoffReason } from './handoff.ts';
 import type { Passage } from './retrieval.ts';
 import type { ToolOutcome } from './tools.ts';
 
@@ -36,7 +37,8 @@ export interface Draft {
   rounds: number;
   fallbackReason: string | null;
   tools: ToolOutcome[];
-  handoff: { reason: string } | null;
+  /** reason: why, in words (the model's, the flow's, the trigger's); kind: which trigger, for staff. */
+  handoff: { reason: string; kind?: HandoffReason } | null;
   passages: Passage[];
   sources: unknown[];
 }

@@ -9,7 +9,15 @@ import type { ChatMessage, LlmProvider } from '../llm/types.ts';
 import { createDeltaBroadcaster, sendConversationEvent } from './broadcast.ts';
 import { cachedAnswer, questionHash, storeAnswer } from './cache.ts';
 import { loadReplyContext, type ReplyContext } from './context.ts';
-import { retrievalDraft } from './fallback.ts';
+import { answerConfidence, retrievalDraft } from './fallback.ts';
+import {
+  awayNotice,
+  type HandoffTrigger,
+  handOff,
+  handoffRules,
+  lowConfidence,
+  triggerBeforeAnswer,
+} from './handoff.ts';
 import { relayToN8n } from './n8n.ts';
 import { phrasesFor } from './phrases.ts';
 import { conversationMessages } from './prompt.ts';
@@ -164,6 +172,12 @@ async function draftReply(deps: ReplyDeps, context: ReplyContext): Promise<Draft
     retrievePassages(sql, deps.embedder, context.tenant.id, question),
   );
   const sources = sourcesOf(passages);
+  // Too little found to answer from: a person answers instead, when the tenant asks for that.
+  const unsure = lowConfidence(
+    handoffRules(context.tenant.handoff_rules),
+    answerConfidence(passages, question),
+  );
+  if (unsure) return { ...triggerDraft(unsure), passages };
   const llm = (deps.llmFor ?? defaultLlm(deps))(context);
   if (!llm) {
     return {
@@ -219,8 +233,12 @@ export async function writeReply(
   );
   if (current?.status !== 'bot') return null;
   const phrases = phrasesFor(context.conversation.locale);
+  // Outside business hours the visitor is told when people are back, instead of "shortly".
+  const away = draft.handoff
+    ? await awayNotice(sql, context.tenant.id, context.conversation.locale)
+    : null;
   const content = draft.handoff
-    ? [draft.content, phrases.handoff].filter(Boolean).join('\n\n')
+    ? [draft.content, away ?? phrases.handoff].filter(Boolean).join('\n\n')
     : draft.content;
   // The reply and what grounded it in one statement: one round trip, and no reply without its
   // grounding. Nothing is inserted when this message already has its reply.
@@ -285,9 +303,12 @@ export async function writeReply(
     );
   }
   if (draft.handoff) {
-    await sql.query(
-      `update public.conversations set status = 'handoff' where id = $1 and status = 'bot'`,
-      [context.conversation.id],
+    const kind = draft.handoff.kind ?? (draft.engine === 'flow' ? 'flow' : 'bot');
+    await handOff(
+      sql,
+      context.conversation.id,
+      { reason: kind, detail: draft.handoff.reason },
+      away !== null,
     );
   }
   await sql.query(`select private.aggregate_usage(current_date, current_date, $1)`, [
@@ -302,6 +323,26 @@ export async function writeReply(
     });
   }
   return reply.id;
+}
+
+/** The reply that hands over on one of the tenant's triggers: only the handoff notice. */
+function triggerDraft(trigger: HandoffTrigger): Draft {
+  return {
+    content: '',
+    quickReplies: [],
+    engine: 'retrieval',
+    provider: null,
+    model: null,
+    tokensIn: 0,
+    tokensOut: 0,
+    costUsd: 0,
+    rounds: 0,
+    fallbackReason: `handoff_${trigger.reason}`,
+    tools: [],
+    handoff: { reason: trigger.detail, kind: trigger.reason },
+    passages: [],
+    sources: [],
+  };
 }
 
 class TakenOver extends Error {}
@@ -390,6 +431,18 @@ export function createReplyHandler(baseDeps: ReplyDeps) {
 
     const byFlow = await replyFromFlow(deps, context, started);
     if (byFlow) return byFlow;
+
+    // The tenant's keywords and the same question asked again hand over before any engine.
+    const trigger = triggerBeforeAnswer(
+      handoffRules(context.tenant.handoff_rules),
+      context.message.content,
+      context.conversation.locale,
+      context.history,
+    );
+    if (trigger) {
+      const replyId = await storeReply(deps, context, triggerDraft(trigger), Date.now() - started);
+      return { reply_id: replyId, handoff: trigger.reason };
+    }
 
     // Past the plan's quota no model or workflow is asked, and the visitor still gets an answer.
     const refusal = await reserveBotReply(deps.db, context);
