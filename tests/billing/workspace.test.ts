@@ -70,8 +70,9 @@ describe('create_workspace', () => {
       role: await sql.query('select role from public.tenant_members where tenant_id = $1', [
         tenant.id,
       ]),
+      // Secrets are not read back: the owner makes a new identity secret and sees it once.
       secret: await sql.query<{ identity_secret: string }>(
-        'select identity_secret from public.tenant_secrets where tenant_id = $1',
+        'select public.rotate_identity_secret($1) as identity_secret',
         [tenant.id],
       ),
       subscription: await sql.query(
