@@ -11,6 +11,7 @@ import { systemResolver } from './net/system-resolver.ts';
 import type { FunctionContext } from './platform/context.ts';
 import { createTenantWebhookHandler, TENANT_WEBHOOK_JOB } from './webhooks/tenant-events.ts';
 import { BROADCAST_JOB, createBroadcastHandler } from './whatsapp/broadcast.ts';
+import { BROADCAST_JOB, createBroadcastHandler } from './whatsapp/broadcast.ts';
 import { graphUrlFrom } from './whatsapp/graph.ts';
 import {
   createTemplateSyncHandler,
@@ -80,6 +81,7 @@ export function createJobHandlers(context: FunctionContext): Record<string, JobH
     [SEND_JOB]: createWhatsappSendHandler(whatsapp),
     [MEDIA_JOB]: createWhatsappMediaHandler(whatsapp),
     [TEMPLATE_SYNC_JOB]: createTemplateSyncHandler(whatsapp),
+    [BROADCAST_JOB]: createBroadcastHandler(whatsapp),
     [BROADCAST_JOB]: createBroadcastHandler(whatsapp),
   };
 }

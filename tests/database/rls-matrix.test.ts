@@ -396,6 +396,28 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  whatsapp_broadcasts: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'name = name',
+    insert: (c) => [
+      `insert into public.whatsapp_broadcasts (tenant_id, connection_id, template_id, name)
+       select tenant_id, connection_id, id, 'rls-new' from public.whatsapp_templates where tenant_id = $1 limit 1`,
+      [c.w.a.tenantId],
+    ],
+  },
+  whatsapp_broadcast_recipients: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'status = status',
+    insert: (c) => [
+      `insert into public.whatsapp_broadcast_recipients (broadcast_id, contact_id, tenant_id, wa_id)
+       select b.id, k.id, b.tenant_id, '34999000002' from public.whatsapp_broadcasts b
+         join public.contacts k on k.tenant_id = b.tenant_id and k.wa_id is null
+        where b.tenant_id = $1 limit 1`,
+      [c.w.a.tenantId],
+    ],
+  },
   bot_flows: {
     where: 'tenant_id = $1',
     params: (c) => [c.w.a.tenantId],
@@ -587,6 +609,18 @@ beforeAll(async () => {
     await sql.query(
       `insert into public.bot_flows (tenant_id, name, triggers, definition)
        values ($1, 'rls', '{hello}', '{"steps": [{"id": "a", "type": "end", "text": "Hi"}]}')`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `with b as (
+         insert into public.whatsapp_broadcasts (tenant_id, connection_id, template_id, name)
+         select tenant_id, connection_id, id, 'rls' from public.whatsapp_templates
+          where tenant_id = $1 limit 1 returning id, tenant_id),
+       k as (
+         insert into public.contacts (tenant_id, identifier, wa_id, whatsapp_opt_in_at)
+         values ($1, 'whatsapp:34999000001', '34999000001', now()) returning id)
+       insert into public.whatsapp_broadcast_recipients (broadcast_id, contact_id, tenant_id, wa_id)
+       select b.id, k.id, b.tenant_id, '34999000001' from b, k`,
       [w.a.tenantId],
     );
     await sql.query(
@@ -1155,6 +1189,7 @@ describe('function privileges', () => {
       'public.conversation_history',
       'public.conversation_metrics_by_agent',
       'public.conversation_metrics_daily',
+      'public.create_whatsapp_broadcast',
       'public.create_workspace',
       'public.hand_back_to_bot',
       'public.invite_member',
@@ -1180,6 +1215,7 @@ describe('function privileges', () => {
       'public.send_whatsapp_template',
       'public.set_agent_presence',
       'public.set_llm_api_key',
+      'public.set_whatsapp_broadcast_paused',
       'public.suspend_tenant',
       'public.take_over_conversation',
       'public.tenant_agents',
@@ -1187,6 +1223,7 @@ describe('function privileges', () => {
       'public.tenant_usage',
       'public.tool_stats',
       'public.usage_history',
+      'public.whatsapp_broadcast_summary',
       'public.whatsapp_window_closes_at',
     ]);
   });

@@ -322,6 +322,26 @@ const TARGETS: Record<CaseName, HttpTarget> = {
       status: 'APPROVED',
     }),
   },
+  whatsapp_broadcasts: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'name',
+    insert: (c) => ({
+      tenant_id: c.w.a.tenantId,
+      connection_id: crypto.randomUUID(),
+      template_id: crypto.randomUUID(),
+      name: 'rls-new',
+    }),
+  },
+  whatsapp_broadcast_recipients: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'status',
+    insert: (c) => ({
+      broadcast_id: crypto.randomUUID(),
+      contact_id: crypto.randomUUID(),
+      tenant_id: c.w.a.tenantId,
+      wa_id: '34999000002',
+    }),
+  },
   bot_flows: {
     match: (c) => ({ tenant_id: c.w.a.tenantId }),
     column: 'enabled',
@@ -516,6 +536,18 @@ beforeAll(async () => {
     await sql.query(
       `insert into public.bot_flows (tenant_id, name, triggers, definition)
        values ($1, 'rls', '{hello}', '{"steps": [{"id": "a", "type": "end", "text": "Hi"}]}')`,
+      [w.a.tenantId],
+    );
+    await sql.query(
+      `with b as (
+         insert into public.whatsapp_broadcasts (tenant_id, connection_id, template_id, name)
+         select tenant_id, connection_id, id, 'rls' from public.whatsapp_templates
+          where tenant_id = $1 limit 1 returning id, tenant_id),
+       k as (
+         insert into public.contacts (tenant_id, identifier, wa_id, whatsapp_opt_in_at)
+         values ($1, 'whatsapp:34999000001', '34999000001', now()) returning id)
+       insert into public.whatsapp_broadcast_recipients (broadcast_id, contact_id, tenant_id, wa_id)
+       select b.id, k.id, b.tenant_id, '34999000001' from b, k`,
       [w.a.tenantId],
     );
     await sql.query(

@@ -151,6 +151,10 @@ export const EXPECTATIONS = {
   // Keyword flows: members read them; owners and admins switch them off or delete them, and save
   // them only through the flows function (validated), so nobody inserts through the API.
   bot_flows: only({ agentA: 's---', adminA: 's-ud', ownerA: 's-ud', platformAdmin: 's---' }),
+  // Broadcasts and their recipients: owners and admins read them; RPCs create, pause and resume
+  // them and the service sends them, so nobody writes them through the API, agents included.
+  whatsapp_broadcasts: only(adminsRead),
+  whatsapp_broadcast_recipients: only(adminsRead),
   // Target: agentA's read marker in visitorA's conversation; insert: one's own marker. A marker is
   // its owner's alone.
   conversation_reads: only({

@@ -33,6 +33,12 @@ export interface FakeGraph {
   templates: Record<string, unknown>[];
   /** Called on every accepted send (the benchmark's clock). */
   onSend?: (message: SentMessage) => void;
+  /** Meta's throughput: past this many accepted sends in the last second, (#130429) Rate limit hit. */
+  perSecond?: number;
+  /** Sends refused for throughput so far. */
+  rateLimited: number;
+  /** Refuses the sends it returns an error for (a recipient Meta will not message, a dead token). */
+  refuse?: (body: SentMessage['body']) => GraphError | null;
   reset(): void;
   close(): Promise<void>;
 }
@@ -51,6 +57,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
   const failures: GraphError[] = [];
+  const accepted: number[] = [];
   const mediaStore = new Map<string, { bytes: Uint8Array; mimeType: string }>();
   let base = '';
   const graph: FakeGraph = {
@@ -58,12 +65,15 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
     sent: [],
     mediaRequests: [],
     templates: [],
+    rateLimited: 0,
     failNext: (...errors) => failures.push(...errors),
     media: (id, bytes, mimeType) => mediaStore.set(id, { bytes, mimeType }),
     reset() {
       graph.sent.length = 0;
       graph.mediaRequests.length = 0;
       failures.length = 0;
+      graph.rateLimited = 0;
+      accepted.length = 0;
     },
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
@@ -90,7 +100,16 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
     const send = /^\/v21\.0\/([0-9]+)\/messages$/.exec(url.pathname);
     if (req.method === 'POST' && send?.[1]) {
       const body = JSON.parse(await readBody(req));
-      const failure = failures.shift();
+      const at = performance.now();
+      while (accepted.length && (accepted[0] ?? 0) < at - 1000) accepted.shift();
+      const overRate = graph.perSecond !== undefined && accepted.length >= graph.perSecond;
+      if (overRate) graph.rateLimited++;
+      const failure =
+        failures.shift() ??
+        (overRate
+          ? { status: 400, code: 130429, message: '(#130429) Rate limit hit', subcode: 2494055 }
+          : (graph.refuse?.(body) ?? undefined));
+      if (!failure) accepted.push(at);
       const message: SentMessage = {
         phoneNumberId: send[1],
         authorization: req.headers.authorization,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Sql } from '../db/port.ts';
+import { applyConsent, consentWord, markBroadcastReplied } from './consent.ts';
 
 // What Meta's webhook carries for a business phone number (field "messages"): the customers'
 // messages and the delivery statuses of what was sent. Every part is parsed on its own, so one
@@ -305,6 +306,9 @@ export async function storeInbound(
     message.id,
     stored.id,
   ]);
+  await markBroadcastReplied(sql, connection.tenant_id, message.from);
+  const word = described.media ? null : consentWord(described.content);
+  if (word) await applyConsent(sql, word, contact.id, conversationId, stored.id);
   if (described.media) {
     await sql.query(
       `select private.enqueue_job('whatsapp_media', $1::jsonb, $2, now(), $3, 5, $4)`,
