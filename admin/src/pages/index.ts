@@ -42,6 +42,12 @@ export const PAGES: readonly PageDefinition[] = [
     roles: MANAGERS,
     load: () => import('./settings/index.tsx'),
   },
+  {
+    id: 'knowledge',
+    label: 'knowledge',
+    roles: MANAGERS,
+    load: () => import('./knowledge/index.tsx'),
+  },
   { id: 'tools', label: 'tools', roles: MANAGERS, load: () => import('./tools/index.tsx') },
   {
     id: 'playground',
