@@ -139,7 +139,13 @@ export function checkArguments(
 export function exampleArguments(schema: Record<string, unknown>): Record<string, unknown> {
   const properties = (schema.properties ?? {}) as Record<string, Record<string, unknown>>;
   const example: Record<string, unknown> = {};
-  for (const name of (schema.required ?? []) as string[]) {
+  // Alternatives ("email or phone") are pre-filled with the first one.
+  const first = ((schema.anyOf ?? schema.oneOf ?? []) as Record<string, unknown>[])[0];
+  const required = [
+    ...((schema.required ?? []) as string[]),
+    ...((first?.required ?? []) as string[]),
+  ];
+  for (const name of new Set(required)) {
     const property = properties[name] ?? {};
     const type = Array.isArray(property.type) ? property.type[0] : property.type;
     example[name] = Array.isArray(property.enum)
