@@ -26,16 +26,22 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('an in-process transaction waits for a socket transaction, and a rollback stays a rollback', async () => {
   const events: string[] = [];
+  let begun: () => void = () => {};
+  const socketBegun = new Promise<void>((resolve) => {
+    begun = resolve;
+  });
   const socketTx = sql
     .begin(async (tx) => {
       events.push('socket begin');
       await tx`insert into public.socket_probe values (1, 'socket')`;
+      begun();
       await sleep(300);
       events.push('socket rollback');
       throw new Error('roll back');
     })
     .catch(() => {});
-  await sleep(100);
+  // The socket's transaction is open (its first statement ran) before the in-process one starts.
+  await socketBegun;
   const inProcess = local.pg.transaction(async (tx) => {
     events.push('in-process begin');
     await tx.query(`insert into public.socket_probe values (2, 'in-process')`);

@@ -123,5 +123,6 @@ describe('npm start in a clean clone', () => {
     } finally {
       await second.stop();
     }
-  });
+    // Two full starts of a fresh clone (install-free, but migrations, seed and builds each time).
+  }, 180_000);
 });
