@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { admin } from '../support/admin.ts';
 import { axeViolations } from '../support/axe.ts';
 import { widget } from '../support/browser.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
@@ -103,9 +104,19 @@ describe('onboarding', () => {
     // Not live until the widget loads on the site; then green, with the site's origin.
     const check = page.locator('[data-admin="live-check"]');
     expect(await check.getAttribute('data-live')).toBe('false');
-    expect(
-      await axeViolations(page, { selector: 'main', mustCheck: ['label', 'color-contrast'] }),
-    ).toEqual([]);
+    for (const [locale, theme] of [
+      ['he', 'dark'],
+      ['en', 'light'],
+    ] as const) {
+      await admin(page).locale.selectOption(locale);
+      await admin(page).theme.selectOption(theme);
+      await poll(() => page.locator('html').getAttribute('dir')).toBe(
+        locale === 'he' ? 'rtl' : 'ltr',
+      );
+      expect(
+        await axeViolations(page, { selector: 'main', mustCheck: ['label', 'color-contrast'] }),
+      ).toEqual([]);
+    }
     const { page: shop } = await ui.openShop({
       id: tenantId,
       key: row?.widget_key ?? '',

@@ -13,6 +13,7 @@ import { t } from '../../i18n/index.ts';
 import { memberName, visitorName } from '../../ui/names.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
 import { VisitorDetails } from './details.tsx';
+import { VisitorReceipt } from './receipt.tsx';
 import { TranscriptMessage } from './message.tsx';
 import { StatusBadge } from './status.tsx';
 
@@ -206,6 +207,7 @@ function Transcript({ view }: { view: ConversationView }) {
           />
         ))}
       </ol>
+      <VisitorReceipt view={view} />
       <p class="typing" aria-live="polite" data-admin="typing">
         {typing === 'visitor' ? t('typingVisitor') : typing === 'bot' ? t('typingBot') : ''}
       </p>

@@ -2,6 +2,7 @@ import { Fragment } from 'preact';
 import { safeHref } from '../../../../widget/src/shared/markdown.ts';
 import type { ConversationView } from '../../data/conversation.ts';
 import { formatTime, t } from '../../i18n/index.ts';
+import { HandoffFacts } from './receipt.tsx';
 
 const text = (value: unknown) =>
   value === null || value === undefined || value === ''
@@ -62,6 +63,7 @@ export function VisitorDetails({ view }: { view: ConversationView }) {
           <time dateTime={c.created_at}>{formatTime(c.created_at)}</time>
         </dd>
       </dl>
+      <HandoffFacts view={view} />
       {prechat.length > 0 && (
         <>
           <h3>{t('prechat')}</h3>

@@ -3,6 +3,7 @@ import { type Channel, FILTERS, type Filter, type Inbox, type InboxRow } from '.
 import { formatTime, type MessageKey, t } from '../../i18n/index.ts';
 import { href } from '../../router.ts';
 import { visitorName } from '../../ui/names.ts';
+import { PresenceBar } from './presence.tsx';
 import { StatusBadge } from './status.tsx';
 
 const FILTER_LABEL: Record<Filter, MessageKey> = {
@@ -77,6 +78,7 @@ export function ConversationList({ inbox, tenantId, selected, searchRef }: Props
           </select>
         </label>
       </div>
+      <PresenceBar tenantId={tenantId} />
       {inbox.error.value && (
         <p class="error" role="alert">
           {t('actionFailed', { message: inbox.error.value })}

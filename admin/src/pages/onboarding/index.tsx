@@ -16,7 +16,7 @@ import { session } from '../../data/session.ts';
 import { loadMemberships } from '../../data/tenants.ts';
 import { href, navigate } from '../../router.ts';
 import { PAGES } from '../index.ts';
-import { Copyable } from '../settings/parts.tsx';
+import { Copyable } from '../settings/copyable.tsx';
 import type { PageProps } from '../types.ts';
 import { m } from './messages.ts';
 
@@ -375,6 +375,8 @@ function Install({
         <Said feedback={feedback} name="origins-feedback" />
       </form>
       <Copyable
+        copy={m('copy')}
+        copied={m('copied')}
         label={m('snippet')}
         value={embedSnippet(settings.widget_key)}
         name="snippet"

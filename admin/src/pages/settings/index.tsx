@@ -19,8 +19,9 @@ import {
 import { problem } from '../../data/client.ts';
 import { currentMembership } from '../../data/tenants.ts';
 import type { PageProps } from '../types.ts';
+import { Copyable } from './copyable.tsx';
 import { m } from './messages.ts';
-import { Copyable, Section } from './parts.tsx';
+import { Section } from './parts.tsx';
 
 // The bot's settings, one section per concern, each saved on its own so a refused value in one
 // never loses the edits of another. Owners and admins edit; a platform operator only looks.
@@ -154,7 +155,16 @@ function Persona({ settings, readOnly, saveConfig }: Ctx) {
 }
 
 function ShownOnce({ value, note, name }: { value: string | null; note: string; name: string }) {
-  return value ? <Copyable label={m('secretLabel')} value={value} name={name} note={note} /> : null;
+  return value ? (
+    <Copyable
+      copy={m('copy')}
+      copied={m('copied')}
+      label={m('secretLabel')}
+      value={value}
+      name={name}
+      note={note}
+    />
+  ) : null;
 }
 
 function EngineSection({ tenantId, settings, readOnly, save }: Ctx) {
@@ -776,8 +786,21 @@ function WidgetKey({ tenantId, settings, readOnly }: Ctx) {
   };
   return (
     <Section id="widget" title={m('widget')} readOnly={readOnly}>
-      <Copyable label={m('widgetKey')} value={key} name="widget-key" />
-      <Copyable label={m('snippet')} value={embedSnippet(key)} name="snippet" multiline />
+      <Copyable
+        copy={m('copy')}
+        copied={m('copied')}
+        label={m('widgetKey')}
+        value={key}
+        name="widget-key"
+      />
+      <Copyable
+        copy={m('copy')}
+        copied={m('copied')}
+        label={m('snippet')}
+        value={embedSnippet(key)}
+        name="snippet"
+        multiline
+      />
       {confirming ? (
         <div class="confirm">
           <p>{m('rotateConfirm')}</p>

@@ -3,8 +3,7 @@ import { useState } from 'preact/hooks';
 import { problem } from '../../data/client.ts';
 import { m } from './messages.ts';
 
-// Pieces the settings and onboarding pages share: a section that saves on its own and says how
-// it went, a value shown once with a copy button, and the embed snippet.
+// A settings section that saves on its own and says how it went.
 
 type Status = { kind: 'idle' | 'busy' | 'saved' } | { kind: 'failed'; reason: string };
 
@@ -65,48 +64,5 @@ export function Section(props: {
         )}
       </form>
     </section>
-  );
-}
-
-/** A value to copy, read-only; `note` says why it matters (shown once, paste it…). */
-export function Copyable(props: {
-  label: string;
-  value: string;
-  name: string;
-  note?: string;
-  multiline?: boolean;
-}) {
-  const [copied, setCopied] = useState(false);
-  const copy = async () => {
-    try {
-      await navigator.clipboard.writeText(props.value);
-      setCopied(true);
-    } catch {
-      // No clipboard (an insecure origin, a refused permission): the text stays selectable.
-      setCopied(false);
-    }
-  };
-  const common = {
-    readOnly: true,
-    value: props.value,
-    'data-admin': props.name,
-    onFocus: (e: FocusEvent) => (e.currentTarget as HTMLInputElement).select(),
-  };
-  return (
-    <div class="copyable">
-      <label for={`copy-${props.name}`}>{props.label}</label>
-      {props.multiline ? (
-        <textarea id={`copy-${props.name}`} rows={3} {...common} />
-      ) : (
-        <input id={`copy-${props.name}`} type="text" {...common} />
-      )}
-      <div class="settings-actions">
-        <button type="button" onClick={() => void copy()}>
-          {m('copy')}
-        </button>
-        <span role="status">{copied ? m('copied') : ''}</span>
-      </div>
-      {props.note && <p class="note">{props.note}</p>}
-    </div>
   );
 }
