@@ -22,6 +22,12 @@ export interface ConversationDetail {
   identity_verified: boolean;
   prechat: Record<string, unknown>;
   created_at: string;
+  /** Read receipt: the visitor has seen the public messages up to here. */
+  visitor_read_at: string | null;
+  handoff_reason: string | null;
+  handoff_detail: string | null;
+  followup_email: string | null;
+  followup_requested_at: string | null;
 }
 
 export interface Contact {
@@ -66,7 +72,7 @@ export interface ToolExecution {
 }
 
 const CONVERSATION_COLUMNS =
-  'id, tenant_id, status, channel, assignee_id, contact_id, locale, page_url, identity_verified, prechat, created_at';
+  'id, tenant_id, status, channel, assignee_id, contact_id, locale, page_url, identity_verified, prechat, created_at, visitor_read_at, handoff_reason, handoff_detail, followup_email, followup_requested_at';
 const MESSAGE_COLUMNS = 'id, role, content, is_private, author_id, sources, created_at';
 const TRANSCRIPT_LIMIT = 500;
 
@@ -259,6 +265,12 @@ export function createConversationView(
         const current = conversation.value;
         if (current && typeof payload.status === 'string')
           conversation.value = { ...current, status: payload.status as Status };
+        // A handoff comes with its reason, and away hours with the follow-up question.
+        if (payload.status === 'handoff') void refreshConversation();
+      } else if (event === 'read' && payload.by === 'visitor') {
+        const current = conversation.value;
+        if (current && typeof payload.read_at === 'string')
+          conversation.value = { ...current, visitor_read_at: payload.read_at };
       } else if (event === 'typing') {
         clearTimeout(typingTimer);
         const who = payload.by === 'visitor' ? 'visitor' : payload.by === 'bot' ? 'bot' : null;
@@ -276,6 +288,8 @@ export function createConversationView(
       if (payload.conversation_id !== conversationId || payload.is_private !== true) return;
       const message = fromEvent(payload);
       if (message) merge([message]);
+      // The note that the visitor left an email: the address is on the conversation now.
+      if (message?.role === 'system') void refreshConversation();
     } else if (event === 'conversation_updated' && payload.id === conversationId) {
       const current = conversation.value;
       if (!current) return;
@@ -293,6 +307,16 @@ export function createConversationView(
       }
     }
   });
+
+  async function refreshConversation() {
+    const { data } = await db
+      .from('conversations')
+      .select(CONVERSATION_COLUMNS)
+      .eq('id', conversationId)
+      .maybeSingle();
+    const current = conversation.value;
+    if (!disposed && current && data) conversation.value = { ...current, ...(data as object) };
+  }
 
   void load();
 

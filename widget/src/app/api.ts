@@ -83,6 +83,8 @@ export function createApi(url: string, apikey: string, auth: Auth) {
       post('/feedback', { conversation_id: conversationId, csat, ...(comment ? { comment } : {}) }),
     typing: (conversationId: string, typing: boolean) =>
       post('/typing', { conversation_id: conversationId, typing }),
+    read: (conversationId: string, messageId: string) =>
+      post('/read', { conversation_id: conversationId, message_id: messageId }),
     handoff: (conversationId: string) =>
       post<{ conversation: Conversation }>('/handoff', { conversation_id: conversationId }),
   };

@@ -46,6 +46,8 @@ export function createChat(host: Host) {
     messages: signal<Message[]>([]),
     connection: signal<'connecting' | 'online' | 'offline'>('connecting'),
     typing: signal<string | null>(null),
+    /** Staff have read the visitor's messages up to here (their read receipt). */
+    seen: signal<string | null>(null),
     partial: signal<string | null>(null),
     unread: signal(0),
     notice: signal<string | null>(null),
@@ -119,7 +121,9 @@ export function createChat(host: Host) {
     const result = await api.messages(conversationId, after);
     if (state.conversation.value?.id !== conversationId) return;
     const conversation = toConversation(result?.conversation);
+    const seen = (result?.conversation as { staff_read_at?: unknown } | undefined)?.staff_read_at;
     batch(() => {
+      if (typeof seen === 'string') state.seen.value = seen;
       if (conversation && STATUSES.includes(conversation.status)) setStatus(conversation.status);
       for (const value of Array.isArray(result?.messages) ? result.messages : []) {
         const message = toMessage(value);
@@ -163,6 +167,8 @@ export function createChat(host: Host) {
       // A lost "stopped typing" must not leave the dots up forever.
       if (payload.typing === true)
         typingTimer = setTimeout(() => (state.typing.value = null), 20_000);
+    } else if (event === 'read' && payload.by === 'agent' && typeof payload.read_at === 'string') {
+      state.seen.value = payload.read_at;
     } else if (
       event === 'reply_delta' &&
       typeof payload.text === 'string' &&
@@ -172,12 +178,25 @@ export function createChat(host: Host) {
     }
   }
 
+  // Staff see "Seen" once the open window has shown their latest message; the server checks it.
+  let reported: string | undefined;
+  const reportRead = () => {
+    const id = state.conversation.value?.id;
+    const last = [...state.messages.value].reverse().find((m) => m.role === 'agent' && m.id);
+    if (!id || !last?.id || last.id === reported || !state.open.value || document.hidden) return;
+    reported = last.id;
+    api.read(id, last.id).catch(() => (reported = undefined));
+  };
+  effect(reportRead);
+  document.addEventListener('visibilitychange', reportRead);
+
   async function attach(conversation: Conversation, fresh: boolean) {
     clearInterval(poller);
     batch(() => {
       state.conversation.value = conversation;
       state.messages.value = [];
       state.typing.value = null;
+      state.seen.value = null;
       state.partial.value = null;
       state.connection.value = 'connecting';
     });

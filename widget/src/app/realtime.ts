@@ -54,6 +54,7 @@ export function createRealtime(url: string, apikey: string, auth: Auth) {
         'status_changed',
         'typing',
         'reply_delta',
+        'read',
       ]) {
         channel.on('broadcast', { event }, (message) => {
           if (current?.channel === channel) {

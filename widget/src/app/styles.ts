@@ -70,6 +70,7 @@ button:disabled{cursor:default;opacity:.55}
 .chip{border:1px solid var(--p-color);background:var(--bg);color:var(--fg);border-radius:999px;padding:6px 12px;font-size:13px}
 .chip:hover{background:var(--bot)}
 .greeting{align-self:flex-start;max-width:85%}
+.seen{margin:-4px 4px 0;font-size:11px;color:var(--muted);text-align:end}
 .typing{display:flex;gap:4px;padding:12px 14px;background:var(--bot);border-radius:14px;align-self:flex-start}
 .typing i{width:7px;height:7px;border-radius:50%;background:var(--muted);animation:blink 1.2s infinite}
 .typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}

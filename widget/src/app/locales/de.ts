@@ -10,6 +10,7 @@ export default {
   close: 'Chat schließen',
   human: 'Mit einem Menschen sprechen',
   newConversation: 'Neues Gespräch beginnen',
+  seen: 'Gesehen',
   typing: 'schreibt…',
   helpful: 'Hilfreich',
   notHelpful: 'Nicht hilfreich',

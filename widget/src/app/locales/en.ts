@@ -9,6 +9,7 @@ export const en = {
   close: 'Close chat',
   human: 'Talk to a human',
   newConversation: 'Start a new conversation',
+  seen: 'Seen',
   typing: 'is typing…',
   helpful: 'Helpful',
   notHelpful: 'Not helpful',

@@ -10,6 +10,7 @@ export default {
   close: 'Cerrar chat',
   human: 'Hablar con una persona',
   newConversation: 'Iniciar una nueva conversación',
+  seen: 'Visto',
   typing: 'está escribiendo…',
   helpful: 'Útil',
   notHelpful: 'No es útil',

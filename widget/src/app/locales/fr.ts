@@ -10,6 +10,7 @@ export default {
   close: 'Fermer le chat',
   human: 'Parler à une personne',
   newConversation: 'Démarrer une nouvelle conversation',
+  seen: 'Vu',
   typing: 'écrit…',
   helpful: 'Utile',
   notHelpful: 'Pas utile',

@@ -10,6 +10,7 @@ export default {
   close: 'סגירת הצ׳אט',
   human: 'לדבר עם נציג',
   newConversation: 'התחלת שיחה חדשה',
+  seen: 'נקרא',
   typing: 'מקליד/ה…',
   helpful: 'מועיל',
   notHelpful: 'לא מועיל',

@@ -10,6 +10,7 @@ export default {
   close: 'Fechar chat',
   human: 'Falar com uma pessoa',
   newConversation: 'Iniciar uma nova conversa',
+  seen: 'Visto',
   typing: 'está digitando…',
   helpful: 'Útil',
   notHelpful: 'Não foi útil',

@@ -93,6 +93,13 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
           />
         </Isolate>
       ))}
+      {last?.role === 'user' &&
+        state.seen.value &&
+        Date.parse(last.created_at) <= Date.parse(state.seen.value) && (
+          <p class="seen" data-parley="seen">
+            {t.seen}
+          </p>
+        )}
       {partial ? (
         <div
           class="msg"
