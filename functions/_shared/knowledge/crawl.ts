@@ -1,5 +1,5 @@
 import { XMLParser } from 'fast-xml-parser';
-import robotsParser from 'robots-parser';
+import robotsParserModule from 'robots-parser';
 import { z } from 'zod';
 import type { Db, Sql } from '../db/port.ts';
 import { OutboundRefusedError } from '../net/outbound.ts';
@@ -19,6 +19,12 @@ import { linksOf, mainContent } from './main-content.ts';
 
 export { CRAWL_JOB };
 export const USER_AGENT = 'ParleyBot/1.0';
+
+/** What is used of robots-parser, whose declarations Deno does not read as a callable default. */
+interface Robots {
+  isAllowed(url: string, userAgent?: string): boolean | undefined;
+}
+const robotsParser = robotsParserModule as unknown as (url: string, robotsTxt: string) => Robots;
 
 export const crawlJobPayload = z.object({
   crawl_id: z.guid(),
@@ -225,7 +231,7 @@ export function createCrawler(deps: CrawlDeps) {
     return '';
   }
 
-  async function sitemapPages(start: URL, robots: ReturnType<typeof robotsParser>) {
+  async function sitemapPages(start: URL, robots: Robots) {
     const pages: string[] = [];
     const queue = [start.href];
     const seen = new Set<string>();

@@ -14,6 +14,12 @@ export interface MainContent {
 
 const MIN_ARTICLE_CHARS = 80;
 
+/** What is used of linkedom's document; its DOM types are a browser's, which Deno lacks. */
+interface ParsedDocument {
+  createElement(tag: string): { setAttribute(name: string, value: string): void };
+  head: { prepend(node: unknown): void } | null;
+}
+
 function titleOf(html: string): string {
   let inTitle = false;
   let title = '';
@@ -39,12 +45,12 @@ export function mainContent(html: string, url: string): MainContent {
     textContent?: string | null;
   } | null = null;
   try {
-    const { document } = parseHTML(html);
+    const { document } = parseHTML(html) as unknown as { document: ParsedDocument };
     // Relative links in the article resolve against the page.
     const base = document.createElement('base');
     base.setAttribute('href', url);
     document.head?.prepend(base);
-    article = new Readability(document as unknown as Document, {
+    article = new Readability(document as unknown as ConstructorParameters<typeof Readability>[0], {
       charThreshold: MIN_ARTICLE_CHARS,
     }).parse();
   } catch {
