@@ -166,6 +166,9 @@ export function originOf(address: string): string | null {
   }
 }
 
+/** Allowed origins typed one per line; a trailing slash (as copied from an address bar) dropped. */
+export const originLines = (text: string) => lines(text).map((o) => o.replace(/\/+$/, ''));
+
 /** One entry per line, blanks dropped. */
 export const lines = (text: string) =>
   text

@@ -2,8 +2,8 @@ import { useEffect, useState } from 'preact/hooks';
 import {
   type BotSettings,
   embedSnippet,
-  lines,
   loadBotSettings,
+  originLines,
   originOf,
   saveTenant,
   TONES,
@@ -350,7 +350,7 @@ function Install({
     event.preventDefault();
     setFeedback(null);
     try {
-      await saveTenant(tenantId, { allowed_origins: lines(text) });
+      await saveTenant(tenantId, { allowed_origins: originLines(text) });
       setFeedback({ ok: true, text: m('saved') });
       onSaved();
     } catch (e) {

@@ -6,6 +6,7 @@ import {
   embedSnippet,
   lines,
   loadBotSettings,
+  originLines,
   type PrechatField,
   rotate,
   type SecretsStatus,
@@ -711,7 +712,7 @@ function Origins({ tenantId, settings, readOnly, save }: Ctx) {
       id="origins"
       title={m('origins')}
       readOnly={readOnly}
-      onSave={() => save({ allowed_origins: lines(text) })}
+      onSave={() => save({ allowed_origins: originLines(text) })}
     >
       <label>
         {m('originsHelp')}
@@ -722,7 +723,7 @@ function Origins({ tenantId, settings, readOnly, save }: Ctx) {
           onInput={(e) => setText(e.currentTarget.value)}
         />
       </label>
-      {lines(text).length === 0 && <p class="note">{m('originsEmpty')}</p>}
+      {originLines(text).length === 0 && <p class="note">{m('originsEmpty')}</p>}
       {loads && <LoadsList loads={loads} />}
     </Section>
   );
