@@ -94,6 +94,32 @@ describe('onboarding', () => {
       60_000,
     ).toBe('ready');
 
+    // A file, uploaded into Storage with its progress, is read too; a website is queued to be read.
+    await source.locator('input[name="source-file"]').setInputFiles({
+      name: 'shipping.md',
+      mimeType: 'text/markdown',
+      buffer: Buffer.from(
+        '# Shipping\n\nCedar Goods ships every order within two business days.\n',
+      ),
+    });
+    await page.locator('[data-admin="upload-source"]').click();
+    await poll(
+      () =>
+        page
+          .locator('[data-admin="sources"] li', { hasText: 'shipping' })
+          .getAttribute('data-status'),
+      60_000,
+    ).toBe('ready');
+    await source.locator('input[name="source-url"]').fill(`${ui.shop.origin}/`);
+    await page.locator('[data-admin="crawl-source"]').click();
+    await poll(() => page.locator('[data-admin="crawl-feedback"]').textContent()).toContain(
+      ui.shop.origin,
+    );
+    const crawls = await ui.h.db.asService((sql) =>
+      sql.query<{ url: string }>('select url from public.crawls where tenant_id = $1', [tenantId]),
+    );
+    expect(crawls.map((c) => c.url)).toEqual([`${ui.shop.origin}/`]);
+
     // The snippet carries the key and the site is already allowed.
     const snippet = await page.locator('[data-admin="snippet"]').inputValue();
     expect(snippet).toContain(`data-key="${row?.widget_key}"`);

@@ -12,6 +12,7 @@ import {
   widgetLoads,
 } from '../../data/bot-settings.ts';
 import { must, problem, supabase } from '../../data/client.ts';
+import { ACCEPT, addCrawl, MAX_FILE_BYTES, typeOf, uploadDocument } from '../../data/knowledge.ts';
 import { session } from '../../data/session.ts';
 import { loadMemberships } from '../../data/tenants.ts';
 import { href, navigate } from '../../router.ts';
@@ -251,7 +252,10 @@ function FirstSource({ tenantId }: { tenantId: string }) {
     void load();
   }, [tenantId]);
   // A source being read is watched until it is ready or failed.
-  const reading = sources.some((s) => s.status === 'pending' || s.status === 'processing');
+  // A website being read adds its pages as they come, so it is watched from its start on.
+  const [crawling, setCrawling] = useState(false);
+  const reading =
+    crawling || sources.some((s) => s.status === 'pending' || s.status === 'processing');
   useEffect(() => {
     if (!reading) return;
     const timer = setInterval(() => void load(), POLL_MS);
@@ -314,6 +318,15 @@ function FirstSource({ tenantId }: { tenantId: string }) {
           </p>
         )}
       </form>
+      <p class="muted">{m('or')}</p>
+      <FileSource tenantId={tenantId} onAdded={() => void load()} />
+      <SiteSource
+        tenantId={tenantId}
+        onAdded={() => {
+          setCrawling(true);
+          void load();
+        }}
+      />
       {sources.length > 0 && (
         <>
           <h3>{m('sources')}</h3>
@@ -332,6 +345,89 @@ function FirstSource({ tenantId }: { tenantId: string }) {
         </p>
       )}
     </>
+  );
+}
+
+function FileSource({ tenantId, onAdded }: { tenantId: string; onAdded(): void }) {
+  const [file, setFile] = useState<File | null>(null);
+  const [progress, setProgress] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    if (!file) return;
+    if (!typeOf(file.name) || file.size > MAX_FILE_BYTES) {
+      setError(m('badFile'));
+      return;
+    }
+    setError(null);
+    setProgress(0);
+    try {
+      await uploadDocument(tenantId, file, setProgress);
+      setFile(null);
+      (event.target as HTMLFormElement).reset();
+      onAdded();
+    } catch (e) {
+      setError(m('sourceFailed', { reason: problem(e) }));
+    }
+    setProgress(null);
+  };
+  return (
+    <form class="onboarding-form" onSubmit={submit}>
+      <label>
+        {m('file')}
+        <input
+          name="source-file"
+          type="file"
+          accept={ACCEPT}
+          required
+          onChange={(e) => setFile(e.currentTarget.files?.[0] ?? null)}
+        />
+      </label>
+      {progress !== null && <progress value={progress} max={1} aria-label={m('uploading')} />}
+      <button type="submit" disabled={progress !== null} data-admin="upload-source">
+        {progress !== null ? m('uploading') : m('upload')}
+      </button>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+function SiteSource({ tenantId, onAdded }: { tenantId: string; onAdded(): void }) {
+  const [url, setUrl] = useState('');
+  const [feedback, setFeedback] = useState<Feedback>(null);
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setFeedback(null);
+    try {
+      await addCrawl(tenantId, { kind: 'site', url: url.trim(), resync: 'off' });
+      setFeedback({ ok: true, text: m('crawlStarted', { url: url.trim() }) });
+      onAdded();
+    } catch (e) {
+      setFeedback({ ok: false, text: m('sourceFailed', { reason: problem(e) }) });
+    }
+  };
+  return (
+    <form class="onboarding-form" onSubmit={submit}>
+      <label>
+        {m('site')}
+        <input
+          name="source-url"
+          type="url"
+          required
+          placeholder="https://"
+          value={url}
+          onInput={(e) => setUrl(e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit" data-admin="crawl-source">
+        {m('crawl')}
+      </button>
+      <Said feedback={feedback} name="crawl-feedback" />
+    </form>
   );
 }
 
