@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { admin, createStaff, type Staff, signInToAdmin } from '../support/admin.ts';
+import { axeViolations } from '../support/axe.ts';
 import { openWidget, sendMessage, waitForMessage, widget } from '../support/browser.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
 import { createTenant, type TestTenant } from '../support/chat.ts';
@@ -89,6 +90,16 @@ describe('presence, routing and read receipts', () => {
     await a.send.click();
     await waitForMessage(first, 'agent', 'Dana here', 30_000);
     await poll(() => staff.locator('[data-admin="seen"]').count(), { timeout: 30_000 }).toBe(1);
+
+    // The presence panel, the handoff facts and the receipt pass axe in light English and in
+    // dark right-to-left Hebrew.
+    const axe = () => axeViolations(staff, { mustCheck: ['color-contrast'] });
+    expect(await axe(), 'en, light').toEqual([]);
+    await a.theme.selectOption('dark');
+    await a.locale.selectOption('he');
+    await poll(() => staff.evaluate(() => document.documentElement.dir)).toBe('rtl');
+    expect(await axe(), 'he, dark').toEqual([]);
+    await a.locale.selectOption('en');
 
     // Resolving frees Dana's place: the waiting conversation is hers now.
     await a.resolve.click();
