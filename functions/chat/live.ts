@@ -92,7 +92,13 @@ export async function emailFromMessage(
       [conversation.id],
     ),
   );
-  if (asked?.asked) await captureEmail(deps, visitor, conversation, address);
+  if (!asked?.asked) return;
+  try {
+    await captureEmail(deps, visitor, conversation, address);
+  } catch (error) {
+    // The message itself is stored: past the limit it stays a message, not a refused request.
+    if (!(error instanceof HttpError && error.status === 429)) throw error;
+  }
 }
 
 export function registerLiveRoutes(

@@ -167,6 +167,11 @@ describe('business hours', () => {
       30_000,
     );
     expect((await conversationRow(conversationId))?.followup_email).toBe('pat@example.com');
+    // Typed again and again: each message is taken, the address only within the limit (3 a minute).
+    for (const n of [2, 3, 4]) {
+      expect((await send(visitor, conversationId, `pat${n}@example.com`)).status).toBe(202);
+    }
+    expect((await conversationRow(conversationId))?.followup_email).toBe('pat3@example.com');
     // Staff are told with a note the visitor never reads.
     const history = await visitor.call(`messages?conversation_id=${conversationId}`);
     expect(
