@@ -13,8 +13,9 @@ import { t } from '../../i18n/index.ts';
 import { memberName, visitorName } from '../../ui/names.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
 import { VisitorDetails } from './details.tsx';
-import { VisitorReceipt } from './receipt.tsx';
+import { LazyCopilot } from './lazy-parts.tsx';
 import { TranscriptMessage } from './message.tsx';
+import { VisitorReceipt } from './receipt.tsx';
 import { StatusBadge } from './status.tsx';
 
 export function EmptyPane() {
@@ -160,6 +161,20 @@ export function ConversationPane({ tenantId, conversationId, onRead }: Props) {
           </p>
         )}
         <Transcript view={view} />
+        {staff && (
+          <LazyCopilot
+            view={view}
+            onUse={(text) => {
+              // Into the reply box, to be read, edited and sent by the person: never sent from here.
+              mode.value = 'reply';
+              const el = composer.current;
+              if (!el) return;
+              el.value = text;
+              el.focus();
+              el.setSelectionRange(text.length, text.length);
+            }}
+          />
+        )}
         {staff && (
           <Composer
             view={view}

@@ -2,6 +2,7 @@ import { Fragment } from 'preact';
 import { safeHref } from '../../../../widget/src/shared/markdown.ts';
 import type { ConversationView } from '../../data/conversation.ts';
 import { formatTime, t } from '../../i18n/index.ts';
+import { LazyEarlier } from './lazy-parts.tsx';
 import { HandoffFacts } from './receipt.tsx';
 
 const text = (value: unknown) =>
@@ -77,6 +78,7 @@ export function VisitorDetails({ view }: { view: ConversationView }) {
           </dl>
         </>
       )}
+      <LazyEarlier conversation={c} />
     </aside>
   );
 }

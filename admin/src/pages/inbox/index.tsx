@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef } from 'preact/hooks';
+import { createAlerts } from '../../data/alerts.ts';
 import { createInbox } from '../../data/inbox.ts';
 import { navigate } from '../../router.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
@@ -11,6 +12,9 @@ export function InboxPage({ tenantId, params }: PageProps) {
   const inbox = useMemo(() => createInbox(tenantId), [tenantId]);
   useEffect(() => () => inbox.dispose(), [inbox]);
   const selected = params[0] ?? null;
+  const alerts = useMemo(() => createAlerts(tenantId), [tenantId]);
+  useEffect(() => () => alerts.dispose(), [alerts]);
+  useEffect(() => alerts.view(selected), [alerts, selected]);
   const search = useRef<HTMLInputElement>(null);
 
   const step = (delta: number) => {
