@@ -23,6 +23,17 @@ beforeAll(async () => {
   agent = await createStaff(ui.h, tenant, 'agent', 'Dana');
 }, 120_000);
 
+/** Nothing of the page wider than the screen: it scrolls down, never sideways. (The shell's own
+ * top bar is the shell's business.) */
+const fits = (page: Page) =>
+  page.evaluate(() => {
+    const overflowing = [...document.querySelectorAll('.tools, .tools *')].filter((element) => {
+      const box = element.getBoundingClientRect();
+      return box.width > 0 && (box.left < -1 || box.right > window.innerWidth + 1);
+    });
+    return overflowing.map((e) => `${e.tagName.toLowerCase()}.${e.className}`).slice(0, 5);
+  });
+
 const poll = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) =>
   expect.poll(fn, { timeout: 20_000, ...options });
 
@@ -149,17 +160,22 @@ describe('the Tools page', () => {
     expect(ui.problems.filter((p) => !p.includes('favicon'))).toEqual([]);
   }, 180_000);
 
-  it('in Hebrew and dark mode the tool page stays accessible', async () => {
-    const { page } = await ui.newPage({ colorScheme: 'dark' });
+  it('in Hebrew, dark mode and on a phone the tool page stays accessible and fits', async () => {
+    const { page } = await ui.newPage({
+      colorScheme: 'dark',
+      viewport: { width: 390, height: 844 },
+    });
     await signIn(page, owner, `#/${tenant.id}/tools/new`);
     await page.locator('[data-template="booking"]').waitFor({ state: 'visible', timeout: 20_000 });
     await admin(page).locale.selectOption('he');
     await admin(page).theme.selectOption('dark');
     await poll(() => page.evaluate(() => document.documentElement.dir)).toBe('rtl');
     expect(await axeViolations(page, { mustCheck: ['button-name'] })).toEqual([]);
+    expect(await fits(page)).toEqual([]);
     await page.locator('[data-template="booking"]').click();
     await part(page, 'tool-form').waitFor({ state: 'visible', timeout: 20_000 });
     expect(await axeViolations(page, { mustCheck: ['label', 'color-contrast'] })).toEqual([]);
+    expect(await fits(page)).toEqual([]);
   }, 120_000);
 
   it('an agent has no Tools page, and the Data API and the function refuse it', async () => {
