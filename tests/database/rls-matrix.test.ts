@@ -1212,6 +1212,7 @@ describe('function privileges', () => {
       'public.resume_tenant',
       'public.search_conversations',
       'public.send_agent_typing',
+      'public.send_whatsapp_attachment',
       'public.send_whatsapp_template',
       'public.set_agent_presence',
       'public.set_llm_api_key',

@@ -31,6 +31,8 @@ export interface FakeGraph {
   mediaRequests: string[];
   /** The account's templates, served two per page as Meta pages them. */
   templates: Record<string, unknown>[];
+  /** Files uploaded to POST /{phone-number-id}/media, by the media id answered. */
+  uploads: Map<string, { type: string; filename: string; bytes: Uint8Array; product: string }>;
   /** Called on every accepted send (the benchmark's clock). */
   onSend?: (message: SentMessage) => void;
   /** Meta's throughput: past this many accepted sends in the last second, (#130429) Rate limit hit. */
@@ -66,6 +68,7 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
     mediaRequests: [],
     templates: [],
     rateLimited: 0,
+    uploads: new Map(),
     failNext: (...errors) => failures.push(...errors),
     media: (id, bytes, mimeType) => mediaStore.set(id, { bytes, mimeType }),
     reset() {
@@ -125,6 +128,28 @@ export async function startFakeGraph(accessToken: string): Promise<FakeGraph> {
         contacts: [{ input: body.to, wa_id: body.to }],
         messages: [{ id: message.wamid }],
       });
+    }
+    const upload = /^\/v21\.0\/([0-9]+)\/media$/.exec(url.pathname);
+    if (req.method === 'POST' && upload) {
+      // Meta's multipart form: messaging_product, type, and the file part.
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const form = await new Request(url, {
+        method: 'POST',
+        headers: { 'content-type': req.headers['content-type'] ?? '' },
+        body: Buffer.concat(chunks),
+      }).formData();
+      const file = form.get('file');
+      if (!(file instanceof Blob) || form.get('messaging_product') !== 'whatsapp')
+        return metaError({ status: 400, code: 100, message: 'Param file must be a file' });
+      const id = String(Math.floor(Math.random() * 1e15));
+      graph.uploads.set(id, {
+        type: String(form.get('type')),
+        filename: file instanceof File ? file.name : '',
+        bytes: new Uint8Array(await file.arrayBuffer()),
+        product: String(form.get('messaging_product')),
+      });
+      return json(200, { id });
     }
     if (req.method === 'GET' && /^\/v21\.0\/[0-9]+\/message_templates$/.test(url.pathname)) {
       const after = Number(url.searchParams.get('after') ?? 0);

@@ -347,6 +347,42 @@ function triggerDraft(trigger: HandoffTrigger): Draft {
 
 class TakenOver extends Error {}
 
+/** A flow's files follow its text as messages of their own, each sent by the WhatsApp send job. */
+async function sendFlowMedia(
+  sql: Sql,
+  context: ReplyContext,
+  media: { object: string; caption: string }[],
+  log: ReplyDeps['log'],
+) {
+  for (const item of media) {
+    // Checked first: a missing or unsendable file is left out, never the whole turn.
+    const [usable] = await sql.query<{ ok: boolean }>(
+      `select coalesce(private.whatsapp_media_kind(lower(split_part(o.metadata ->> 'mimetype', ';', 1)))
+                         is not null
+                 and (o.metadata ->> 'size')::bigint <= private.whatsapp_media_max_bytes(
+                       private.whatsapp_media_kind(lower(split_part(o.metadata ->> 'mimetype', ';', 1)))),
+                       false) as ok
+         from storage.objects o where o.bucket_id = 'knowledge' and o.name = $1`,
+      [item.object.slice('knowledge/'.length)],
+    );
+    if (!usable?.ok) {
+      log?.(`flow file not sent: ${item.object}`);
+      continue;
+    }
+    const [message] = await sql.query<{ id: string }>(
+      // After the reply written a moment ago in this transaction, not at the same now().
+      `insert into public.messages (conversation_id, role, content, created_at)
+       values ($1, 'assistant', $2, clock_timestamp()) returning id`,
+      [context.conversation.id, item.caption || `[${item.object.replace(/^.*\//, '')}]`],
+    );
+    await sql.query('select private.attach_whatsapp_media($1, $2, $3)', [
+      message?.id,
+      context.tenant.id,
+      item.object,
+    ]);
+  }
+}
+
 function flowDraft(content: string, quickReplies: string[], handoff: boolean): Draft {
   return {
     content,
@@ -373,7 +409,12 @@ function flowDraft(content: string, quickReplies: string[], handoff: boolean): D
 async function replyFromFlow(deps: ReplyDeps, context: ReplyContext, started: number) {
   try {
     return await deps.db.asService(async (sql) => {
+      const [conversation] = await sql.query<{ channel: string }>(
+        'select channel from public.conversations where id = $1',
+        [context.conversation.id],
+      );
       const turn = await runFlow(sql, {
+        channel: conversation?.channel ?? 'web',
         tenantId: context.tenant.id,
         conversationId: context.conversation.id,
         locale: context.conversation.locale,
@@ -388,7 +429,8 @@ async function replyFromFlow(deps: ReplyDeps, context: ReplyContext, started: nu
         if (content) await writeReply(sql, context, draft, Date.now() - started, null);
         return null;
       }
-      if (!content && !turn.handoff) return { flow: turn.flowId, ended: true };
+      if (!content && !turn.handoff && turn.media.length === 0)
+        return { flow: turn.flowId, ended: true };
       const replyId = await writeReply(
         sql,
         context,
@@ -397,6 +439,7 @@ async function replyFromFlow(deps: ReplyDeps, context: ReplyContext, started: nu
         context.message.id,
       );
       if (!replyId) throw new TakenOver();
+      await sendFlowMedia(sql, context, turn.media, deps.log);
       return { reply_id: replyId, engine: 'flow', flow: turn.flowId, handoff: turn.handoff };
     });
   } catch (error) {

@@ -24,6 +24,8 @@ export interface FlowTurn {
   texts: string[];
   /** The buttons of the last step that spoke. */
   quickReplies: string[];
+  /** Files to send after the texts (WhatsApp only): `knowledge/<tenant_id>/<file>` and a caption. */
+  media: { object: string; caption: string }[];
   handoff: boolean;
   /** An `ai` step was reached (or the customer gave up answering): the bot engine answers. */
   toEngine: boolean;
@@ -36,6 +38,7 @@ export interface FlowConversation {
   locale: string | null;
   contactId: string | null;
   message: string;
+  channel: string;
 }
 
 interface LoadedFlow {
@@ -197,7 +200,7 @@ export async function runFlow(sql: Sql, turn: FlowConversation): Promise<FlowTur
 }
 
 function emptyTurn(flowId: string): FlowTurn {
-  return { texts: [], quickReplies: [], handoff: false, toEngine: false, flowId };
+  return { texts: [], quickReplies: [], media: [], handoff: false, toEngine: false, flowId };
 }
 
 function triggered(sql: Sql, turn: FlowConversation) {
@@ -229,6 +232,15 @@ async function walk(
         await saveField(sql, turn, step.field, step.value);
         id = step.next;
         break;
+      case 'media': {
+        const caption = step.caption ? say(step.caption) : '';
+        // The widget shows no files from Storage: there the caption is said instead.
+        if (turn.channel === 'whatsapp')
+          out.media.push({ object: `knowledge/${turn.tenantId}/${step.file}`, caption });
+        else if (caption) out.texts.push(caption);
+        id = step.next;
+        break;
+      }
       case 'ask':
         out.texts.push(say(step.text));
         out.quickReplies = step.buttons ?? [];

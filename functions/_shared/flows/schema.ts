@@ -62,12 +62,25 @@ const set = z.object({
   value: z.string().max(500),
   next,
 });
+/** A file of the tenant's knowledge folder (`knowledge/<tenant_id>/<file>`), sent on WhatsApp. */
+const media = z.object({
+  id: stepId,
+  type: z.literal('media'),
+  file: z
+    .string()
+    .min(1)
+    .max(500)
+    .regex(/^[^/.][^\\]*$/, 'a file name inside the knowledge folder')
+    .refine((f) => !f.split('/').includes('..'), 'no .. in a file name'),
+  caption: text.optional(),
+  next,
+});
 const handoff = z.object({ id: stepId, type: z.literal('handoff'), text: text.optional() });
 /** Leaves the flow and lets the bot engine answer the customer's message. */
 const ai = z.object({ id: stepId, type: z.literal('ai') });
 const end = z.object({ id: stepId, type: z.literal('end'), text: text.optional() });
 
-export const flowStep = z.discriminatedUnion('type', [message, ask, set, handoff, ai, end]);
+export const flowStep = z.discriminatedUnion('type', [message, ask, set, media, handoff, ai, end]);
 export type FlowStep = z.infer<typeof flowStep>;
 
 /** How a trigger or an answer is compared: case, spacing and surrounding punctuation ignored. */

@@ -132,3 +132,20 @@ export async function listTemplates(
   }
   return { ok: true, templates };
 }
+
+/** Uploads bytes to the number's media store (multipart, as Meta wants it); the answer holds the id. */
+export function uploadMedia(
+  deps: GraphDeps,
+  connection: { phone_number_id: string; access_token: string },
+  file: { bytes: Uint8Array<ArrayBuffer>; mimeType: string; filename: string },
+): Promise<Response> {
+  const form = new FormData();
+  form.append('messaging_product', 'whatsapp');
+  form.append('type', file.mimeType);
+  form.append('file', new Blob([file.bytes], { type: file.mimeType }), file.filename);
+  return deps.fetch(`${deps.baseUrl}/${encodeURIComponent(connection.phone_number_id)}/media`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${connection.access_token}` },
+    body: form,
+  });
+}

@@ -9,6 +9,7 @@ import {
   REENGAGEMENT_REQUIRED,
   readGraphAnswer,
   sendMessage,
+  uploadMedia,
 } from './graph.ts';
 
 // The two jobs of the WhatsApp channel: sending a bot or agent message to the customer, and
@@ -106,6 +107,12 @@ interface Outgoing {
   template_name: string | null;
   template_language: string | null;
   template_variables: string[] | null;
+  media_bucket: string | null;
+  media_path: string | null;
+  media_mime: string | null;
+  media_filename: string | null;
+  media_kind: string | null;
+  media_max_bytes: number | null;
 }
 
 /** A template message: only the body's variables are filled in ({{1}}, {{2}}… in order). */
@@ -159,6 +166,71 @@ function retryOrReason(job: Job, outcome: { retry: boolean; error: GraphErrorBod
   return describeError(outcome.error);
 }
 
+/**
+ * A Storage file as a WhatsApp media message: the bytes read with the service key, checked again
+ * (the type and size WhatsApp takes for its kind), uploaded to the number's media store, and
+ * referred to by the media id Meta returns.
+ */
+async function mediaMessage(
+  deps: WhatsappJobDeps,
+  job: Job,
+  message: Outgoing,
+): Promise<{ message: Record<string, unknown> } | { failed: string; errors: unknown[] }> {
+  if (!deps.storage) throw new Error('Storage is not configured for WhatsApp media');
+  const kind = message.media_kind;
+  if (!kind || !message.media_mime || !message.media_max_bytes)
+    return { failed: `WhatsApp does not take ${message.media_mime ?? 'this'} files`, errors: [] };
+  const path = `${message.media_bucket}/${message.media_path}`
+    .split('/')
+    .map(encodeURIComponent)
+    .join('/');
+  const file = await deps.storage.fetch(`${deps.storage.url}/storage/v1/object/${path}`, {
+    headers: {
+      authorization: `Bearer ${deps.storage.serviceKey}`,
+      apikey: deps.storage.serviceKey,
+    },
+  });
+  if (file.status === 404 || file.status === 400)
+    return { failed: 'the file is no longer in Storage', errors: [] };
+  if (!file.ok) throw new Error(`storage download failed (${file.status})`);
+  const type = (file.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== message.media_mime)
+    return {
+      failed: `the file is now ${type || 'of no type'}, not ${message.media_mime}`,
+      errors: [],
+    };
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (bytes.byteLength > message.media_max_bytes)
+    return {
+      failed: `the file is larger than WhatsApp takes for an ${kind} (${message.media_max_bytes} bytes)`,
+      errors: [],
+    };
+  const uploaded = await readGraphAnswer(
+    await uploadMedia(deps, message, {
+      bytes,
+      mimeType: message.media_mime,
+      filename: message.media_filename ?? 'file',
+    }),
+  );
+  if (!uploaded.ok)
+    return { failed: retryOrReason(job, uploaded, 'media not uploaded'), errors: [uploaded.error] };
+  const id = (uploaded.body as { id?: string } | null)?.id;
+  if (!id) throw new Error('the Graph API stored the media without an id');
+  // The placeholder "[name]" stands for a file without a caption; audio takes none.
+  const caption = /^\[[^\]]*\]$/.test(message.content.trim()) ? '' : message.content.trim();
+  return {
+    message: {
+      to: message.wa_id,
+      type: kind,
+      [kind]: {
+        id,
+        ...(caption && kind !== 'audio' ? { caption: caption.slice(0, 1024) } : {}),
+        ...(kind === 'document' ? { filename: message.media_filename ?? 'file' } : {}),
+      },
+    },
+  };
+}
+
 export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
   const now = deps.now ?? Date.now;
   return async (job: Job) => {
@@ -169,6 +241,11 @@ export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
                 t.connection_id, t.wa_id, c.phone_number_id, c.access_token, c.enabled,
                 w.wamid as sent_wamid, tp.name as template_name,
                 tp.language as template_language, ts.variables as template_variables,
+                om.bucket as media_bucket, om.path as media_path, om.mime_type as media_mime,
+                om.filename as media_filename,
+                private.whatsapp_media_kind(om.mime_type) as media_kind,
+                private.whatsapp_media_max_bytes(private.whatsapp_media_kind(om.mime_type))::float8
+                  as media_max_bytes,
                 (select max(u.created_at) from public.messages u
                   where u.conversation_id = m.conversation_id and u.role = 'user') as last_inbound
            from public.messages m
@@ -178,6 +255,7 @@ export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
            left join private.whatsapp_messages w on w.message_id = m.id
            left join private.whatsapp_template_sends ts on ts.message_id = m.id
            left join public.whatsapp_templates tp on tp.id = ts.template_id
+           left join private.outbound_media om on om.message_id = m.id
           where m.id = $1`,
         [message_id],
       ),
@@ -202,11 +280,18 @@ export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
         'the 24-hour customer-service window is closed; only an approved template can be sent',
       );
 
+    let media: Record<string, unknown> | null = null;
+    if (message.media_path) {
+      const prepared = await mediaMessage(deps, job, message);
+      if ('failed' in prepared) return fail(prepared.failed, prepared.errors);
+      media = prepared.message;
+    }
     const answer = await readGraphAnswer(
       await sendMessage(
         deps,
         message,
         template ??
+          media ??
           outboundMessage(message.wa_id, message.content, message.quick_replies, message.locale),
       ),
     );
