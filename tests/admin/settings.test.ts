@@ -312,5 +312,12 @@ describe('bot settings', () => {
         await axeViolations(page, { selector: 'main', mustCheck: ['label', 'color-contrast'] }),
       ).toEqual([]);
     }
+    // On a phone nothing in the page is wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await poll(() =>
+      page
+        .locator('.settings-page')
+        .evaluate((el) => el.scrollWidth <= (el as HTMLElement).clientWidth + 1),
+    ).toBe(true);
   }, 120_000);
 });
