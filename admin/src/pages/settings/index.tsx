@@ -19,6 +19,7 @@ import {
 } from '../../data/bot-settings.ts';
 import { problem } from '../../data/client.ts';
 import { currentMembership } from '../../data/tenants.ts';
+import { href } from '../../router.ts';
 import type { PageProps } from '../types.ts';
 import { Copyable } from './copyable.tsx';
 import { m } from './messages.ts';
@@ -76,6 +77,9 @@ export default function SettingsPage({ tenantId }: PageProps) {
     <div class="settings-page">
       <h1>{m('title')}</h1>
       {readOnly && <p class="note">{m('readOnly')}</p>}
+      <p>
+        <a href={href(tenantId, 'onboarding')}>{m('toOnboarding')}</a>
+      </p>
       <Persona {...ctx} />
       <EngineSection {...ctx} />
       <Model {...ctx} />

@@ -3,6 +3,8 @@ import { defineMessages } from '../../i18n/messages.ts';
 export const m = defineMessages({
   en: {
     title: 'Bot settings',
+    toOnboarding:
+      'New here? The first steps, from your first source to the widget live on your site',
     loadFailed: 'The settings could not be loaded: {reason}',
     readOnly: 'You can look at these settings; only the workspace’s owners and admins change them.',
     save: 'Save',
@@ -100,6 +102,7 @@ export const m = defineMessages({
   },
   he: {
     title: 'הגדרות הבוט',
+    toOnboarding: 'חדשים כאן? הצעדים הראשונים, ממקור ראשון ועד ווידג׳ט פעיל באתר',
     loadFailed: 'לא ניתן לטעון את ההגדרות: {reason}',
     readOnly: 'אפשר לצפות בהגדרות; רק בעלים ומנהלים של סביבת העבודה משנים אותן.',
     save: 'שמירה',
