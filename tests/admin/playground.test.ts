@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { admin, createStaff, type Staff } from '../support/admin.ts';
+import { admin, createStaff, overflowing, type Staff, signInAt } from '../support/admin.ts';
 import { axeViolations } from '../support/axe.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
 import { createTenant, runWorker, type TestTenant } from '../support/chat.ts';
@@ -43,30 +43,10 @@ beforeAll(async () => {
   agent = await createStaff(ui.h, tenant, 'agent', 'Dana');
 }, 120_000);
 
-/** Nothing of the page wider than the screen: it scrolls down, never sideways. (The shell's own
- * top bar is the shell's business.) */
-const fits = (page: Page) =>
-  page.evaluate(() => {
-    const overflowing = [...document.querySelectorAll('.playground, .playground *')].filter(
-      (element) => {
-        const box = element.getBoundingClientRect();
-        return box.width > 0 && (box.left < -1 || box.right > window.innerWidth + 1);
-      },
-    );
-    return overflowing.map((e) => `${e.tagName.toLowerCase()}.${e.className}`).slice(0, 5);
-  });
-
 const poll = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) =>
   expect.poll(fn, { timeout: 30_000, ...options });
 
 const part = (page: Page, name: string) => page.locator(`[data-admin="${name}"]`);
-
-async function signIn(page: Page, staff: Staff, hash: string) {
-  await page.goto(`${ui.h.stack.url}/admin/${hash}`);
-  await page.locator('input[name="email"]').fill(staff.email);
-  await page.locator('input[name="password"]').fill(staff.password);
-  await page.locator('form button[type="submit"]').click();
-}
 
 async function ask(page: Page, question: string) {
   await poll(() => part(page, 'playground-input').isEnabled()).toBe(true);
@@ -77,7 +57,7 @@ async function ask(page: Page, question: string) {
 describe('the Playground', () => {
   it('answers as the bot would, with a debug panel of the real grounding', async () => {
     const { page } = await ui.newPage();
-    await signIn(page, owner, `#/${tenant.id}/playground`);
+    await signInAt(page, ui.h, owner, `#/${tenant.id}/playground`);
     const log = part(page, 'playground-log');
     await poll(() => log.getAttribute('data-conversation')).toMatch(/^[0-9a-f-]{36}$/);
     const conversationId = (await log.getAttribute('data-conversation')) as string;
@@ -182,18 +162,18 @@ describe('the Playground', () => {
       colorScheme: 'dark',
       viewport: { width: 390, height: 844 },
     });
-    await signIn(page, owner, `#/${tenant.id}/playground`);
+    await signInAt(page, ui.h, owner, `#/${tenant.id}/playground`);
     await poll(() => part(page, 'playground-input').isEnabled()).toBe(true);
     await admin(page).locale.selectOption('he');
     await admin(page).theme.selectOption('dark');
     await poll(() => page.evaluate(() => document.documentElement.dir)).toBe('rtl');
     expect(await axeViolations(page, { mustCheck: ['button-name', 'color-contrast'] })).toEqual([]);
-    expect(await fits(page)).toEqual([]);
+    expect(await overflowing(page, '.playground')).toEqual([]);
   }, 120_000);
 
   it('an agent has no Playground, and the function refuses it a session', async () => {
     const { page } = await ui.newPage();
-    await signIn(page, agent, `#/${tenant.id}/inbox`);
+    await signInAt(page, ui.h, agent, `#/${tenant.id}/inbox`);
     await admin(page).list.waitFor({ state: 'visible', timeout: 20_000 });
     expect(await page.locator(`a[href="#/${tenant.id}/playground"]`).count()).toBe(0);
     const refused = await page.evaluate(

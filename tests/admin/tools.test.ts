@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { admin, createStaff, type Staff } from '../support/admin.ts';
+import { admin, createStaff, overflowing, type Staff, signInAt } from '../support/admin.ts';
 import { axeViolations } from '../support/axe.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
 import { createTenant, type TestTenant } from '../support/chat.ts';
@@ -23,28 +23,10 @@ beforeAll(async () => {
   agent = await createStaff(ui.h, tenant, 'agent', 'Dana');
 }, 120_000);
 
-/** Nothing of the page wider than the screen: it scrolls down, never sideways. (The shell's own
- * top bar is the shell's business.) */
-const fits = (page: Page) =>
-  page.evaluate(() => {
-    const overflowing = [...document.querySelectorAll('.tools, .tools *')].filter((element) => {
-      const box = element.getBoundingClientRect();
-      return box.width > 0 && (box.left < -1 || box.right > window.innerWidth + 1);
-    });
-    return overflowing.map((e) => `${e.tagName.toLowerCase()}.${e.className}`).slice(0, 5);
-  });
-
 const poll = <T>(fn: () => T | Promise<T>, options: { timeout?: number } = {}) =>
   expect.poll(fn, { timeout: 20_000, ...options });
 
 const part = (page: Page, name: string) => page.locator(`[data-admin="${name}"]`);
-
-async function signIn(page: Page, staff: Staff, hash: string) {
-  await page.goto(`${ui.h.stack.url}/admin/${hash}`);
-  await page.locator('input[name="email"]').fill(staff.email);
-  await page.locator('input[name="password"]').fill(staff.password);
-  await page.locator('form button[type="submit"]').click();
-}
 
 /** The delivery, verified by a receiver holding only `secret`, with the reference library. */
 function verifiesWith(secret: string, delivery: ReceivedDelivery | undefined) {
@@ -65,7 +47,7 @@ function verifiesWith(secret: string, delivery: ReceivedDelivery | undefined) {
 describe('the Tools page', () => {
   it('template → tool → secret once → signed test call → rotation with overlap → log', async () => {
     const { page } = await ui.newPage();
-    await signIn(page, owner, `#/${tenant.id}/tools`);
+    await signInAt(page, ui.h, owner, `#/${tenant.id}/tools`);
     await part(page, 'new-tool').click();
     await page.locator('[data-template="order_lookup"]').click();
 
@@ -165,22 +147,22 @@ describe('the Tools page', () => {
       colorScheme: 'dark',
       viewport: { width: 390, height: 844 },
     });
-    await signIn(page, owner, `#/${tenant.id}/tools/new`);
+    await signInAt(page, ui.h, owner, `#/${tenant.id}/tools/new`);
     await page.locator('[data-template="booking"]').waitFor({ state: 'visible', timeout: 20_000 });
     await admin(page).locale.selectOption('he');
     await admin(page).theme.selectOption('dark');
     await poll(() => page.evaluate(() => document.documentElement.dir)).toBe('rtl');
     expect(await axeViolations(page, { mustCheck: ['button-name'] })).toEqual([]);
-    expect(await fits(page)).toEqual([]);
+    expect(await overflowing(page, '.tools')).toEqual([]);
     await page.locator('[data-template="booking"]').click();
     await part(page, 'tool-form').waitFor({ state: 'visible', timeout: 20_000 });
     expect(await axeViolations(page, { mustCheck: ['label', 'color-contrast'] })).toEqual([]);
-    expect(await fits(page)).toEqual([]);
+    expect(await overflowing(page, '.tools')).toEqual([]);
   }, 120_000);
 
   it('an agent has no Tools page, and the Data API and the function refuse it', async () => {
     const { page } = await ui.newPage();
-    await signIn(page, agent, `#/${tenant.id}/inbox`);
+    await signInAt(page, ui.h, agent, `#/${tenant.id}/inbox`);
     await admin(page).list.waitFor({ state: 'visible', timeout: 20_000 });
     expect(await page.locator(`a[href="#/${tenant.id}/tools"]`).count()).toBe(0);
     await page.goto(`${ui.h.stack.url}/admin/#/${tenant.id}/tools/new`);

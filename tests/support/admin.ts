@@ -79,6 +79,28 @@ export async function signInToAdmin(page: Page, h: ChatHarness, staff: Staff, ha
   await admin(page).list.waitFor({ state: 'visible', timeout: 15_000 });
 }
 
+/** Opens the admin SPA at `hash` and signs in, without waiting for any page in particular. */
+export async function signInAt(page: Page, h: ChatHarness, staff: Staff, hash: string) {
+  await page.goto(`${h.stack.url}/admin/${hash}`);
+  await page.locator('input[name="email"]').fill(staff.email);
+  await page.locator('input[name="password"]').fill(staff.password);
+  await page.locator('form button[type="submit"]').click();
+}
+
+/**
+ * What of the elements matching `selector` (and inside them) reaches past the screen's edges, so a
+ * test can say a page reads on a phone: it scrolls down, never sideways.
+ */
+export function overflowing(page: Page, selector: string) {
+  return page.evaluate((root) => {
+    const wide = [...document.querySelectorAll(`${root}, ${root} *`)].filter((element) => {
+      const box = element.getBoundingClientRect();
+      return box.width > 0 && (box.left < -1 || box.right > window.innerWidth + 1);
+    });
+    return wide.map((e) => `${e.tagName.toLowerCase()}.${e.className}`).slice(0, 5);
+  }, selector);
+}
+
 /** The tenant's newest conversation, as the service sees it. */
 export async function latestConversation(h: ChatHarness, tenant: TestTenant) {
   const rows = await h.db.asService((sql) =>
