@@ -293,6 +293,45 @@ describe('crawling a site', () => {
     }
   });
 
+  it('re-reads a site on schedule once its next sync is due', async () => {
+    resetSite();
+    const [row] = await as(owner, (sql) =>
+      sql.query<{ id: string; next_sync_at: Date }>(
+        `insert into public.crawls (tenant_id, url, resync) values ($1, $2, 'daily')
+         returning id, next_sync_at`,
+        [tenant, `${site.url}/tents`],
+      ),
+    );
+    const id = row?.id as string;
+    const day = row?.next_sync_at.getTime() ?? 0;
+    expect(day - Date.now()).toBeGreaterThan(23 * 3600_000);
+    await runJobs();
+    const first = await crawlRow(id);
+    expect(first).toMatchObject({ status: 'done', run: 1 });
+    const due = async () => {
+      const [r] = await db.asService((sql) =>
+        sql.query<{ n: number }>('select private.queue_due_crawls() as n'),
+      );
+      return r?.n;
+    };
+    // Not yet due: nothing starts.
+    expect(await due()).toBe(0);
+    await db.asService((sql) =>
+      sql.query(`update public.crawls set finished_at = now() - interval '2 days' where id = $1`, [
+        id,
+      ]),
+    );
+    expect(await due()).toBe(1);
+    await runJobs();
+    expect(await crawlRow(id)).toMatchObject({
+      status: 'done',
+      run: 2,
+      pages_changed: 0,
+      pages_unchanged: first.pages_fetched,
+    });
+    expect(await due()).toBe(0);
+  });
+
   it('stops at the plan’s documents limit', async () => {
     resetSite();
     await db.asService((sql) =>
