@@ -20,6 +20,7 @@ import {
   publicConfig,
   recordWidgetLoad,
   tenantByKey,
+  widgetLoadThrottle,
 } from './tenant.ts';
 import { requireVisitor, type VisitorEnv } from './visitor.ts';
 
@@ -150,6 +151,7 @@ export function createChatApp(deps: ChatDeps) {
   app.use('*', publicCors());
   app.use('*', guardInput(limits.maxBodyBytes));
 
+  const recordLoad = widgetLoadThrottle();
   app.get('/chat/config', async (c) => {
     const { key, locale: requested } = queryParams(
       c,
@@ -159,7 +161,7 @@ export function createChatApp(deps: ChatDeps) {
     // Every page load asks for the config: where it came from is what onboarding's live check
     // watches. Recorded after the answer, so a slow write never delays the widget.
     const origin = pageOrigin(c.req.header('origin'), c.req.header('referer'));
-    if (origin) {
+    if (origin && recordLoad(tenant.id, origin)) {
       deps.waitUntil(
         db
           .asService((sql) => recordWidgetLoad(sql, tenant, origin))

@@ -106,3 +106,20 @@ export async function recordWidgetLoad(sql: Sql, tenant: WidgetTenant, origin: s
     originAllowed(tenant.allowed_origins, origin),
   ]);
 }
+
+/**
+ * Whether this instance should record a load: the database keeps one per tenant and origin every
+ * 30 seconds, so the round trips in between are skipped here (a busy site loads the widget on
+ * every page view).
+ */
+export function widgetLoadThrottle(windowMs = 30_000, maxEntries = 10_000) {
+  const recorded = new Map<string, number>();
+  return (tenantId: string, origin: string, now = Date.now()): boolean => {
+    const key = `${tenantId} ${origin}`;
+    const last = recorded.get(key);
+    if (last !== undefined && last > now - windowMs) return false;
+    if (recorded.size >= maxEntries) recorded.clear();
+    recorded.set(key, now);
+    return true;
+  };
+}
