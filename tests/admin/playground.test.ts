@@ -73,7 +73,7 @@ describe('the Playground', () => {
         usage: { inputTokens: 120, outputTokens: 12 },
       },
       {
-        text: 'Your order TH-10421 has shipped and arrives Friday. Standard shipping takes 3 to 5 business days.',
+        text: 'Your order TH-10421 has shipped and arrives Friday. Standard shipping takes 3 to 5 business days.\n<quick_replies>["How long does express shipping take?"]</quick_replies>',
         usage: { inputTokens: 300, outputTokens: 25 },
       },
     );
@@ -133,8 +133,11 @@ describe('the Playground', () => {
     expect(ui.h.receiver.deliveries('/pg-order').at(-1)?.verified).toBe(true);
 
     // A model failure: the reply comes from retrieval alone, and the panel says why.
+    // The reply's quick reply asks the next question, as the widget's chip would.
     ui.h.llm.script({ status: 400, error: 'model refused the request' });
-    await ask(page, 'How long does express shipping take?');
+    await part(page, 'playground-quick-replies')
+      .getByRole('button', { name: 'How long does express shipping take?' })
+      .click();
     await poll(() => reply.count(), { timeout: 60_000 }).toBe(2);
     const [fallback] = await ui.h.db.asService((sql) =>
       sql.query<{ message_id: string; fallback_reason: string | null }>(

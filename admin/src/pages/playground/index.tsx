@@ -58,7 +58,10 @@ export default function PlaygroundPage({ tenantId }: PageProps) {
 
   const send = async (event: Event) => {
     event.preventDefault();
-    const content = text.trim();
+    await ask(text.trim());
+  };
+
+  const ask = async (content: string) => {
     if (!session || !content || waiting) return;
     setError(null);
     setNotice(null);
@@ -141,6 +144,20 @@ export default function PlaygroundPage({ tenantId }: PageProps) {
                   >
                     {m('why')}
                   </button>
+                )}
+                {message.id === messages.at(-1)?.id && message.quick_replies?.length > 0 && (
+                  <div class="quick-replies" data-admin="playground-quick-replies">
+                    {message.quick_replies.map((reply) => (
+                      <button
+                        type="button"
+                        key={reply}
+                        disabled={waiting}
+                        onClick={() => void ask(reply)}
+                      >
+                        {reply}
+                      </button>
+                    ))}
+                  </div>
                 )}
               </li>
             ))}

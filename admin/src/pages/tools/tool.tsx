@@ -135,10 +135,14 @@ export function ToolPage({ tenantId, toolId, template }: Props) {
       } else {
         const created = await createTool(tenantId, next);
         // The first secret is made now, so that it can be shown: the one the insert generated was
-        // never seen by anyone and is dropped without overlap.
-        const { secret } = await rotateSecret(created.id, 0);
-        revealed.value = { toolId: created.id, secret };
-        navigate(tenantId, 'tools', created.id);
+        // never seen by anyone and is dropped without overlap. Should that fail, the tool exists
+        // all the same, and its page offers the rotation again.
+        try {
+          const { secret } = await rotateSecret(created.id, 0);
+          revealed.value = { toolId: created.id, secret };
+        } finally {
+          navigate(tenantId, 'tools', created.id);
+        }
       }
     } catch (e) {
       setError(problem(e));
