@@ -12,6 +12,7 @@ import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 import { tenantSuspended } from '../_shared/tenants/suspended.ts';
+import { conversationTranscript, listConversations, verifiedContact } from './history.ts';
 import { type ChatLimits, chatLimits, enforceRateLimits, takeRateLimits } from './limits.ts';
 import { emailFromMessage, liveLimits, registerLiveRoutes } from './live.ts';
 import {
@@ -420,6 +421,42 @@ export function createChatApp(deps: ChatDeps) {
     });
     if (!ok) throw new HttpError(404, 'not_found', 'Nothing to rate there.');
     return c.json({ ok: true });
+  });
+
+  // The visitor's earlier conversations (no conversation_id) or one of their transcripts.
+  app.post('/chat/history', visitorOnly, async (c) => {
+    const body = await jsonBody(
+      c,
+      z.object({
+        key: z.string().min(3).max(80),
+        visitor: z
+          .object({
+            identifier: z.string().min(1).max(255),
+            identityHash: z.string().max(128).optional(),
+          })
+          .optional(),
+        conversation_id: uuid.optional(),
+      }),
+    );
+    const visitor = c.get('visitor');
+    const result = await db.asService(async (sql) => {
+      const tenant = await tenantByKey(sql, body.key);
+      if (!originAllowed(tenant.allowed_origins, c.req.header('origin') ?? null)) {
+        throw new HttpError(403, 'origin_not_allowed', 'This site may not use this chat widget.');
+      }
+      await takeRateLimits(sql, [
+        [`history:visitor:${visitor.sub}`, limits.visitorHistoryPerMinute],
+      ]);
+      const owner = {
+        tenantId: tenant.id,
+        visitorId: visitor.sub,
+        contactId: await verifiedContact(sql, tenant.id, body.visitor),
+      };
+      return body.conversation_id
+        ? conversationTranscript(sql, owner, body.conversation_id, MESSAGE_COLUMNS)
+        : { conversations: await listConversations(sql, owner) };
+    });
+    return c.json(result);
   });
 
   // The visitor's typing reaches staff only through here: the conversation's topic is

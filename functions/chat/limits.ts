@@ -10,6 +10,7 @@ export interface ChatLimits {
    * per-visitor allowance, so only a per-tenant one bounds a flood of them. */
   tenantConversationsPerMinute: number;
   visitorTypingPerMinute: number;
+  visitorHistoryPerMinute: number;
 }
 
 export function chatLimits(env: Readonly<Record<string, string | undefined>>): ChatLimits {
@@ -22,6 +23,7 @@ export function chatLimits(env: Readonly<Record<string, string | undefined>>): C
     visitorSessionsPerMinute: number('CHAT_VISITOR_SESSIONS_PER_MINUTE', 10),
     tenantConversationsPerMinute: number('CHAT_TENANT_CONVERSATIONS_PER_MINUTE', 120),
     visitorTypingPerMinute: number('CHAT_VISITOR_TYPING_PER_MINUTE', 30),
+    visitorHistoryPerMinute: number('CHAT_VISITOR_HISTORY_PER_MINUTE', 30),
   };
 }
 

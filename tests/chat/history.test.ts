@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeIdentityHash } from '../../functions/_shared/identity/verify-identity.ts';
+import {
+  type ChatHarness,
+  createTenant,
+  startChatHarness,
+  type TestTenant,
+  Visitor,
+} from '../support/chat.ts';
+
+// POST /chat/history: a visitor's earlier conversations with a tenant and their transcripts. The
+// same browser session sees its own; a verified identity, proved again with its hash, sees the
+// contact's from any session; nobody else sees anything, and internal notes never show.
+
+let h: ChatHarness;
+let shop: TestTenant;
+let otherShop: TestTenant;
+
+beforeAll(async () => {
+  h = await startChatHarness();
+  [shop, otherShop] = await Promise.all([createTenant(h), createTenant(h)]);
+}, 120_000);
+afterAll(() => h?.close());
+
+async function converse(visitor: Visitor, body: Record<string, unknown>, text: string) {
+  const session = await visitor.call('sessions', { key: shop.key, ...body });
+  expect(session.status).toBeLessThan(300);
+  const id = session.body.conversation.id as string;
+  const sent = await visitor.call('messages', {
+    conversation_id: id,
+    client_msg_id: crypto.randomUUID(),
+    content: text,
+  });
+  expect(sent.status).toBe(202);
+  return id;
+}
+
+const note = (conversationId: string, content: string) =>
+  h.db.asService((sql) =>
+    sql.query(
+      `insert into public.messages (conversation_id, role, content, is_private) values ($1, 'agent', $2, true)`,
+      [conversationId, content],
+    ),
+  );
+
+describe('the visitor’s earlier conversations', () => {
+  it('a session lists its own conversations and reads them, notes left out; others see nothing', async () => {
+    const visitor = await Visitor.signIn(h);
+    const first = await converse(visitor, {}, 'First question about tents');
+    await note(first, 'INTERNAL: refund approved');
+    const second = await converse(visitor, { new_conversation: true }, 'Second question');
+
+    const list = await visitor.call('history', { key: shop.key });
+    expect(list.status).toBe(200);
+    expect(list.body.conversations.map((c: { id: string }) => c.id).sort()).toEqual(
+      [first, second].sort(),
+    );
+    expect(JSON.stringify(list.body)).not.toContain('INTERNAL');
+
+    const transcript = await visitor.call('history', { key: shop.key, conversation_id: first });
+    expect(transcript.status).toBe(200);
+    expect(transcript.body.messages.map((m: { content: string }) => m.content)).toContain(
+      'First question about tents',
+    );
+    expect(JSON.stringify(transcript.body)).not.toContain('INTERNAL');
+
+    const stranger = await Visitor.signIn(h);
+    expect((await stranger.call('history', { key: shop.key })).body.conversations).toEqual([]);
+    const peek = await stranger.call('history', { key: shop.key, conversation_id: first });
+    expect(peek).toMatchObject({
+      status: 404,
+      body: { error: { code: 'conversation_not_found' } },
+    });
+    // Another tenant's key does not reach this tenant's conversations, even for their visitor.
+    expect((await visitor.call('history', { key: otherShop.key })).body.conversations).toEqual([]);
+  }, 60_000);
+
+  it('a verified identity finds the contact’s conversations from another session; a wrong hash does not', async () => {
+    const identifier = `customer-${crypto.randomUUID().slice(0, 8)}`;
+    const identity = {
+      identifier,
+      identityHash: await computeIdentityHash(shop.identitySecret, identifier),
+    };
+    const laptop = await Visitor.signIn(h);
+    const earlier = await converse(laptop, { visitor: identity }, 'Asked on my laptop');
+
+    const phone = await Visitor.signIn(h);
+    const list = await phone.call('history', { key: shop.key, visitor: identity });
+    expect(list.body.conversations.map((c: { id: string }) => c.id)).toEqual([earlier]);
+    const transcript = await phone.call('history', {
+      key: shop.key,
+      visitor: identity,
+      conversation_id: earlier,
+    });
+    expect(transcript.body.messages.map((m: { content: string }) => m.content)).toContain(
+      'Asked on my laptop',
+    );
+
+    const forged = await phone.call('history', {
+      key: shop.key,
+      visitor: { identifier, identityHash: '0'.repeat(64) },
+    });
+    expect(forged).toMatchObject({ status: 403, body: { error: { code: 'identity_invalid' } } });
+    const unproved = await phone.call('history', { key: shop.key, visitor: { identifier } });
+    expect(unproved.status).toBe(403);
+    // Without the identity, the phone's session has nothing of its own.
+    expect((await phone.call('history', { key: shop.key })).body.conversations).toEqual([]);
+  }, 60_000);
+
+  it('refuses bad input with a 400', async () => {
+    const visitor = await Visitor.signIn(h);
+    const bad = await visitor.call('history', { key: shop.key, conversation_id: 'nope' });
+    expect(bad.status).toBe(400);
+  }, 30_000);
+});
