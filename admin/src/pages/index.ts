@@ -32,7 +32,8 @@ export const PAGES: readonly PageDefinition[] = [
   {
     id: 'onboarding',
     label: 'onboarding',
-    roles: MANAGERS,
+    // The workspace's own first steps: operators, who only look, have none to take.
+    roles: ['owner', 'admin'],
     nav: false,
     load: () => import('./onboarding/index.tsx'),
   },
