@@ -115,41 +115,60 @@ export function createBroadcastHandler(deps: BroadcastDeps) {
       );
     });
 
+  /** A batch's outcomes in three statements, whatever its size. */
   const record = (broadcast: Broadcast, outcomes: Outcome[]) =>
     deps.db.asService(async (sql) => {
-      for (const o of outcomes) {
-        if ('wamid' in o) {
-          // The wamid is registered first: a status Meta sent before this commit is kept there.
-          await sql.query(
-            `select private.apply_whatsapp_status($1, $2, (select connection_id from public.whatsapp_broadcasts where id = $3), 'sent', '[]'::jsonb, now(), null)`,
-            [o.wamid, broadcast.tenant_id, broadcast.id],
-          );
-          await sql.query(
-            `update public.whatsapp_broadcast_recipients r
-                set wamid = $3, sent_at = now(), updated_at = now(),
-                    status = coalesce((select w.status from private.whatsapp_messages w
-                                        where w.wamid = $3), 'sent'),
-                    reason = (select case when w.status = 'failed' then 'Meta reported a failure' end
-                                from private.whatsapp_messages w where w.wamid = $3)
-              where broadcast_id = $1 and contact_id = $2`,
-            [broadcast.id, o.contact_id, o.wamid],
-          );
-        } else if ('retry' in o) {
-          await sql.query(
-            `update public.whatsapp_broadcast_recipients
-                set status = 'queued', reason = $3, updated_at = now(),
-                    next_attempt_at = now() + make_interval(secs => $4)
-              where broadcast_id = $1 and contact_id = $2`,
-            [broadcast.id, o.contact_id, describe(o.error), Math.min(30, 2 ** o.attempts / 2)],
-          );
-        } else {
-          await sql.query(
-            `update public.whatsapp_broadcast_recipients
-                set status = 'failed', reason = $3, updated_at = now()
-              where broadcast_id = $1 and contact_id = $2`,
-            [broadcast.id, o.contact_id, o.failed.slice(0, 1000)],
-          );
-        }
+      const sent = outcomes.filter((o) => 'wamid' in o);
+      const retry = outcomes.filter((o) => 'retry' in o);
+      const failed = outcomes.filter((o) => 'failed' in o);
+      if (sent.length) {
+        // The wamids are registered so Meta's statuses find them; a status that came before this
+        // commit is already there, and the recipient starts from it.
+        await sql.query(
+          `insert into private.whatsapp_messages (wamid, tenant_id, connection_id, direction, status, status_at)
+           select w, $2, b.connection_id, 'out', 'sent', now()
+             from unnest($3::text[]) w, public.whatsapp_broadcasts b where b.id = $1
+           on conflict (wamid) do nothing`,
+          [broadcast.id, broadcast.tenant_id, sent.map((o) => o.wamid)],
+        );
+        await sql.query(
+          `update public.whatsapp_broadcast_recipients r
+              set wamid = s.wamid, sent_at = now(), updated_at = now(),
+                  status = coalesce(w.status, 'sent'),
+                  reason = case when w.status = 'failed' then 'Meta reported a failure' end
+             from unnest($2::uuid[], $3::text[]) as s(contact_id, wamid)
+             left join private.whatsapp_messages w on w.wamid = s.wamid
+            where r.broadcast_id = $1 and r.contact_id = s.contact_id`,
+          [broadcast.id, sent.map((o) => o.contact_id), sent.map((o) => o.wamid)],
+        );
+      }
+      if (retry.length) {
+        await sql.query(
+          `update public.whatsapp_broadcast_recipients r
+              set status = 'queued', reason = s.reason, updated_at = now(),
+                  next_attempt_at = now() + make_interval(secs => s.delay)
+             from unnest($2::uuid[], $3::text[], $4::float8[]) as s(contact_id, reason, delay)
+            where r.broadcast_id = $1 and r.contact_id = s.contact_id`,
+          [
+            broadcast.id,
+            retry.map((o) => o.contact_id),
+            retry.map((o) => describe(o.error)),
+            retry.map((o) => Math.min(30, 2 ** o.attempts / 2)),
+          ],
+        );
+      }
+      if (failed.length) {
+        await sql.query(
+          `update public.whatsapp_broadcast_recipients r
+              set status = 'failed', reason = s.reason, updated_at = now()
+             from unnest($2::uuid[], $3::text[]) as s(contact_id, reason)
+            where r.broadcast_id = $1 and r.contact_id = s.contact_id`,
+          [
+            broadcast.id,
+            failed.map((o) => o.contact_id),
+            failed.map((o) => o.failed.slice(0, 1000)),
+          ],
+        );
       }
     });
 
@@ -218,13 +237,15 @@ export function createBroadcastHandler(deps: BroadcastDeps) {
       ),
     );
 
-    const rate = broadcast.messages_per_second;
-    const gap = 1000 / rate;
+    // The pace starts at the broadcast's rate; Meta's rate-limit answers bring it down to what got
+    // through, and each clean second brings it back up by a tenth.
+    let pace = broadcast.messages_per_second;
     let sent = 0;
     let limited = 0;
     while (now() - started < sliceMs) {
       const batchStart = now();
-      const batch = await claim(broadcast, rate);
+      const batch = await claim(broadcast, pace);
+      const gap = 1000 / pace;
       if (batch.length === 0) break;
       // Spread over the second: the i-th message leaves i/rate seconds into the batch.
       const results = await Promise.all(
@@ -248,9 +269,14 @@ export function createBroadcastHandler(deps: BroadcastDeps) {
       const slowed = outcomes.filter((o) => 'retry' in o).length;
       limited += slowed;
       const rest = batchStart + 1000 - now();
-      // Meta said slow down: a pause beyond the second before the next batch.
-      if (slowed > 0) await sleep(Math.max(rest, 0) + 1000);
-      else if (rest > 0) await sleep(rest);
+      if (slowed > 0) {
+        pace = Math.max(1, batch.length - slowed);
+        // Meta said slow down: its window empties before the next batch.
+        await sleep(Math.max(rest, 0) + 1000);
+      } else {
+        pace = Math.min(broadcast.messages_per_second, Math.ceil(pace * 1.1));
+        if (rest > 0) await sleep(rest);
+      }
       const current = await load(broadcast_id);
       if (current?.status !== 'sending') return { sent, limited, paused: true };
       broadcast = current;
