@@ -118,3 +118,55 @@ describe('presence, routing and read receipts', () => {
     expect(ui.problems.filter((p) => !p.includes('favicon'))).toEqual([]);
   }, 180_000);
 });
+
+describe('live-chat settings', () => {
+  it('owners set the cap, business hours and keywords; a malformed line is explained', async () => {
+    const owner = await createStaff(ui.h, tenant, 'owner', 'Olive');
+    const { page } = await ui.newPage();
+    await signInToAdmin(page, ui.h, owner);
+    await page.evaluate((id) => {
+      location.hash = `#/${id}/settings`;
+    }, tenant.id);
+    const section = (id: string) => page.locator(`[data-admin="section-${id}"]`);
+    await section('routing').waitFor({ state: 'visible', timeout: 20_000 });
+
+    await page.locator('[data-admin="routing-cap"]').fill('3');
+    await page.locator('[data-admin="save-routing"]').click();
+    await poll(() => page.locator('[data-admin="saved-routing"]').textContent()).not.toBe('');
+
+    await section('hours').locator('input[name="time_zone"]').fill('Europe/Berlin');
+    await page.locator('[data-admin="hours-on"]').check();
+    await section('hours').locator('input[name="mon-open"]').check();
+    await section('hours').locator('textarea[name="holidays"]').fill('2026-12-25');
+    await page.locator('[data-admin="save-hours"]').click();
+    await poll(() => page.locator('[data-admin="saved-hours"]').textContent()).not.toBe('');
+
+    await page.locator('[data-admin="handoff-keywords"]').fill('refund, lawyer');
+    await page.locator('[data-admin="save-triggers"]').click();
+    await poll(() => page.locator('[data-admin="error-triggers"]').textContent()).toContain(
+      'refund, lawyer',
+    );
+    await page.locator('[data-admin="handoff-keywords"]').fill('en: refund, lawyer\nhe: החזר');
+    await page.locator('[data-admin="save-triggers"]').click();
+    await poll(() => page.locator('[data-admin="saved-triggers"]').textContent()).not.toBe('');
+
+    const [row] = await ui.h.db.asService((sql) =>
+      sql.query<{
+        max_open_per_agent: number;
+        time_zone: string;
+        business_hours: Record<string, unknown>;
+        handoff_rules: Record<string, unknown>;
+      }>(
+        'select max_open_per_agent, time_zone, business_hours, handoff_rules from public.tenants where id = $1',
+        [tenant.id],
+      ),
+    );
+    expect(row).toMatchObject({
+      max_open_per_agent: 3,
+      time_zone: 'Europe/Berlin',
+      business_hours: { mon: [['09:00', '17:00']], holidays: ['2026-12-25'] },
+      handoff_rules: { keywords: { en: ['refund', 'lawyer'], he: ['החזר'] } },
+    });
+    expect(await axeViolations(page, { mustCheck: ['color-contrast'] })).toEqual([]);
+  }, 120_000);
+});
