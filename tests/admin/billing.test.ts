@@ -48,9 +48,10 @@ beforeAll(async () => {
   });
 }, 120_000);
 
+// The stack's Stripe client may hold a kept-alive connection until the server times it out.
 afterAll(async () => {
   await stripe.close();
-});
+}, 30_000);
 
 const poll = <T>(fn: () => T | Promise<T>, timeout = 20_000) => expect.poll(fn, { timeout });
 
