@@ -38,6 +38,7 @@ const AGENT_RPCS = new Set([
   'resolve_conversation',
   'search_conversations',
   'send_agent_typing',
+  'send_whatsapp_attachment',
   'send_whatsapp_template',
   'set_agent_presence',
   'take_over_conversation',
@@ -369,7 +370,7 @@ describe('an agent, through the functions that act for managers', () => {
     return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
   };
 
-  it('team invites and the playground answer 403, tool test calls find no tool', async () => {
+  it('team invites, the playground and the retrieval test answer 403, tool test calls find no tool', async () => {
     const invite = await call('team/invite', {
       tenant_id: w.a.tenantId,
       email: 'friend@people.example',
@@ -385,5 +386,7 @@ describe('an agent, through the functions that act for managers', () => {
       visitor_token: agentToken,
     });
     expect(playground.status).toBe(403);
+    const search = await call('knowledge/search', { tenant_id: w.a.tenantId, query: 'returns' });
+    expect(search.status).toBe(403);
   });
 });
