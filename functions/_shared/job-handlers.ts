@@ -3,14 +3,17 @@ import { createN8nDeadlineHandler } from './agent/n8n-deadline.ts';
 import { createReplyHandler } from './agent/reply.ts';
 import { createEmbedder, type EmbedderDeps } from './embeddings/config.ts';
 import type { JobHandler } from './jobs/types.ts';
-import { createFileReader, type StorageAccess } from './knowledge/files.ts';
+import {
+  createFileReader,
+  createFileRemovalHandler,
+  type StorageAccess,
+} from './knowledge/files.ts';
 import { handleIngestJob } from './knowledge/ingest-document.ts';
-import { CRAWL_JOB } from './knowledge/job-kinds.ts';
+import { CRAWL_JOB, REMOVE_FILE_JOB } from './knowledge/job-kinds.ts';
 import { createOutboundFetch, loopbackAllowed } from './net/outbound.ts';
 import { systemResolver } from './net/system-resolver.ts';
 import type { FunctionContext } from './platform/context.ts';
 import { createTenantWebhookHandler, TENANT_WEBHOOK_JOB } from './webhooks/tenant-events.ts';
-import { BROADCAST_JOB, createBroadcastHandler } from './whatsapp/broadcast.ts';
 import { BROADCAST_JOB, createBroadcastHandler } from './whatsapp/broadcast.ts';
 import { graphUrlFrom } from './whatsapp/graph.ts';
 import {
@@ -77,11 +80,14 @@ export function createJobHandlers(context: FunctionContext): Record<string, JobH
       const { createCrawler } = await import('./knowledge/crawl.ts');
       return createCrawler({ db: context.db, fetch: outbound, log: context.log }).step(job.payload);
     },
+    [REMOVE_FILE_JOB]: (job) => {
+      if (!storage) throw new Error('Storage is not configured: the file stays until it is');
+      return createFileRemovalHandler(storage)(job.payload);
+    },
     [TENANT_WEBHOOK_JOB]: createTenantWebhookHandler({ db: context.db, fetch: outbound }),
     [SEND_JOB]: createWhatsappSendHandler(whatsapp),
     [MEDIA_JOB]: createWhatsappMediaHandler(whatsapp),
     [TEMPLATE_SYNC_JOB]: createTemplateSyncHandler(whatsapp),
-    [BROADCAST_JOB]: createBroadcastHandler(whatsapp),
     [BROADCAST_JOB]: createBroadcastHandler(whatsapp),
   };
 }

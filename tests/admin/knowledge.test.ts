@@ -166,6 +166,18 @@ describe('the Knowledge page', () => {
       ),
     );
     expect(left?.n).toBe(0);
+    // Its file leaves Storage too, by the job the deletion queued.
+    const storedFiles = async () =>
+      (
+        await ui.h.db.asService((sql) =>
+          sql.query<{ n: number }>(
+            `select count(*)::int as n from storage.objects
+              where bucket_id = 'knowledge' and name like $1`,
+            [`${tenant.id}/%/stove-guide.pdf`],
+          ),
+        )
+      )[0]?.n;
+    await workUntil(async () => (await storedFiles()) === 0);
 
     expect(await axeViolations(page, { mustCheck: ['button-name', 'label'] })).toEqual([]);
     expect(ui.problems.filter((p) => !p.includes('favicon'))).toEqual([]);

@@ -212,6 +212,33 @@ describe('documents made from files', () => {
     ).rejects.toThrow(/row-level security/);
   });
 
+  it('queues the removal of a deleted document’s file, and of no other', async () => {
+    const path = `${tenant}/${crypto.randomUUID()}/old.txt`;
+    const [doc] = await db.asUser(asMember(owner), (sql) =>
+      sql.query<{ id: string }>(
+        `insert into public.documents (tenant_id, title, mime_type, storage_path)
+         values ($1, 'Old', 'text/plain', $2) returning id`,
+        [tenant, path],
+      ),
+    );
+    const [text] = await db.asUser(asMember(owner), (sql) =>
+      sql.query<{ id: string }>(
+        `insert into public.documents (tenant_id, title, content) values ($1, 'Text', 'Only text.')
+         returning id`,
+        [tenant],
+      ),
+    );
+    await db.asUser(asMember(owner), (sql) =>
+      sql.query('delete from public.documents where id = any($1::uuid[])', [[doc?.id, text?.id]]),
+    );
+    const removals = await db.asService((sql) =>
+      sql.query<{ payload: { path: string } }>(
+        `select payload from public.jobs where kind = 'remove_knowledge_file' order by id`,
+      ),
+    );
+    expect(removals.map((r) => r.payload.path)).toEqual([path]);
+  });
+
   it('marks a document whose file is damaged as failed, with the reason', async () => {
     const path = `${tenant}/${crypto.randomUUID()}/broken.docx`;
     files.set(path, new TextEncoder().encode('this is no Word file'));

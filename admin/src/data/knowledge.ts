@@ -221,9 +221,9 @@ export async function uploadDocument(
   return result.data as KnowledgeDocument;
 }
 
+/** Deletes the document; its file is then removed from Storage by a job the deletion queues. */
 export async function deleteDocument(document: KnowledgeDocument): Promise<void> {
   must(await supabase().from('documents').delete().eq('id', document.id).select('id'));
-  if (document.storage_path) await removeObject(document.storage_path);
 }
 
 export async function addCrawl(

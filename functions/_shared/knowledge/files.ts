@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { DocumentIngestError } from './ingest-document.ts';
 
 // The knowledge bucket as the ingestion job reads it: Storage's own HTTP API with the service key,
@@ -35,5 +36,26 @@ export function createFileReader(storage: StorageAccess): FileReader {
       throw new Error(`storage answered ${response.status} for the document's file`);
     }
     return new Uint8Array(await response.arrayBuffer());
+  };
+}
+
+const removalPayload = z.object({
+  // Only a tenant's own folder of the knowledge bucket, as documents.storage_path requires.
+  path: z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\/.+/i),
+});
+
+/** The remove_knowledge_file job: gone already counts as removed. */
+export function createFileRemovalHandler(storage: StorageAccess) {
+  return async (payload: unknown): Promise<{ removed: string; existed: boolean }> => {
+    const { path } = removalPayload.parse(payload);
+    const response = await storage.fetch(objectUrl(storage, KNOWLEDGE_BUCKET, path), {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${storage.serviceKey}`, apikey: storage.serviceKey },
+    });
+    await response.body?.cancel();
+    if (response.ok) return { removed: path, existed: true };
+    if (response.status === 404 || response.status === 400)
+      return { removed: path, existed: false };
+    throw new Error(`storage answered ${response.status} while removing a knowledge file`);
   };
 }
