@@ -3,7 +3,7 @@ import { createClient } from '@supabase/supabase-js';
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { admin, createStaff, type Staff, signInToAdmin } from '../support/admin.ts';
+import { admin, createStaff, overflowing, type Staff, signInToAdmin } from '../support/admin.ts';
 import { axeViolations } from '../support/axe.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
 import { createTenant, type TestTenant } from '../support/chat.ts';
@@ -164,6 +164,20 @@ describe('analytics page', () => {
     await poll(() => page.locator('.analytics h1').textContent()).toBe('ניתוח נתונים');
     expect(await axeViolations(page, { mustCheck: ['color-contrast'] }), 'he, dark').toEqual([]);
   }, 180_000);
+
+  it('reads on a phone: charts, figures and filters fit, only the history table scrolls sideways', async () => {
+    const { page } = await ui.newPage({ viewport: { width: 390, height: 844 } });
+    await openAnalytics(page, owner);
+    await poll(() => page.locator('[data-chart] .chart-canvas canvas').count()).toBe(8);
+    for (const part of ['.range', '.tiles', '.charts', '.history-filters', '.history-bar']) {
+      expect(await overflowing(page, part), part).toEqual([]);
+    }
+    const sideways = await page.evaluate(() => {
+      const root = document.querySelector('.analytics') as HTMLElement;
+      return root.scrollWidth - root.clientWidth;
+    });
+    expect(sideways).toBeLessThanOrEqual(1);
+  }, 120_000);
 
   it('filters the history and exports every matching row with formulas defused', async () => {
     const { page } = await ui.newPage();

@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { admin, createStaff, type Staff, signInToAdmin } from '../support/admin.ts';
+import { admin, createStaff, overflowing, type Staff, signInToAdmin } from '../support/admin.ts';
 import { axeViolations } from '../support/axe.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
 import { createTenant, type TestTenant } from '../support/chat.ts';
@@ -145,6 +145,14 @@ describe('billing page', () => {
     await page.waitForURL(/^https:\/\/billing\.stripe\.com\/p\/session\//, { timeout: 30_000 });
     expect(stripe.requests.some((r) => r.path === '/v1/billing_portal/sessions')).toBe(true);
   }, 180_000);
+
+  it('reads on a phone in Hebrew: nothing reaches past the screen', async () => {
+    const { page } = await ui.newPage({ viewport: { width: 390, height: 844 } });
+    await openBilling(page, owner);
+    await admin(page).locale.selectOption('he');
+    await poll(() => page.evaluate(() => document.documentElement.dir)).toBe('rtl');
+    expect(await overflowing(page, '.billing')).toEqual([]);
+  }, 120_000);
 
   it('says in words why an operator cannot buy for a tenant', async () => {
     await ui.h.db.asService(async (sql) => {
