@@ -14,8 +14,8 @@ import { memberName, visitorName } from '../../ui/names.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
 import { VisitorDetails } from './details.tsx';
 import { LazyCopilot } from './lazy-parts.tsx';
+import { VisitorReceipt } from './live-lazy.tsx';
 import { TranscriptMessage } from './message.tsx';
-import { VisitorReceipt } from './receipt.tsx';
 import { StatusBadge } from './status.tsx';
 
 export function EmptyPane() {

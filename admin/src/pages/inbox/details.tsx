@@ -3,7 +3,7 @@ import { safeHref } from '../../../../widget/src/shared/markdown.ts';
 import type { ConversationView } from '../../data/conversation.ts';
 import { formatTime, t } from '../../i18n/index.ts';
 import { LazyEarlier } from './lazy-parts.tsx';
-import { HandoffFacts } from './receipt.tsx';
+import { HandoffFacts } from './live-lazy.tsx';
 
 const text = (value: unknown) =>
   value === null || value === undefined || value === ''

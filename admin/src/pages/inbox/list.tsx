@@ -6,8 +6,8 @@ import { type Channel, FILTERS, type Filter, type Inbox, type InboxRow } from '.
 import { formatTime, type MessageKey, t } from '../../i18n/index.ts';
 import { href } from '../../router.ts';
 import { visitorName } from '../../ui/names.ts';
+import { PresenceBar } from './live-lazy.tsx';
 import { m } from './messages.ts';
-import { PresenceBar } from './presence.tsx';
 import { StatusBadge } from './status.tsx';
 
 /** The chime for new visitor messages elsewhere: off until the person turns it on. */
