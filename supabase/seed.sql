@@ -231,3 +231,19 @@ $md$, 'pending'),
 Both stores offer free parking for customers.
 $md$, 'pending')
 on conflict (id) do nothing;
+
+-- A keyword flow (docs/whatsapp.md#keyword-flows): "store finder" in the widget or on WhatsApp.
+insert into public.bot_flows (id, tenant_id, name, triggers, timeout_minutes, definition)
+values ('f0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000001',
+  'Store finder', '{"store finder"}', 30, $json${"steps": [
+    {"id": "city", "type": "ask", "text": "Which store would you like to visit?",
+     "buttons": ["Denver", "Boulder", "Talk to us"],
+     "branches": [{"when": ["Denver"], "next": "denver"}, {"when": ["Boulder"], "next": "boulder"},
+                  {"when": ["Talk to us"], "next": "human"}]},
+    {"id": "denver", "type": "set", "field": "attributes.store", "value": "denver", "next": "denver_info"},
+    {"id": "denver_info", "type": "end", "text": "Denver: 1450 Larimer Street, Monday to Saturday 9 am to 8 pm, Sunday 10 am to 6 pm."},
+    {"id": "boulder", "type": "set", "field": "attributes.store", "value": "boulder", "next": "boulder_info"},
+    {"id": "boulder_info", "type": "end", "text": "Boulder: 1800 Pearl Street, every day 10 am to 7 pm."},
+    {"id": "human", "type": "handoff", "text": "Someone from the store team will answer here."}
+  ]}$json$::jsonb)
+on conflict (id) do nothing;

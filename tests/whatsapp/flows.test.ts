@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -157,6 +159,17 @@ describe('saving a flow', () => {
     expect(JSON.stringify(twice.error?.issues)).toContain('duplicate step id a');
     const ok = flowSchema.parse(FINNEGANS);
     expect(ok.triggers).toEqual(['finnegans', 'menu']);
+  });
+
+  it("accepts the demo tenant's seeded flow", () => {
+    const seed = readFileSync(join(import.meta.dirname, '../../supabase/seed.sql'), 'utf8');
+    const definition = /\$json\$([\s\S]*?)\$json\$/.exec(seed)?.[1] ?? '';
+    const parsed = flowSchema.safeParse({
+      name: 'Store finder',
+      triggers: ['store finder'],
+      ...JSON.parse(definition),
+    });
+    expect(parsed.error?.issues ?? []).toEqual([]);
   });
 
   it('refuses malformed flows with 400 and callers who may not edit', async () => {
