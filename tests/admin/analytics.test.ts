@@ -139,6 +139,16 @@ describe('analytics page', () => {
     expect(await tile(page, 'cost')).toBe('$0.02');
     expect(await tile(page, 'tools')).toBe('50% of 2 calls');
 
+    // Per assignee: Dana's one conversation, answered two minutes after the handoff, rated 2.
+    expect(await page.locator(`[data-agent="${agent.id}"] th`).textContent()).toBe('Dana');
+    expect(await page.locator(`[data-agent="${agent.id}"] td`).allTextContents()).toEqual([
+      '1',
+      '2m',
+      '0',
+      '—',
+      '2 from 1 ratings',
+    ]);
+
     // Eight uPlot charts drawn on canvas, each with its numbers as text and as a table.
     await poll(() => page.locator('[data-chart] .chart-canvas canvas').count()).toBe(8);
     const chart = (id: string) => page.locator(`[data-chart="${id}"]`);

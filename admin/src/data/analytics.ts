@@ -1,7 +1,8 @@
 import { must, supabase } from './client.ts';
 
 // The analytics page's reads: the tenant's time zone, the daily aggregates
-// (public.analytics_daily, public.conversation_metrics_daily) and the conversation history
+// (public.analytics_daily, public.conversation_metrics_daily), the figures per assignee
+// (public.conversation_metrics_by_agent) and the conversation history
 // (public.conversation_history). All are SQL functions that refuse anyone but the tenant's owners,
 // admins and platform operators.
 
@@ -28,6 +29,17 @@ export interface SupportDay {
   handoff_rate: number | null;
   first_response_seconds: number | null;
   first_response_p90_seconds: number | null;
+  resolved: number;
+  resolution_seconds: number | null;
+  csat_count: number;
+  csat_average: number | null;
+}
+
+export interface AgentFigures {
+  agent_id: string;
+  display_name: string | null;
+  conversations: number;
+  first_response_seconds: number | null;
   resolved: number;
   resolution_seconds: number | null;
   csat_count: number;
@@ -82,13 +94,15 @@ export async function loadDaily(tenantId: string, range: Range) {
     p_time_zone: range.timeZone,
   };
   const db = supabase();
-  const [activity, support] = await Promise.all([
+  const [activity, support, agents] = await Promise.all([
     db.rpc('analytics_daily', args),
     db.rpc('conversation_metrics_daily', args),
+    db.rpc('conversation_metrics_by_agent', args),
   ]);
   return {
     activity: numbers(must(activity) as ActivityDay[]),
     support: must(support) as SupportDay[],
+    agents: must(agents) as AgentFigures[],
   };
 }
 

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import {
   type ActivityDay,
+  type AgentFigures,
   addDays,
   dayIn,
   loadDaily,
@@ -24,6 +25,7 @@ type Preset = '7' | '30' | '90' | 'custom';
 interface Daily {
   activity: ActivityDay[];
   support: SupportDay[];
+  agents: AgentFigures[];
 }
 
 const sum = (values: (number | null | undefined)[]) =>
@@ -297,6 +299,49 @@ function Figure({ chart, days }: { chart: ChartDefinition; days: string[] }) {
   );
 }
 
+function ByAgent({ agents }: { agents: AgentFigures[] }) {
+  const maybe = (v: number | null, f: (n: number) => string) => (v === null ? m('none') : f(v));
+  return (
+    <section class="by-agent" aria-labelledby="by-agent-title">
+      <h2 id="by-agent-title">{m('byAgent')}</h2>
+      {agents.length === 0 ? (
+        <p class="muted">{m('noAgents')}</p>
+      ) : (
+        <div class="table-scroll">
+          <table data-admin="by-agent">
+            <thead>
+              <tr>
+                <th scope="col">{m('assignee')}</th>
+                <th scope="col">{m('conversations')}</th>
+                <th scope="col">{m('firstResponse')}</th>
+                <th scope="col">{m('statusResolved')}</th>
+                <th scope="col">{m('resolutionTime')}</th>
+                <th scope="col">{m('csat')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {agents.map((a) => (
+                <tr key={a.agent_id} data-agent={a.agent_id}>
+                  <th scope="row">{a.display_name ?? a.agent_id.slice(0, 8)}</th>
+                  <td>{fmt.int(a.conversations)}</td>
+                  <td>{maybe(a.first_response_seconds, fmt.duration)}</td>
+                  <td>{fmt.int(a.resolved)}</td>
+                  <td>{maybe(a.resolution_seconds, fmt.duration)}</td>
+                  <td>
+                    {a.csat_average === null
+                      ? m('noRatings')
+                      : m('csatOf', { average: fmt.score(a.csat_average), count: a.csat_count })}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
 export default function AnalyticsPage({ tenantId }: PageProps) {
   const [timeZone, setTimeZone] = useState<string | null>(null);
   const [preset, setPreset] = useState<Preset>('30');
@@ -416,6 +461,7 @@ export default function AnalyticsPage({ tenantId }: PageProps) {
               <Figure key={chart.id} chart={chart} days={days} />
             ))}
           </div>
+          <ByAgent agents={data.agents} />
         </>
       )}
       {range && <History tenantId={tenantId} range={range} />}
