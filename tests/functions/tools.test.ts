@@ -314,8 +314,11 @@ describe('tool_stats', () => {
   it('success rate and p50/p95 per tool, for the tenant whose log it is', async () => {
     await db.asService((sql) =>
       sql.query(
-        `insert into public.tool_executions (tenant_id, tenant_tool_id, tool_name, call_id, success, duration_ms)
-         select $1, $2, 'order_status', 'stat-' || g, g % 4 <> 0, g * 10 from generate_series(1, 100) g`,
+        `insert into public.tool_executions (tenant_id, tenant_tool_id, tool_name, call_id, success, duration_ms, attempts)
+         select $1::uuid, $2::uuid, 'order_status', 'stat-' || g, g % 4 <> 0, g * 10, 1 from generate_series(1, 100) g
+         union all
+         -- Refused before sending: a failure, but no latency.
+         select $1, $2, 'order_status', 'unsent-' || g, false, 0, 0 from generate_series(1, 50) g`,
         [w.a.tenantId, w.a.tenantToolId],
       ),
     );
@@ -331,8 +334,9 @@ describe('tool_stats', () => {
     );
     const order = stats.find((s) => s.tenant_tool_id === w.a.tenantToolId);
     expect(order?.calls).toBeGreaterThan(100);
-    expect(Number(order?.success_rate)).toBeGreaterThan(0.6);
-    expect(Number(order?.success_rate)).toBeLessThan(0.9);
+    expect(order?.calls).toBeGreaterThan(150);
+    expect(Number(order?.success_rate)).toBeGreaterThan(0.4);
+    expect(Number(order?.success_rate)).toBeLessThan(0.6);
     expect(order?.p50_ms).toBeGreaterThan(300);
     expect(order?.p95_ms).toBeGreaterThan(order?.p50_ms ?? 0);
     expect(order?.test_calls).toBeGreaterThan(0);
