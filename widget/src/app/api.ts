@@ -81,6 +81,8 @@ export function createApi(url: string, apikey: string, auth: Auth) {
       post('/feedback', { message_id: messageId, rating }),
     csat: (conversationId: string, csat: number, comment?: string) =>
       post('/feedback', { conversation_id: conversationId, csat, ...(comment ? { comment } : {}) }),
+    history: (body: { key: string; visitor?: Identity; conversation_id?: string }) =>
+      post<unknown>('/history', body),
     typing: (conversationId: string, typing: boolean) =>
       post('/typing', { conversation_id: conversationId, typing }),
     read: (conversationId: string, messageId: string) =>

@@ -350,6 +350,16 @@ export function createChat(host: Host) {
       });
       await starting.catch(fail);
     },
+    /** The visitor's earlier conversations, or one of them (for the history chunk). */
+    history(conversationId?: string) {
+      return api.history({
+        key: options.key,
+        ...(identity?.identityHash
+          ? { visitor: { identifier: identity.identifier, identityHash: identity.identityHash } }
+          : {}),
+        ...(conversationId ? { conversation_id: conversationId } : {}),
+      });
+    },
     typing() {
       clearTimeout(typingIdle);
       typingIdle = setTimeout(() => quiet(true), 4000);

@@ -9,6 +9,7 @@ export default {
   send: 'Senden',
   close: 'Chat schließen',
   human: 'Mit einem Menschen sprechen',
+  history: 'Frühere Gespräche',
   newConversation: 'Neues Gespräch beginnen',
   seen: 'Gesehen',
   typing: 'schreibt…',

@@ -8,6 +8,7 @@ export const en = {
   send: 'Send',
   close: 'Close chat',
   human: 'Talk to a human',
+  history: 'Earlier conversations',
   newConversation: 'Start a new conversation',
   seen: 'Seen',
   typing: 'is typing…',

@@ -9,6 +9,7 @@ export default {
   send: 'Enviar',
   close: 'Cerrar chat',
   human: 'Hablar con una persona',
+  history: 'Conversaciones anteriores',
   newConversation: 'Iniciar una nueva conversación',
   seen: 'Visto',
   typing: 'está escribiendo…',

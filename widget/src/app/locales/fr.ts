@@ -9,6 +9,7 @@ export default {
   send: 'Envoyer',
   close: 'Fermer le chat',
   human: 'Parler à une personne',
+  history: 'Conversations précédentes',
   newConversation: 'Démarrer une nouvelle conversation',
   seen: 'Vu',
   typing: 'écrit…',

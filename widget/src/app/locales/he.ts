@@ -9,6 +9,7 @@ export default {
   send: 'שליחה',
   close: 'סגירת הצ׳אט',
   human: 'לדבר עם נציג',
+  history: 'שיחות קודמות',
   newConversation: 'התחלת שיחה חדשה',
   seen: 'נקרא',
   typing: 'מקליד/ה…',

@@ -9,6 +9,7 @@ export default {
   send: 'Enviar',
   close: 'Fechar chat',
   human: 'Falar com uma pessoa',
+  history: 'Conversas anteriores',
   newConversation: 'Iniciar uma nova conversa',
   seen: 'Visto',
   typing: 'está digitando…',

@@ -1,4 +1,6 @@
+import { type FunctionComponent, h } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { markdown } from '../../shared/markdown.ts';
 import { imageUrl } from '../../shared/safe-url.ts';
 import type { Host } from '../../shared/types.ts';
 import type { Chat } from '../chat.ts';
@@ -7,6 +9,7 @@ import type { TeamMember } from '../types.ts';
 import { Composer } from './composer.tsx';
 import { Conversation } from './conversation.tsx';
 import { trapTab } from './focus.ts';
+import type { HistoryProps } from './history.ts';
 import { CloseIcon, NewIcon } from './icons.tsx';
 import { Prechat } from './prechat.tsx';
 
@@ -33,6 +36,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
   const prechat = chat.prechatFields.value;
   const refused = notice === 'identityRequired' || notice === 'unavailable';
   const [confirming, setConfirming] = useState(false);
+  const [Past, setPast] = useState<FunctionComponent<HistoryProps> | null>(null);
   const team = (config?.team ?? [])
     .map((m: TeamMember) => ({ ...m, src: imageUrl(m.avatar_url) }))
     .filter((m) => m.src);
@@ -141,12 +145,16 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
           </button>
         </div>
       )}
-      <Conversation
-        chat={chat}
-        t={t}
-        uiDir={uiDir}
-        greeting={host.options.greeting || config?.greeting || null}
-      />
+      {Past ? (
+        <Past chat={chat} onClose={() => setPast(null)} />
+      ) : (
+        <Conversation
+          chat={chat}
+          t={t}
+          uiDir={uiDir}
+          greeting={host.options.greeting || config?.greeting || null}
+        />
+      )}
       {notice && (
         <p class="notice" role="status" data-parley="notice">
           {t[notice as 'error' | 'handoffRequested' | 'identityRequired' | 'unavailable'] ??
@@ -172,6 +180,20 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
               onClick={() => void actions.handoff()}
             >
               {t.human}
+            </button>
+            <button
+              type="button"
+              class="link"
+              data-parley="history"
+              onClick={() =>
+                import('./history.ts')
+                  .then((m) => setPast(() => m.createHistory(h, useState, useEffect, markdown)))
+                  .catch(() => {
+                    state.notice.value = 'error';
+                  })
+              }
+            >
+              {t.history}
             </button>
           </div>
         )
