@@ -180,6 +180,26 @@ describe('business hours', () => {
     await visitor.close();
   }, 90_000);
 
+  it('a people-only tenant outside hours: the first message hands over with the away notice', async () => {
+    const closed = await createTenant(h, { llm: null });
+    await h.db.asService((sql) =>
+      sql.query(
+        `update public.tenants set bot_engine = 'human', business_hours = '{"holidays": []}' where id = $1`,
+        [closed.id],
+      ),
+    );
+    const { visitor, conversationId } = await conversationWith(closed);
+    await send(visitor, conversationId, 'Hello?');
+    await handedOff(visitor);
+    const notice = await visitor.waitFor(isReply, 30_000);
+    expect(notice.payload.content).toContain('Leave your email address');
+    expect(await conversationRow(conversationId)).toMatchObject({
+      handoff_reason: 'people_only',
+      followup_requested_at: expect.any(Date),
+    });
+    await visitor.close();
+  }, 60_000);
+
   it('during hours the handoff says a person will join, and an email typed then is just a message', async () => {
     const open = await createTenant(h, { llm: null });
     const { visitor, conversationId } = await conversationWith(open);

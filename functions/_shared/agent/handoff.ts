@@ -14,7 +14,8 @@ export type HandoffReason =
   | 'keyword'
   | 'low_confidence'
   | 'repeated_question'
-  | 'flow';
+  | 'flow'
+  | 'people_only';
 
 export interface HandoffTrigger {
   reason: HandoffReason;

@@ -463,12 +463,17 @@ export function createReplyHandler(baseDeps: ReplyDeps) {
     // People only: no bot answers, the conversation waits for a person (the inbox is told by the
     // status change).
     if (context.tenant.bot_engine === 'human') {
-      await deps.db.asService((sql) =>
-        sql.query(
-          `update public.conversations set status = 'handoff' where id = $1 and status = 'bot'`,
-          [context.conversation.id],
-        ),
-      );
+      await deps.db.asService(async (sql) => {
+        // Outside business hours the visitor still hears when people are back.
+        const away = await awayNotice(sql, context.tenant.id, context.conversation.locale);
+        const trigger = { reason: 'people_only', detail: '' } as const;
+        if ((await handOff(sql, context.conversation.id, trigger, away !== null)) && away) {
+          await sql.query(
+            `insert into public.messages (conversation_id, role, content) values ($1, 'assistant', $2)`,
+            [context.conversation.id, away],
+          );
+        }
+      });
       return { skipped: 'people_only' };
     }
 

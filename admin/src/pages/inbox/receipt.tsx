@@ -23,6 +23,7 @@ const REASONS: Record<string, Parameters<typeof live>[0]> = {
   low_confidence: 'reasonLowConfidence',
   repeated_question: 'reasonRepeatedQuestion',
   flow: 'reasonFlow',
+  people_only: 'reasonPeopleOnly',
 };
 
 /** Why a person was asked for, and the address the visitor left when nobody was there. */
