@@ -1,6 +1,6 @@
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { admin, createStaff, type Staff } from '../support/admin.ts';
+import { admin, createStaff, overflowing, type Staff } from '../support/admin.ts';
 import { axeViolations } from '../support/axe.ts';
 import { openWidget, sendMessage, waitForReply, widget } from '../support/browser.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
@@ -122,6 +122,13 @@ describe('team page', () => {
       /at least one owner/,
     );
     await poll(() => me.inputValue()).toBe('owner');
+
+    // On a phone, in Hebrew and dark: nothing of the page reaches past the screen.
+    await page.setViewportSize({ width: 390, height: 800 });
+    await admin(page).locale.selectOption('he');
+    await admin(page).theme.selectOption('dark');
+    expect(await overflowing(page, '[data-admin="team"]')).toEqual([]);
+    expect(await axe(page), 'team on a phone, he dark').toEqual([]);
   }, 180_000);
 });
 
@@ -166,6 +173,10 @@ describe('platform page', () => {
     ui.h.llm.script({ text: 'We are open again.' });
     await sendMessage(again, 'Hello?');
     await waitForReply(again, 'We are open again.');
+
+    await page.setViewportSize({ width: 390, height: 800 });
+    await admin(page).locale.selectOption('he');
+    expect(await overflowing(page, '[data-admin="platform"]')).toEqual([]);
   }, 180_000);
 });
 

@@ -116,8 +116,8 @@ export default function PlatformPage(_: PageProps) {
                 <th scope="row">
                   {t.name} <span class="muted">({t.slug})</span>
                 </th>
-                <td>{t.plan_id}</td>
-                <td>
+                <td data-label={m('plan')}>{t.plan_id}</td>
+                <td data-label={m('status')}>
                   <span
                     class={`tag ${t.status === 'suspended' ? 'tag-danger' : ''}`}
                     data-admin="tenant-status"
@@ -131,11 +131,13 @@ export default function PlatformPage(_: PageProps) {
                     </span>
                   )}
                 </td>
-                <td>{int(t.members)}</td>
-                <td>{int(t.conversations_this_month)}</td>
-                <td>{int(t.bot_replies_this_month)}</td>
-                <td>{int(t.documents)}</td>
-                <td>{t.last_activity_at ? formatTime(t.last_activity_at) : m('never')}</td>
+                <td data-label={m('members')}>{int(t.members)}</td>
+                <td data-label={m('conversations')}>{int(t.conversations_this_month)}</td>
+                <td data-label={m('replies')}>{int(t.bot_replies_this_month)}</td>
+                <td data-label={m('documents')}>{int(t.documents)}</td>
+                <td data-label={m('lastActivity')}>
+                  {t.last_activity_at ? formatTime(t.last_activity_at) : m('never')}
+                </td>
                 <td class="platform-actions">
                   <button type="button" data-admin="view-tenant" onClick={() => void open(t)}>
                     {m('view')}
@@ -188,8 +190,8 @@ export default function PlatformPage(_: PageProps) {
           <tbody>
             {audit.map((a) => (
               <tr key={a.id}>
-                <td>{formatTime(a.created_at)}</td>
-                <td>
+                <td data-label={m('when')}>{formatTime(a.created_at)}</td>
+                <td data-label={m('action')}>
                   {m(
                     a.action === 'view'
                       ? 'actionView'
@@ -198,8 +200,10 @@ export default function PlatformPage(_: PageProps) {
                         : 'actionResume',
                   )}
                 </td>
-                <td>{(a.tenant_id && names.get(a.tenant_id)) ?? a.tenant_id ?? ''}</td>
-                <td>{a.detail.reason ?? a.detail.what ?? ''}</td>
+                <td data-label={m('name')}>
+                  {(a.tenant_id && names.get(a.tenant_id)) ?? a.tenant_id ?? ''}
+                </td>
+                <td data-label={m('detail')}>{a.detail.reason ?? a.detail.what ?? ''}</td>
               </tr>
             ))}
           </tbody>
@@ -291,9 +295,9 @@ function ViewPanel({ view, onClose }: { view: TenantView; onClose: () => void })
         <tbody>
           {view.usage.map((u) => (
             <tr key={u.metric}>
-              <td>{u.metric}</td>
-              <td>{int(u.used)}</td>
-              <td>{u.quota === null ? m('unlimited') : int(u.quota)}</td>
+              <td data-label={m('metric')}>{u.metric}</td>
+              <td data-label={m('used')}>{int(u.used)}</td>
+              <td data-label={m('limit')}>{u.quota === null ? m('unlimited') : int(u.quota)}</td>
             </tr>
           ))}
         </tbody>
@@ -322,10 +326,12 @@ function ViewPanel({ view, onClose }: { view: TenantView; onClose: () => void })
           <tbody>
             {view.conversations.map((c) => (
               <tr key={c.id}>
-                <td>{formatTime(c.created_at)}</td>
-                <td>{c.status}</td>
-                <td>{c.channel}</td>
-                <td>{c.last_message_at ? formatTime(c.last_message_at) : m('never')}</td>
+                <td data-label={m('started')}>{formatTime(c.created_at)}</td>
+                <td data-label={m('status')}>{c.status}</td>
+                <td data-label={m('channel')}>{c.channel}</td>
+                <td data-label={m('lastActivity')}>
+                  {c.last_message_at ? formatTime(c.last_message_at) : m('never')}
+                </td>
               </tr>
             ))}
           </tbody>

@@ -124,8 +124,8 @@ export default function TeamPage({ tenantId }: PageProps) {
                 <td>
                   {member.email} {member.user_id === me && <span class="muted">{m('you')}</span>}
                 </td>
-                <td>{member.display_name ?? ''}</td>
-                <td>
+                <td data-label={m('name')}>{member.display_name ?? ''}</td>
+                <td data-label={m('role')}>
                   {canManage(member) ? (
                     <select
                       aria-label={m('roleOf', { email: member.email })}
@@ -149,7 +149,7 @@ export default function TeamPage({ tenantId }: PageProps) {
                     <span class="tag">{roleName(member.role)}</span>
                   )}
                 </td>
-                <td>{formatTime(member.created_at)}</td>
+                <td data-label={m('joined')}>{formatTime(member.created_at)}</td>
                 {manager && (
                   <td>
                     {canManage(member) &&
@@ -340,8 +340,8 @@ function Pending(props: {
               {props.invitations.map((i) => (
                 <tr key={i.id} data-invitation={i.email}>
                   <td>{i.email}</td>
-                  <td>{m(i.role)}</td>
-                  <td>{formatTime(i.expires_at)}</td>
+                  <td data-label={m('role')}>{m(i.role)}</td>
+                  <td data-label={m('expires')}>{formatTime(i.expires_at)}</td>
                   <td>
                     {props.canWithdraw(i) && (
                       <button type="button" onClick={() => props.onWithdraw(i)}>
