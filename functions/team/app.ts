@@ -13,7 +13,8 @@ import type { FunctionContext } from '../_shared/platform/context.ts';
 // may invite that role, and whether a seat is free, is decided by public.invite_member run as the
 // caller; only then is Supabase Auth asked, with the service key, for the link: an invite link
 // for a new address, a magic link for someone who already has an account. The link is answered
-// to the admin, which shows it (and Auth mails it where mail is set up; the local stack logs it).
+// to the admin, which shows it for the inviter to pass on (Auth's generate_link sends no mail; the
+// local stack also prints it to its log).
 // The link leads back to redirect_to with ?accept=<invitation id>, where the admin accepts it as
 // the person who opened it.
 

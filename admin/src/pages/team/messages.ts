@@ -23,7 +23,7 @@ const en = {
   sending: 'Creating…',
   linkFor: 'Invitation link for {email}',
   linkHelp:
-    'Send this link to them (it is also on its way by mail where mail is set up). It works once, for 7 days, and only for that address.',
+    "Send this link to them: it signs them in once, for that address only. If it expires before they open it (Auth's links last an hour by default), invite the same address again for a new one.",
   copy: 'Copy link',
   copied: 'Copied.',
   pending: 'Pending invitations',
@@ -67,7 +67,7 @@ export const m = defineMessages({
     sending: 'יוצר…',
     linkFor: 'קישור ההזמנה עבור {email}',
     linkHelp:
-      'שלחו להם את הקישור (הוא נשלח גם בדואר היכן שדואר מוגדר). הוא תקף פעם אחת, למשך 7 ימים, ורק עבור הכתובת הזו.',
+      'שלחו להם את הקישור: הוא מחבר אותם פעם אחת, עבור הכתובת הזו בלבד. אם תוקפו יפוג לפני שיפתחו אותו (קישורי Auth תקפים שעה כברירת מחדל), הזמינו את אותה כתובת שוב לקבלת קישור חדש.',
     copy: 'העתקת הקישור',
     copied: 'הועתק.',
     pending: 'הזמנות ממתינות',
