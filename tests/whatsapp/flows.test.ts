@@ -208,6 +208,44 @@ describe('saving a flow', () => {
     );
   });
 
+  it('answers bad requests with a 4xx in the error shape, never a 500', async () => {
+    const raw = (method: string, path: string, body: string) =>
+      fetch(`${h.stack.url}/functions/v1/flows${path}`, {
+        method,
+        headers: {
+          apikey: h.stack.keys.anonKey,
+          authorization: `Bearer ${tokens.ownerA}`,
+          'content-type': 'application/json',
+        },
+        ...(method === 'GET' ? {} : { body }),
+      });
+    const cases: [Response, number, string][] = [
+      [await raw('POST', '', '{not json'), 400, 'invalid_json'],
+      [await raw('POST', '', '[]'), 400, 'invalid_request'],
+      [
+        await raw('POST', '', JSON.stringify({ tenant_id: 'x', flow: FINNEGANS })),
+        400,
+        'invalid_request',
+      ],
+      [
+        await raw(
+          'POST',
+          '',
+          JSON.stringify({ tenant_id: a.id, flow: { ...FINNEGANS, name: 'a\u0000b' } }),
+        ),
+        400,
+        'invalid_request',
+      ],
+      [await raw('PUT', '/not-a-uuid', JSON.stringify({ flow: FINNEGANS })), 404, 'not_found'],
+      [await raw('GET', '', ''), 404, 'not_found'],
+      [await raw('POST', '', 'x'.repeat(300 * 1024)), 413, 'payload_too_large'],
+    ];
+    for (const [res, status, code] of cases) {
+      expect(res.status).toBe(status);
+      expect((await res.json()).error.code).toBe(code);
+    }
+  });
+
   it('stores a valid flow for owners, and only they update it', async () => {
     const created = await flowsCall(tokens.ownerA, 'POST', '', {
       tenant_id: a.id,
