@@ -360,6 +360,19 @@ function arbitraries(t: FuzzTarget): Record<string, fc.Arbitrary<FuzzRequest>> {
       conversation_id: uuid(t.conversationId),
       reason: text('I want a person', false),
     }),
+    'chat earlier conversations': chat('POST /chat/history', 'POST', 'chat/history', {
+      key: text(t.widgetKey),
+      conversation_id: { kind: 'uuid', required: false, valid: t.conversationId },
+    }),
+    // A visitor's token is refused whatever the body: Copilot is for the tenant's staff.
+    copilot: jsonEndpoint({
+      name: 'POST /copilot/suggest',
+      method: 'POST',
+      path: fn('copilot/suggest'),
+      headers: visitor,
+      contract: 'function',
+      fields: { conversation_id: uuid(t.conversationId) },
+    }).map((r) => ({ ...r, invalid: true })),
     'chat history': queryEndpoint('GET /chat/messages', fn('chat/messages'), visitor, {
       conversation_id: { kind: 'uuid', valid: t.conversationId },
       limit: { kind: 'int', valid: '20' },
