@@ -20,6 +20,30 @@ import {
 // pgvector, the SQL objects Supabase itself provides (compat.sql), then the project's migrations
 // and seed exactly as `supabase db reset` would apply them.
 
+// PGlite refuses a string parameter where Postgres infers boolean or bytea. Postgres itself takes
+// text for both ('true', 'yes', '\\x00ff'…), and the Data API's filters (`?active=eq.true`) only
+// have text: let strings through for Postgres to parse, as a real server's driver would.
+const TEXT_FRIENDLY_SERIALIZERS = {
+  16: (value: unknown) =>
+    typeof value === 'string'
+      ? value
+      : value === true
+        ? 't'
+        : value === false
+          ? 'f'
+          : refuse('boolean'),
+  17: (value: unknown) =>
+    typeof value === 'string'
+      ? value
+      : value instanceof Uint8Array
+        ? `\\x${Array.from(value, (b) => b.toString(16).padStart(2, '0')).join('')}`
+        : refuse('bytea'),
+};
+
+function refuse(type: string): never {
+  throw new Error(`Invalid input for ${type} type`);
+}
+
 const supabaseDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export interface LocalDatabaseOptions {
@@ -218,6 +242,7 @@ export async function openLocalDatabase(
   const pg = await PGlite.create({
     dataDir: options.dataDir ?? 'memory://',
     extensions: { vector, pgcrypto, unaccent },
+    serializers: TEXT_FRIENDLY_SERIALIZERS,
   });
   try {
     await pg.exec(

@@ -302,6 +302,10 @@ describe('filters', () => {
     ['is false', () => books().is('in_print', false), [2]],
     ['is unknown', () => books().filter('in_print', 'is', 'unknown'), [4]],
     ['not is true', () => books().not('in_print', 'is', true), [2, 4]],
+    ['eq true', () => books().eq('in_print', true), [1, 3]],
+    ['eq false', () => books().eq('in_print', false), [2]],
+    ['neq true', () => books().neq('in_print', true), [2]],
+    ['in booleans', () => books().in('in_print', [false]), [2]],
     ['in', () => books().in('id', [1, 3]), [1, 3]],
     ['in with quoted values', () => books().in('title', ['Ficciones', 'a,b']), [2]],
     ['not in', () => books().not('id', 'in', '(1,2)'), [3, 4]],
@@ -708,6 +712,12 @@ describe('insert, upsert, update, delete', () => {
     {
       name: 'a value of the wrong type is 400 22P02',
       call: () => service.from('items').insert({ name: 'bad', qty: 'many' }),
+      error: { code: '22P02' },
+      status: 400,
+    },
+    {
+      name: 'a filter value that is not a boolean is 400 22P02',
+      call: () => service.from('books').select('id').eq('in_print', 'maybe'),
       error: { code: '22P02' },
       status: 400,
     },
