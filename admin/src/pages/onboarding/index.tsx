@@ -16,7 +16,6 @@ import { ACCEPT, addCrawl, MAX_FILE_BYTES, typeOf, uploadDocument } from '../../
 import { session } from '../../data/session.ts';
 import { loadMemberships } from '../../data/tenants.ts';
 import { href, navigate } from '../../router.ts';
-import { PAGES } from '../index.ts';
 import { Copyable } from '../settings/copyable.tsx';
 import type { PageProps } from '../types.ts';
 import { m } from './messages.ts';
@@ -339,11 +338,9 @@ function FirstSource({ tenantId }: { tenantId: string }) {
           </ul>
         </>
       )}
-      {PAGES.some((p) => p.id === 'knowledge') && (
-        <p>
-          <a href={href(tenantId, 'knowledge')}>{m('moreSources')}</a>
-        </p>
-      )}
+      <p>
+        <a href={href(tenantId, 'knowledge')}>{m('moreSources')}</a>
+      </p>
     </>
   );
 }
@@ -545,7 +542,6 @@ export default function OnboardingPage({ tenantId }: PageProps) {
     if (tenantId) void reload();
   }, [tenantId]);
 
-  const hasPlayground = PAGES.some((p) => p.id === 'playground');
   return (
     <div class="onboarding">
       <h1>{m('title')}</h1>
@@ -577,15 +573,13 @@ export default function OnboardingPage({ tenantId }: PageProps) {
             <LiveCheck tenantId={tenantId} />
           </Step>
           <nav class="onboarding-next" aria-label={m('next')}>
-            {hasPlayground && (
-              <a
-                class="button primary"
-                href={href(tenantId, 'playground')}
-                data-admin="to-playground"
-              >
-                {m('playground')}
-              </a>
-            )}
+            <a
+              class="button primary"
+              href={href(tenantId, 'playground')}
+              data-admin="to-playground"
+            >
+              {m('playground')}
+            </a>
             <a class="button" href={href(tenantId, 'settings')}>
               {m('settings')}
             </a>
