@@ -53,7 +53,8 @@ export const PAGES: readonly PageDefinition[] = [
   {
     id: 'playground',
     label: 'playground',
-    roles: MANAGERS,
+    // A playground conversation spends the tenant's quota: operators look, they do not chat.
+    roles: ['owner', 'admin'],
     load: () => import('./playground/index.tsx'),
   },
   {
