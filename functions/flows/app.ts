@@ -1,6 +1,7 @@
-import { Hono, type MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
 import { z } from 'zod';
-import { bearerToken, type ClaimsVerifier, createClaimsVerifier } from '../_shared/auth/claims.ts';
+import { type ClaimsVerifier, createClaimsVerifier } from '../_shared/auth/claims.ts';
+import { isManager, requireStaff, type StaffEnv } from '../_shared/auth/staff.ts';
 import type { Db, JwtClaims } from '../_shared/db/port.ts';
 import { flowSchema } from '../_shared/flows/schema.ts';
 import { publicCors } from '../_shared/http/cors.ts';
@@ -19,47 +20,30 @@ export interface FlowsDeps {
   log: (message: string, error?: unknown) => void;
 }
 
-type Env = { Variables: { user: JwtClaims & { sub: string } } };
-
 const createSchema = z.object({ tenant_id: z.string().uuid(), flow: flowSchema });
 const updateSchema = z.object({ flow: flowSchema });
 const flowId = z.string().uuid();
 
 export function createFlowsApp(deps: FlowsDeps) {
   const { db } = deps;
-  const app = new Hono<Env>();
+  const app = new Hono<StaffEnv>();
   app.use('*', publicCors());
   // A hundred steps in several languages stay far below this.
   app.use('*', guardInput(256 * 1024));
 
-  const signedIn: MiddlewareHandler<Env> = async (c, next) => {
-    const token = bearerToken(c.req.raw);
-    const claims = token ? await deps.verifier.verify(token) : null;
-    if (claims?.role !== 'authenticated' || typeof claims.sub !== 'string')
-      throw new HttpError(401, 'unauthorized', 'Sign in to manage flows.');
-    if (claims.is_anonymous === true)
-      throw new HttpError(403, 'forbidden', 'Visitors cannot manage flows.');
-    c.set('user', claims as JwtClaims & { sub: string });
-    await next();
-  };
+  const signedIn = requireStaff(deps.verifier);
   app.use('/flows', signedIn);
   app.use('/flows/*', signedIn);
 
   /** Owners and admins of the tenant keep its flows; agents use them. */
   async function mayEdit(user: JwtClaims, tenantId: string) {
-    const [row] = await db.asUser(user, (sql) =>
-      sql.query<{ ok: boolean }>(
-        `select private.has_tenant_role($1, array['owner', 'admin']) as ok`,
-        [tenantId],
-      ),
-    );
-    if (!row?.ok)
+    if (!(await db.asUser(user, (sql) => isManager(sql, tenantId))))
       throw new HttpError(403, 'forbidden', "Only the workspace's owners and admins edit flows.");
   }
 
   app.post('/flows', async (c) => {
     const body = await jsonBody(c, createSchema);
-    await mayEdit(c.get('user'), body.tenant_id);
+    await mayEdit(c.get('staff'), body.tenant_id);
     const { name, enabled, triggers, timeout_minutes, steps } = body.flow;
     const [row] = await db.asService((sql) =>
       sql.query<{ id: string; created: boolean }>(
@@ -80,7 +64,7 @@ export function createFlowsApp(deps: FlowsDeps) {
     const id = flowId.safeParse(c.req.param('id'));
     if (!id.success) throw new HttpError(404, 'not_found', 'No such flow.');
     const body = await jsonBody(c, updateSchema);
-    const user = c.get('user');
+    const user = c.get('staff');
     // Found as the caller: another tenant's flow is simply not there.
     const [owner] = await db.asUser(user, (sql) =>
       sql.query<{ tenant_id: string }>('select tenant_id from public.bot_flows where id = $1', [
