@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef } from 'preact/hooks';
-import { createAlerts } from '../../data/alerts.ts';
+import type { createAlerts } from '../../data/alerts.ts';
 import { createInbox } from '../../data/inbox.ts';
 import { navigate } from '../../router.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
@@ -12,9 +12,26 @@ export function InboxPage({ tenantId, params }: PageProps) {
   const inbox = useMemo(() => createInbox(tenantId), [tenantId]);
   useEffect(() => () => inbox.dispose(), [inbox]);
   const selected = params[0] ?? null;
-  const alerts = useMemo(() => createAlerts(tenantId), [tenantId]);
-  useEffect(() => () => alerts.dispose(), [alerts]);
-  useEffect(() => alerts.view(selected), [alerts, selected]);
+  // The title count and the chime: a chunk of their own, loaded once the inbox shows.
+  const alerts = useRef<ReturnType<typeof createAlerts> | null>(null);
+  const viewing = useRef(selected);
+  viewing.current = selected;
+  useEffect(() => {
+    let live = true;
+    import('../../data/alerts.ts')
+      .then((module) => {
+        if (!live) return;
+        alerts.current = module.createAlerts(tenantId);
+        alerts.current.view(viewing.current);
+      })
+      .catch((error) => console.warn('[parley] alerts could not load', error));
+    return () => {
+      live = false;
+      alerts.current?.dispose();
+      alerts.current = null;
+    };
+  }, [tenantId]);
+  useEffect(() => alerts.current?.view(selected), [selected]);
   const search = useRef<HTMLInputElement>(null);
 
   const step = (delta: number) => {

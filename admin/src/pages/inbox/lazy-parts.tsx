@@ -4,8 +4,8 @@ import { t } from '../../i18n/index.ts';
 import type { CopilotPanel } from './copilot.tsx';
 import type { EarlierConversations } from './earlier.tsx';
 
-// Parts of the conversation view loaded as their own chunks when a conversation opens, so the
-// first load (shell and inbox list) does not carry them. A chunk that fails to load says so.
+// Parts of the inbox loaded as their own chunks once it shows, so the first load (shell and inbox
+// list) does not carry them. A chunk that fails to load says so.
 
 function lazy<P extends object>(load: () => Promise<ComponentType<P>>) {
   let loaded: ComponentType<P> | null = null;
@@ -42,4 +42,8 @@ export const LazyCopilot = lazy<Parameters<typeof CopilotPanel>[0]>(() =>
 
 export const LazyEarlier = lazy<Parameters<typeof EarlierConversations>[0]>(() =>
   import('./earlier.tsx').then((module) => module.EarlierConversations),
+);
+
+export const LazySoundToggle = lazy<Record<string, never>>(() =>
+  import('./sound.tsx').then((module) => module.SoundToggle),
 );

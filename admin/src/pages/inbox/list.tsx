@@ -1,41 +1,11 @@
-import { useSignal } from '@preact/signals';
 import type { RefObject } from 'preact';
-import { setSound, soundOn } from '../../data/alerts.ts';
-import { problem } from '../../data/client.ts';
 import { type Channel, FILTERS, type Filter, type Inbox, type InboxRow } from '../../data/inbox.ts';
 import { formatTime, type MessageKey, t } from '../../i18n/index.ts';
 import { href } from '../../router.ts';
 import { visitorName } from '../../ui/names.ts';
+import { LazySoundToggle } from './lazy-parts.tsx';
 import { PresenceBar } from './live-lazy.tsx';
-import { m } from './messages.ts';
 import { StatusBadge } from './status.tsx';
-
-/** The chime for new visitor messages elsewhere: off until the person turns it on. */
-function SoundToggle() {
-  const failure = useSignal<string | null>(null);
-  const on = soundOn.value;
-  return (
-    <>
-      <button
-        type="button"
-        class="chip sound-toggle"
-        aria-pressed={on}
-        onClick={() => {
-          failure.value = null;
-          setSound(!on).catch((e) => (failure.value = problem(e)));
-        }}
-        data-admin="sound"
-      >
-        {m('sound')}
-      </button>
-      {failure.value && (
-        <p class="error" role="alert">
-          {m('soundFailed', { message: failure.value })}
-        </p>
-      )}
-    </>
-  );
-}
 
 const FILTER_LABEL: Record<Filter, MessageKey> = {
   all: 'filterAll',
@@ -108,7 +78,7 @@ export function ConversationList({ inbox, tenantId, selected, searchRef }: Props
             <option value="whatsapp">{t('channelWhatsapp')}</option>
           </select>
         </label>
-        <SoundToggle />
+        <LazySoundToggle />
       </div>
       <PresenceBar tenantId={tenantId} />
       {inbox.error.value && (
