@@ -1,9 +1,8 @@
-import { effect } from '@preact/signals';
+import { effect, signal } from '@preact/signals';
 import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { loadConfig } from './config.ts';
 import { initClient, supabase } from './data/client.ts';
-import { acceptInvitationFromUrl, invitationProblem } from './data/invitations.ts';
 import { session, watchSession } from './data/session.ts';
 import {
   chooseTenant,
@@ -29,14 +28,23 @@ function Loading() {
   );
 }
 
+/** Why an invitation in the address could not be accepted, shown above the page. */
+const invitationProblem = signal<string | null>(null);
+
 function Workspace({ userId }: { userId: string }) {
   useEffect(() => {
     clearTenants();
     void (async () => {
       // An invitation link lands here with ?accept=…: the new workspace opens on its welcome.
-      const joined = await acceptInvitationFromUrl();
+      const accept = new URLSearchParams(window.location.search).get('accept');
+      const accepted = accept
+        ? await import('./data/invitations.ts')
+            .then((m) => m.acceptInvitation(accept))
+            .catch((error: unknown) => ({ problem: String(error) }))
+        : null;
+      if (accepted && 'problem' in accepted) invitationProblem.value = accepted.problem;
       await loadMemberships(userId);
-      if (joined) replaceRoute(joined, 'welcome');
+      if (accepted && 'tenantId' in accepted) replaceRoute(accepted.tenantId, 'welcome');
       chooseTenant(route.value.tenantId);
     })();
   }, [userId]);
