@@ -108,6 +108,8 @@ describe('local database', { timeout: 120_000 }, () => {
         'parley-billing-housekeeping',
         'parley-crawl-resync',
         'parley-engine-housekeeping',
+        'parley-flow-sessions',
+        'parley-presence-expiry',
         'parley-retention',
         'parley-webhook-deliveries',
         'parley-webhook-receipts',
