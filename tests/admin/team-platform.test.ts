@@ -123,6 +123,28 @@ describe('team page', () => {
     );
     await poll(() => me.inputValue()).toBe('owner');
 
+    // An invitation for another address, opened by a signed-in person, is refused in words.
+    const [other] = await ui.h.db.asService((sql) =>
+      sql.query<{ id: string }>(
+        `insert into public.tenant_invitations (tenant_id, email, role)
+         values ($1, 'someone-else@people.example', 'admin') returning id`,
+        [tenant.id],
+      ),
+    );
+    await page.goto(`${ui.h.stack.url}/admin/?accept=${other?.id}#/${tenant.id}/team`);
+    await poll(() => page.locator('[data-admin="invitation-problem"]').textContent()).toMatch(
+      /could not be accepted: This invitation is not for this account/,
+    );
+    expect(page.url()).not.toContain('accept=');
+    expect(
+      await ui.h.db.asService((sql) =>
+        sql.query(
+          'select 1 from public.tenant_members where tenant_id = $1 and user_id = $2 and role = $3',
+          [tenant.id, owner.id, 'owner'],
+        ),
+      ),
+    ).toHaveLength(1);
+
     // On a phone, in Hebrew and dark: nothing of the page reaches past the screen.
     await page.setViewportSize({ width: 390, height: 800 });
     await admin(page).locale.selectOption('he');
