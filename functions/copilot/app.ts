@@ -6,8 +6,8 @@ import {
   suggestReply,
   summarizeConversation,
 } from '../_shared/agent/copilot.ts';
-import { bearerToken, type ClaimsVerifier, createClaimsVerifier } from '../_shared/auth/claims.ts';
-import type { JwtClaims } from '../_shared/db/port.ts';
+import { type ClaimsVerifier, createClaimsVerifier } from '../_shared/auth/claims.ts';
+import { requireStaff, type StaffClaims, type StaffEnv } from '../_shared/auth/staff.ts';
 import { publicCors } from '../_shared/http/cors.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
 import { enforceRateLimits, envNumber } from '../_shared/http/rate-limits.ts';
@@ -39,8 +39,6 @@ export function copilotLimits(env: Readonly<Record<string, string | undefined>>)
   };
 }
 
-type Env = { Variables: { user: JwtClaims & { sub: string } } };
-
 const requestSchema = z.object({
   conversation_id: z.string().uuid(),
   // The language the summary is written in: the staff member's, not the visitor's.
@@ -52,25 +50,14 @@ const requestSchema = z.object({
 
 export function createCopilotApp(deps: CopilotAppDeps) {
   const { db } = deps;
-  const app = new Hono<Env>();
+  const app = new Hono<StaffEnv>();
   app.use('*', publicCors());
   app.use('*', guardInput(4096));
 
-  app.use('/copilot/*', async (c, next) => {
-    const token = bearerToken(c.req.raw);
-    const claims = token ? await deps.verifier.verify(token) : null;
-    if (claims?.role !== 'authenticated' || typeof claims.sub !== 'string') {
-      throw new HttpError(401, 'unauthorized', 'Sign in to use Copilot.');
-    }
-    if (claims.is_anonymous === true) {
-      throw new HttpError(403, 'forbidden', 'Copilot is for the team, not for visitors.');
-    }
-    c.set('user', claims as JwtClaims & { sub: string });
-    await next();
-  });
+  app.use('/copilot/*', requireStaff(deps.verifier));
 
   /** The conversation's tenant, when the caller is one of its members; else a 404 or 403. */
-  async function memberConversation(user: JwtClaims & { sub: string }, conversationId: string) {
+  async function memberConversation(user: StaffClaims, conversationId: string) {
     const [row] = await db.asUser(user, (sql) =>
       sql.query<{ tenant_id: string; member: boolean }>(
         `select c.tenant_id,
@@ -88,8 +75,8 @@ export function createCopilotApp(deps: CopilotAppDeps) {
     return row.tenant_id;
   }
 
-  async function prepare(c: { get(key: 'user'): JwtClaims & { sub: string } }, id: string) {
-    const user = c.get('user');
+  async function prepare(c: { get(key: 'staff'): StaffClaims }, id: string) {
+    const user = c.get('staff');
     const tenantId = await memberConversation(user, id);
     await enforceRateLimits(db, [
       [`copilot:user:${user.sub}`, deps.limits.perUserPerMinute],
