@@ -104,6 +104,7 @@ describe('team page', () => {
     await poll(() => invited.locator('[data-admin="welcome"] [role="status"]').textContent()).toBe(
       'Your password is set.',
     );
+    expect(await axe(invited), 'welcome').toEqual([]);
     // An agent is not offered the team page.
     expect(await invited.locator('header nav a').allTextContents()).not.toContain('Team');
 
