@@ -2,12 +2,10 @@ import type { ConversationView } from '../../data/conversation.ts';
 import { formatTime } from '../../i18n/index.ts';
 import { live } from './live-messages.ts';
 
-/** "Seen" once the visitor's widget has shown the last public message staff or the bot wrote. */
+/** "Seen" once the visitor's widget has shown the last reply staff wrote (what it reports). */
 export function VisitorReceipt({ view }: { view: ConversationView }) {
   const readAt = view.conversation.value?.visitor_read_at;
-  const last = [...view.messages.value]
-    .reverse()
-    .find((m) => !m.is_private && (m.role === 'agent' || m.role === 'assistant'));
+  const last = [...view.messages.value].reverse().find((m) => !m.is_private && m.role === 'agent');
   if (!readAt || !last || Date.parse(last.created_at) > Date.parse(readAt)) return null;
   return (
     <p class="receipt muted" data-admin="seen">
