@@ -1,11 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations } from '../support/axe.ts';
-import {
-  openWidget,
-  sendMessage,
-  waitForMessage,
-  widget,
-} from '../support/browser.ts';
+import { openWidget, sendMessage, waitForMessage, widget } from '../support/browser.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
 import { createTenant, type TestTenant } from '../support/chat.ts';
 
