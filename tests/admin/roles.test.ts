@@ -90,9 +90,11 @@ const ADMIN_RPCS: Record<string, () => Record<string, unknown>> = {
   set_llm_api_key: () => ({ p_tenant_id: w.a.tenantId, p_api_key: 'sk-agent-should-not' }),
   set_whatsapp_broadcast_paused: () => ({ p_broadcast_id: crypto.randomUUID(), p_paused: true }),
   suspend_tenant: () => ({ p_tenant_id: w.a.tenantId }),
+  sync_whatsapp_templates: () => ({ p_connection_id: crypto.randomUUID() }),
   tenant_usage: () => ({ p_tenant_id: w.a.tenantId }),
   usage_history: () => ({ p_tenant_id: w.a.tenantId }),
   whatsapp_broadcast_summary: () => ({ p_broadcast_id: crypto.randomUUID() }),
+  whatsapp_connection_settings: () => ({ p_tenant_id: w.a.tenantId }),
 };
 
 /** Functions whose only argument is another resource's id, not one agents can name. */

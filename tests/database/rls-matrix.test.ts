@@ -1218,6 +1218,7 @@ describe('function privileges', () => {
       'public.set_llm_api_key',
       'public.set_whatsapp_broadcast_paused',
       'public.suspend_tenant',
+      'public.sync_whatsapp_templates',
       'public.take_over_conversation',
       'public.team_members',
       'public.tenant_agents',
@@ -1225,6 +1226,7 @@ describe('function privileges', () => {
       'public.tool_stats',
       'public.usage_history',
       'public.whatsapp_broadcast_summary',
+      'public.whatsapp_connection_settings',
       'public.whatsapp_window_closes_at',
     ]);
   });
