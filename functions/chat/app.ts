@@ -12,7 +12,12 @@ import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 import { tenantSuspended } from '../_shared/tenants/suspended.ts';
-import { conversationTranscript, listConversations, verifiedContact } from './history.ts';
+import {
+  conversationTranscript,
+  listConversations,
+  reopenConversation,
+  verifiedContact,
+} from './history.ts';
 import { type ChatLimits, chatLimits, enforceRateLimits, takeRateLimits } from './limits.ts';
 import { emailFromMessage, liveLimits, registerLiveRoutes } from './live.ts';
 import {
@@ -72,6 +77,8 @@ const sessionSchema = z.object({
     .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL')
     .optional(),
   new_conversation: z.boolean().optional(),
+  /** One of the visitor's earlier conversations (from POST /chat/history) to write in again. */
+  conversation_id: uuid.optional(),
   prechat: z
     .object({
       name: z.string().trim().max(200).optional(),
@@ -242,6 +249,14 @@ export function createChatApp(deps: ChatDeps) {
         );
       }
 
+      if (body.conversation_id) {
+        const conversation = await reopenConversation(
+          sql,
+          { tenantId: tenant.id, visitorId: visitor.sub, contactId },
+          body.conversation_id,
+        );
+        return { tenant, conversation, created: false };
+      }
       if (!body.new_conversation) {
         const [open] = await sql.query<Conversation>(
           `select id, tenant_id, status, identity_verified, created_at from public.conversations

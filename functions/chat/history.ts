@@ -71,3 +71,36 @@ export async function conversationTranscript(
   );
   return { conversation, messages };
 }
+
+/**
+ * One of the visitor's earlier conversations, taken up again in this browser session. Owned as
+ * for the history, except that a conversation begun under a verified identity needs that identity
+ * again. One from the same contact on another device moves to this session: the conversation's
+ * visitor is who may read and write it (RLS, Realtime), and only one browser holds it at a time.
+ */
+export async function reopenConversation(sql: Sql, owner: HistoryOwner, conversationId: string) {
+  const [conversation] = await sql.query<{
+    id: string;
+    tenant_id: string;
+    status: string;
+    identity_verified: boolean;
+    created_at: string;
+    visitor_id: string;
+  }>(
+    `select c.id, c.tenant_id, c.status, c.identity_verified, c.created_at, c.visitor_id
+       from public.conversations c
+      where c.id = $4 and ${OWNED} and ($3::uuid is not null or not c.identity_verified)
+        and c.playground_by is null
+      for update`,
+    [owner.tenantId, owner.visitorId, owner.contactId, conversationId],
+  );
+  if (!conversation) throw new HttpError(404, 'conversation_not_found', 'No such conversation.');
+  const { visitor_id, ...shown } = conversation;
+  if (visitor_id !== owner.visitorId) {
+    await sql.query('update public.conversations set visitor_id = $2 where id = $1', [
+      conversationId,
+      owner.visitorId,
+    ]);
+  }
+  return shown;
+}

@@ -107,9 +107,95 @@ describe('the visitor’s earlier conversations', () => {
     expect((await phone.call('history', { key: shop.key })).body.conversations).toEqual([]);
   }, 60_000);
 
+  it('a visitor takes up an earlier conversation and writes in it; nobody else can', async () => {
+    const visitor = await Visitor.signIn(h);
+    const first = await converse(visitor, {}, 'About my order');
+    await converse(visitor, { new_conversation: true }, 'Something else');
+
+    const again = await visitor.call('sessions', { key: shop.key, conversation_id: first });
+    expect(again).toMatchObject({ status: 200, body: { conversation: { id: first } } });
+    const sent = await visitor.call('messages', {
+      conversation_id: first,
+      client_msg_id: crypto.randomUUID(),
+      content: 'One more thing about that order',
+    });
+    expect(sent.status).toBe(202);
+
+    // Another session, another tenant's key, or the playground: the same answer as no conversation.
+    const stranger = await Visitor.signIn(h);
+    const taken = await stranger.call('sessions', { key: shop.key, conversation_id: first });
+    expect(taken).toMatchObject({
+      status: 404,
+      body: { error: { code: 'conversation_not_found' } },
+    });
+    const elsewhere = await visitor.call('sessions', {
+      key: otherShop.key,
+      conversation_id: first,
+    });
+    expect(elsewhere.status).toBe(404);
+    const owner = await h.db.asService((sql) =>
+      sql.query<{ visitor_id: string }>(
+        'select visitor_id from public.conversations where id = $1',
+        [first],
+      ),
+    );
+    expect(owner[0]?.visitor_id).toBe(visitor.userId);
+    const write = await stranger.call('messages', {
+      conversation_id: first,
+      client_msg_id: crypto.randomUUID(),
+      content: 'Let me in',
+    });
+    expect(write.status).toBeGreaterThanOrEqual(400);
+    expect(write.status).toBeLessThan(500);
+  }, 60_000);
+
+  it('a verified identity takes up the contact’s conversation on another device; without it, no', async () => {
+    const identifier = `customer-${crypto.randomUUID().slice(0, 8)}`;
+    const identity = {
+      identifier,
+      identityHash: await computeIdentityHash(shop.identitySecret, identifier),
+    };
+    const laptop = await Visitor.signIn(h);
+    const earlier = await converse(laptop, { visitor: identity }, 'Started on my laptop');
+
+    const phone = await Visitor.signIn(h);
+    expect((await phone.call('sessions', { key: shop.key, conversation_id: earlier })).status).toBe(
+      404,
+    );
+    const forged = await phone.call('sessions', {
+      key: shop.key,
+      visitor: { identifier, identityHash: '0'.repeat(64) },
+      conversation_id: earlier,
+    });
+    expect(forged.status).toBe(403);
+    // The laptop itself, signed out of the shop, no longer reaches a verified conversation.
+    expect(
+      (await laptop.call('sessions', { key: shop.key, conversation_id: earlier })).status,
+    ).toBe(404);
+
+    const moved = await phone.call('sessions', {
+      key: shop.key,
+      visitor: identity,
+      conversation_id: earlier,
+    });
+    expect(moved).toMatchObject({ status: 200, body: { conversation: { id: earlier } } });
+    const sent = await phone.call('messages', {
+      conversation_id: earlier,
+      client_msg_id: crypto.randomUUID(),
+      content: 'Now on my phone',
+    });
+    expect(sent.status).toBe(202);
+    // One browser holds it at a time: the laptop's session has let go of it.
+    const stale = await laptop.call(`messages?conversation_id=${earlier}`);
+    expect(stale.status).toBeGreaterThanOrEqual(400);
+    expect(stale.status).toBeLessThan(500);
+  }, 60_000);
+
   it('refuses bad input with a 400', async () => {
     const visitor = await Visitor.signIn(h);
     const bad = await visitor.call('history', { key: shop.key, conversation_id: 'nope' });
     expect(bad.status).toBe(400);
+    const reopen = await visitor.call('sessions', { key: shop.key, conversation_id: 'nope' });
+    expect(reopen.status).toBe(400);
   }, 30_000);
 });

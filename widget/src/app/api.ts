@@ -65,6 +65,7 @@ export function createApi(url: string, apikey: string, auth: Auth) {
       page_url: string;
       visitor?: Identity;
       new_conversation?: boolean;
+      conversation_id?: string;
       prechat?: Prechat;
     }) => post<{ conversation: Conversation; config: PublicConfig }>('/sessions', body),
     messages: (conversationId: string, after?: string) =>

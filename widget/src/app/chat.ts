@@ -208,7 +208,11 @@ export function createChat(host: Host) {
     if (!fresh) await sync(conversation.id, true);
   }
 
-  async function startSession(newConversation = false, prechat?: Prechat): Promise<Conversation> {
+  async function startSession(
+    newConversation = false,
+    prechat?: Prechat,
+    earlier?: string,
+  ): Promise<Conversation> {
     const result = await api.session({
       key: options.key,
       locale: baseLanguage(state.locale.value),
@@ -216,6 +220,7 @@ export function createChat(host: Host) {
       ...(identity ? { visitor: identity } : {}),
       ...(newConversation ? { new_conversation: true } : {}),
       ...(prechat ? { prechat } : {}),
+      ...(earlier ? { conversation_id: earlier } : {}),
     });
     const conversation = toConversation(result?.conversation);
     if (!conversation) throw new ApiError(502, 'bad_response', 'no conversation in the answer');
@@ -359,6 +364,11 @@ export function createChat(host: Host) {
           : {}),
         ...(conversationId ? { conversation_id: conversationId } : {}),
       });
+    },
+    /** Takes up one of the visitor's earlier conversations (from the history chunk). */
+    reopen(conversationId: string) {
+      state.notice.value = null;
+      return startSession(false, undefined, conversationId);
     },
     typing() {
       clearTimeout(typingIdle);

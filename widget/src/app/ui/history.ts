@@ -14,33 +14,52 @@ interface Past {
   last_message: string | null;
 }
 
-const WORDS: Record<string, [title: string, back: string, empty: string, failed: string]> = {
-  en: ['Earlier conversations', 'Back', 'No earlier conversations.', 'They could not be loaded.'],
+const WORDS: Record<
+  string,
+  [title: string, back: string, empty: string, failed: string, resume: string]
+> = {
+  en: [
+    'Earlier conversations',
+    'Back',
+    'No earlier conversations.',
+    'They could not be loaded.',
+    'Continue this conversation',
+  ],
   es: [
     'Conversaciones anteriores',
     'Volver',
     'No hay conversaciones anteriores.',
     'No se pudieron cargar.',
+    'Continuar esta conversación',
   ],
   pt: [
     'Conversas anteriores',
     'Voltar',
     'Nenhuma conversa anterior.',
     'Não foi possível carregá-las.',
+    'Continuar esta conversa',
   ],
   fr: [
     'Conversations précédentes',
     'Retour',
     'Aucune conversation précédente.',
     'Impossible de les charger.',
+    'Reprendre cette conversation',
   ],
   de: [
     'Frühere Gespräche',
     'Zurück',
     'Keine früheren Gespräche.',
     'Sie konnten nicht geladen werden.',
+    'Dieses Gespräch fortsetzen',
   ],
-  he: ['שיחות קודמות', 'חזרה', 'אין שיחות קודמות.', 'לא ניתן היה לטעון אותן.'],
+  he: [
+    'שיחות קודמות',
+    'חזרה',
+    'אין שיחות קודמות.',
+    'לא ניתן היה לטעון אותן.',
+    'להמשיך את השיחה הזו',
+  ],
 };
 
 export interface HistoryProps {
@@ -57,9 +76,11 @@ export function createHistory(
   return function History({ chat, onClose }: HistoryProps) {
     const [list, setList] = useState<Past[] | null>(null);
     const [open, setOpen] = useState<Message[] | null>(null);
+    const [openId, setOpenId] = useState('');
     const [failed, setFailed] = useState(false);
     const locale = chat.state.locale.value;
-    const [title, back, empty, failure] = WORDS[locale.slice(0, 2)] ?? (WORDS.en as string[]);
+    const [title, back, empty, failure, resume] =
+      WORDS[locale.slice(0, 2)] ?? (WORDS.en as string[]);
     useEffect(() => {
       chat.actions
         .history()
@@ -75,23 +96,44 @@ export function createHistory(
     const show = (id: string) =>
       chat.actions
         .history(id)
-        .then((r) => setOpen((r as { messages: Message[] }).messages))
+        .then((r) => {
+          setOpenId(id);
+          setOpen((r as { messages: Message[] }).messages);
+        })
         .catch(() => setFailed(true));
     const when = (iso: string) => new Date(iso).toLocaleString(locale, { dateStyle: 'medium' });
     let body: ComponentChildren;
     if (failed) body = h('p', { class: 'notice', role: 'alert' }, failure);
     else if (open)
-      body = open.map((m) =>
-        h(
-          'div',
-          { class: 'msg', 'data-role': m.role, 'data-parley': 'history-message', key: m.id },
+      body = [
+        ...open.map((m) =>
           h(
             'div',
-            { class: 'bubble', dir: 'auto' },
-            m.role === 'user' ? m.content : markdown(m.content),
+            { class: 'msg', 'data-role': m.role, 'data-parley': 'history-message', key: m.id },
+            h(
+              'div',
+              { class: 'bubble', dir: 'auto' },
+              m.role === 'user' ? m.content : markdown(m.content),
+            ),
           ),
         ),
-      );
+        // Back to the chat window, now writing in this conversation (a resolved one reopens for
+        // staff on the visitor's next message, as it would have in the window).
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'chip',
+            'data-parley': 'history-continue',
+            onClick: () =>
+              chat.actions
+                .reopen(openId)
+                .then(onClose)
+                .catch(() => setFailed(true)),
+          },
+          resume,
+        ),
+      ];
     else if (list)
       body = list.length
         ? h(
