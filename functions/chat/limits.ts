@@ -11,6 +11,8 @@ export interface ChatLimits {
   tenantConversationsPerMinute: number;
   visitorTypingPerMinute: number;
   visitorHistoryPerMinute: number;
+  /** Transcripts emailed per visitor and per conversation each minute. */
+  visitorTranscriptsPerMinute?: number;
 }
 
 export function chatLimits(env: Readonly<Record<string, string | undefined>>): ChatLimits {
@@ -24,6 +26,7 @@ export function chatLimits(env: Readonly<Record<string, string | undefined>>): C
     tenantConversationsPerMinute: number('CHAT_TENANT_CONVERSATIONS_PER_MINUTE', 120),
     visitorTypingPerMinute: number('CHAT_VISITOR_TYPING_PER_MINUTE', 30),
     visitorHistoryPerMinute: number('CHAT_VISITOR_HISTORY_PER_MINUTE', 30),
+    visitorTranscriptsPerMinute: number('CHAT_VISITOR_TRANSCRIPTS_PER_MINUTE', 2),
   };
 }
 

@@ -45,7 +45,7 @@ export async function loadReplyContext(
     existing_reply_id: string | null;
     history: ReplyContext['history'];
   }>(
-    `select jsonb_build_object('id', m.id, 'content', m.content, 'created_at', m.created_at) as message,
+    `select jsonb_build_object('id', m.id, 'content', concat_ws(E'\n\n', nullif(m.content, ''), private.attachment_note(m.attachments)), 'created_at', m.created_at) as message,
             jsonb_build_object(
               'id', c.id, 'tenant_id', c.tenant_id, 'status', c.status, 'locale', c.locale,
               'contact', case when ct.id is null then null else jsonb_build_object(
@@ -63,9 +63,10 @@ export async function loadReplyContext(
             ) as secrets,
             (select r.id from public.messages r where r.in_reply_to = m.id and r.role = 'assistant') as existing_reply_id,
             -- The history in the same statement: one round trip for the whole context.
-            (select coalesce(jsonb_agg(jsonb_build_object('role', h.role, 'content', h.content)
+            (select coalesce(jsonb_agg(jsonb_build_object('role', h.role, 'content',
+                                         concat_ws(E'\n\n', nullif(h.content, ''), private.attachment_note(h.attachments)))
                                        order by h.created_at, h.id), '[]'::jsonb)
-               from (select role, content, created_at, id from public.messages
+               from (select role, content, attachments, created_at, id from public.messages
                       where conversation_id = m.conversation_id and not is_private and id <> m.id
                         and created_at <= m.created_at
                       order by created_at desc, id desc limit $2) h) as history
