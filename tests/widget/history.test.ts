@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { admin, createStaff, type Staff, signInToAdmin } from '../support/admin.ts';
 import { axeViolations } from '../support/axe.ts';
 import { openWidget, sendMessage, waitForMessage, widget } from '../support/browser.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
@@ -9,9 +10,11 @@ import { createTenant, type TestTenant } from '../support/chat.ts';
 
 const ui = useBrowserHarness({ env: { CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' } });
 let tenant: TestTenant;
+let agent: Staff;
 
 beforeAll(async () => {
   tenant = await createTenant(ui.h, { llm: null });
+  agent = await createStaff(ui.h, tenant, 'agent', 'Dana');
 }, 120_000);
 
 describe('earlier conversations in the widget', () => {
@@ -50,4 +53,50 @@ describe('earlier conversations in the widget', () => {
     await waitForMessage(page, 'user', 'A new question');
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('continues an earlier conversation: the agent reads the new message in it', async () => {
+    const { page } = await ui.openShop(tenant);
+    await openWidget(page);
+    const w = widget(page);
+    await sendMessage(page, 'Is the red tent waterproof?');
+    await waitForMessage(page, 'assistant', '', 30_000);
+    const [earlier] = await ui.h.db.asService((sql) =>
+      sql.query<{ id: string }>(
+        `select conversation_id as id from public.messages where content = 'Is the red tent waterproof?'`,
+      ),
+    );
+    await w.newConversation.click();
+    await page.locator('[data-parley="confirm-new-yes"]').click();
+    await sendMessage(page, 'Something unrelated');
+    await waitForMessage(page, 'user', 'Something unrelated');
+
+    await page.locator('[data-parley="history"]').click();
+    const item = page.locator('[data-parley="history-item"]').first();
+    await item.waitFor({ timeout: 20_000 });
+    await item.click();
+    await page.locator('[data-parley="history-continue"]').click();
+    // The window is back, showing the earlier conversation, and the composer writes in it.
+    await waitForMessage(page, 'user', 'Is the red tent waterproof?', 20_000);
+    expect(await page.locator('[data-parley="history-message"]').count()).toBe(0);
+    await sendMessage(page, 'And does it come in green?');
+    await waitForMessage(page, 'user', 'And does it come in green?');
+
+    const { page: staff } = await ui.newPage();
+    await signInToAdmin(staff, ui.h, agent);
+    const a = admin(staff);
+    const row = a.row(earlier?.id as string);
+    await row.waitFor({ state: 'visible', timeout: 20_000 });
+    await row.click();
+    await a.conversation.waitFor({ state: 'visible' });
+    await expect
+      .poll(() => a.messages.filter({ hasText: 'And does it come in green?' }).count(), {
+        timeout: 20_000,
+      })
+      .toBe(1);
+    expect(await a.messages.filter({ hasText: 'Something unrelated' }).count()).toBe(0);
+    // After a reload the widget stays in the conversation it went back to.
+    await page.reload();
+    await openWidget(page);
+    await waitForMessage(page, 'user', 'And does it come in green?', 20_000);
+  }, 180_000);
 });
