@@ -225,4 +225,66 @@ describe('hostile content is shown as text', () => {
     expectClean(await inspect(page), dialogs);
     expect(problems.filter((p) => p.startsWith('pageerror'))).toEqual([]);
   }, 120_000);
+
+  it('buttons and cards: every payload in a label, title, text or postback stays text', async () => {
+    const { page, dialogs, problems } = await visitor();
+    await sendMessage(page, 'Show me rich things');
+    await waitForMessage(page, 'user', 'Show me rich things');
+    // Links that pass the database's http(s) check yet try to break out of the attribute.
+    const sneaky = [
+      `https://shop.example/"onmouseover="${PWN}`,
+      `https://shop.example/'><img/src=x/onerror=${PWN}>`,
+      `http://shop.example/#javascript:${PWN}`,
+    ];
+    const corpus = PAYLOADS.slice(0, 30);
+    const rich = {
+      buttons: sneaky.map((url, i) => ({ label: corpus[i] as string, url })),
+      cards: corpus.slice(0, 10).map((payload, i) => ({
+        title: payload.slice(0, 120),
+        text: corpus[(i + 10) % corpus.length] as string,
+        image_url: sneaky[i % sneaky.length] as string,
+        buttons: [
+          {
+            label: corpus[(i + 20) % corpus.length]?.slice(0, 80) as string,
+            payload: payload.slice(0, 200),
+          },
+        ],
+      })),
+    };
+    await ui.h.db.asService((sql) =>
+      sql.query(
+        `insert into public.messages (conversation_id, tenant_id, role, content, rich)
+         select c.id, c.tenant_id, 'assistant', 'Rich reply', $2::jsonb from public.conversations c
+          where c.tenant_id = $1 order by c.created_at desc limit 1`,
+        [tenant.id, rich],
+      ),
+    );
+    const reply = await waitForMessage(page, 'assistant', 'Rich reply', 30_000);
+    const cards = reply.locator('[data-parley="card"]');
+    await expect.poll(() => cards.count(), { timeout: 20_000 }).toBe(10);
+    const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
+    expect((await cards.locator('h3').allTextContents()).map(flat)).toEqual(
+      rich.cards.map((c) => flat(c.title)),
+    );
+    expect((await reply.locator('[data-parley="rich-link"]').allTextContents()).map(flat)).toEqual(
+      rich.buttons.map((b) => flat(b.label)),
+    );
+    // Hover everything; clicking a postback sends its payload verbatim as the visitor's text.
+    for (let i = 0; i < 10; i++) await cards.nth(i).hover({ timeout: 2_000 });
+    page.context().on('page', (opened) => void opened.close().catch(() => {}));
+    const postback = reply.locator('[data-parley="rich-postback"]').first();
+    await postback.click();
+    const sent = widget(page).byRole('user').locator('[data-parley="content"]').last();
+    await expect.poll(() => sent.textContent()).toBe(rich.cards[0]?.buttons[0]?.payload);
+
+    await page.waitForTimeout(500);
+    const findings = await inspect(page);
+    // The card pictures are the only images, and only from http(s).
+    const images = await inShadow(page, (root) =>
+      [...root.querySelectorAll('[data-parley="card"] img')].map((i) => i.getAttribute('src')),
+    );
+    for (const src of images) expect(src).toMatch(/^https?:\/\//);
+    expectClean(findings, dialogs);
+    expect(problems.filter((p) => p.startsWith('pageerror'))).toEqual([]);
+  }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Db } from '../db/port.ts';
+import { richSchema, storedRich } from '../messages/rich.ts';
 import { callToolWebhook, jsonAnswerProblem, type ToolAnswer } from '../tools/call-tool.ts';
 import { activeSecrets } from '../webhooks/signature.ts';
 import { webhookIdFor } from '../webhooks/webhook-id.ts';
@@ -11,7 +12,7 @@ import { retrievePassages, sourcesOf } from './retrieval.ts';
 // Engine `n8n`: the tenant's own workflow writes the reply. The relay is a signed webhook shaped
 // like a tool call (tool "parley.reply"), so one n8n verification node serves tools and relay:
 // {tool, arguments: {message, history, locale}, conversation, callback_url}. The workflow answers
-// {reply | output, quick_replies?, handoff?} at once (`output` is what n8n's AI Agent node
+// {reply | output, quick_replies?, rich?, handoff?} at once (`output` is what n8n's AI Agent node
 // produces), or 202 and later POSTs the same fields to callback_url before the tenant's deadline.
 // Anything else is a failure: retried, then answered from retrieval with the offer of a person,
 // and recorded where the tenant sees it (tool_executions, tool "parley.reply").
@@ -23,6 +24,7 @@ export const n8nReplySchema = z.object({
   reply: z.string().max(20_000).optional(),
   output: z.string().max(20_000).optional(),
   quick_replies: z.array(z.string().min(1).max(80)).max(4).optional(),
+  rich: richSchema.optional(),
   handoff: z.union([z.boolean(), z.object({ reason: z.string().max(500).optional() })]).optional(),
 });
 
@@ -50,6 +52,7 @@ export function draftFromN8n(reply: N8nReply): Omit<Draft, 'passages' | 'sources
   return {
     content: replyText(reply),
     quickReplies: reply.quick_replies ?? [],
+    rich: storedRich(reply.rich),
     engine: 'n8n',
     provider: 'n8n',
     model: null,
@@ -69,7 +72,7 @@ export function readN8nAnswer(json: unknown): { reply: N8nReply } | { problem: s
   const value = Array.isArray(json) && json.length === 1 ? json[0] : json;
   const parsed = n8nReplySchema.safeParse(value);
   if (!parsed.success) {
-    return { problem: 'the answer is not {reply | output, quick_replies?, handoff?}' };
+    return { problem: 'the answer is not {reply | output, quick_replies?, rich?, handoff?}' };
   }
   if (!isAnswer(parsed.data)) {
     // n8n's default "Workflow was started" lands here: a Webhook node answering immediately.

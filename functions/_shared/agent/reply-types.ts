@@ -1,6 +1,7 @@
 import type { Db } from '../db/port.ts';
 import type { Embedder } from '../embeddings/embedder.ts';
 import type { LlmProvider } from '../llm/types.ts';
+import type { Rich } from '../messages/rich.ts';
 import type { ReplyContext } from './context.ts';
 import type { HandoffReason } from './handoff.ts';
 import type { Passage } from './retrieval.ts';
@@ -28,6 +29,8 @@ export interface ReplyDeps {
 export interface Draft {
   content: string;
   quickReplies: string[];
+  /** Buttons and cards under the reply (the n8n engine's `rich`), already checked. */
+  rich?: Rich | null;
   engine: 'ai' | 'n8n' | 'retrieval' | 'cache' | 'quota' | 'flow';
   provider: string | null;
   model: string | null;

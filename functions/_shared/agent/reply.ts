@@ -245,8 +245,8 @@ export async function writeReply(
   const [reply] = await sql.query<{ id: string }>(
     `with reply as (
        insert into public.messages
-           (conversation_id, role, content, quick_replies, sources, tokens_in, tokens_out, cost_usd, model, in_reply_to)
-         values ($1, 'assistant', $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9)
+           (conversation_id, role, content, quick_replies, sources, tokens_in, tokens_out, cost_usd, model, in_reply_to, rich)
+         values ($1, 'assistant', $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9, $19::jsonb)
          on conflict (in_reply_to) where in_reply_to is not null and role = 'assistant' do nothing
          returning id
      ), grounding as (
@@ -290,6 +290,7 @@ export async function writeReply(
       draft.fallbackReason,
       draft.rounds,
       latencyMs,
+      draft.handoff ? null : (draft.rich ?? null),
     ],
   );
   if (!reply) return null;

@@ -33,6 +33,8 @@ export function toMessage(value: unknown): Message | null {
           // biome-ignore lint/suspicious/noExplicitAny: checked just above
           .map((s: any) => ({ title: s.title ?? undefined, url: s.url ?? null }))
       : null,
+    rich: m.rich && typeof m.rich === 'object' ? m.rich : null,
+    attachments: m.attachments,
     author: a && { name: text(a.name), avatar_url: text(a.avatar_url) },
     feedback:
       typeof feedback === 'number' || feedback === 'up' || feedback === 'down' ? feedback : null,

@@ -12,6 +12,10 @@ export interface Message {
   content: string;
   quick_replies?: string[] | null;
   sources?: Source[] | null;
+  /** Files sent with the message, checked by the chunk that shows them (ui/attach.ts). */
+  attachments?: unknown;
+  /** Buttons and cards, checked by the chunk that renders them (ui/rich.ts). */
+  rich?: unknown;
   status?: string | null;
   author?: { name?: string | null; avatar_url?: string | null } | null;
   feedback?: number | string | null;

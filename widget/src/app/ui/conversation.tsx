@@ -90,6 +90,7 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
             uiDir={uiDir}
             onRate={actions.rate}
             onRetry={actions.retry}
+            onSend={actions.send}
           />
         </Isolate>
       ))}

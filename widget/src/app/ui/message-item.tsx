@@ -1,9 +1,14 @@
+import { type FunctionComponent, h } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { adoptStyles } from '../../shared/adopt-styles.ts';
 import { markdown, safeHref } from '../../shared/markdown.ts';
 import { imageUrl } from '../../shared/safe-url.ts';
 import { textDirection } from '../direction.ts';
 import { format, type Strings } from '../i18n.ts';
 import type { Message } from '../types.ts';
+import { Files } from './extras.tsx';
 import { ThumbDownIcon, ThumbUpIcon } from './icons.tsx';
+import type { RichProps } from './rich.ts';
 
 interface Props {
   message: Message;
@@ -12,6 +17,19 @@ interface Props {
   uiDir: 'ltr' | 'rtl';
   onRate(message: Message, rating: 'up' | 'down'): void;
   onRetry(message: Message): void;
+  onSend(text: string): void;
+}
+
+// Buttons and cards come as a chunk, fetched once the first message carrying them shows.
+let richChunk: Promise<FunctionComponent<RichProps>> | undefined;
+
+function RichPart(props: RichProps) {
+  const [Rich, setRich] = useState<FunctionComponent<RichProps> | null>(null);
+  useEffect(() => {
+    richChunk ??= import('./rich.ts').then((m) => m.createRich(h, imageUrl, adoptStyles));
+    richChunk.then((c) => setRich(() => c)).catch(() => {});
+  }, []);
+  return Rich && <Rich {...props} />;
 }
 
 function time(iso: string, locale: string) {
@@ -26,7 +44,7 @@ function time(iso: string, locale: string) {
   return <time dateTime={date.toISOString()}>{label}</time>;
 }
 
-export function MessageItem({ message, t, locale, uiDir, onRate, onRetry }: Props) {
+export function MessageItem({ message, t, locale, uiDir, onRate, onRetry, onSend }: Props) {
   const { role } = message;
   const bot = role === 'assistant';
   const avatar = imageUrl(message.author?.avatar_url);
@@ -49,6 +67,10 @@ export function MessageItem({ message, t, locale, uiDir, onRate, onRetry }: Prop
       <div class="bubble" data-parley="content">
         {role === 'user' || role === 'system' ? message.content : markdown(message.content)}
       </div>
+      {Array.isArray(message.attachments) && <Files files={message.attachments} />}
+      {message.rich && (bot || role === 'agent') && (
+        <RichPart rich={message.rich} onSend={onSend} />
+      )}
       {sources.length > 0 && (
         <details class="sources" data-parley="sources">
           <summary>
