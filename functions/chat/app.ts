@@ -12,7 +12,14 @@ import { createContextRunner } from '../_shared/jobs/context-runner.ts';
 import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 import { tenantSuspended } from '../_shared/tenants/suspended.ts';
-import { conversationTranscript, listConversations, verifiedContact } from './history.ts';
+import { attachmentRefs, registerAttachmentRoutes, storedAttachments } from './attachments.ts';
+import { logMailer, type Mailer, registerTranscriptRoutes } from './transcript.ts';
+import {
+  conversationTranscript,
+  listConversations,
+  reopenConversation,
+  verifiedContact,
+} from './history.ts';
 import { type ChatLimits, chatLimits, enforceRateLimits, takeRateLimits } from './limits.ts';
 import { emailFromMessage, liveLimits, registerLiveRoutes } from './live.ts';
 import {
@@ -39,6 +46,8 @@ export interface ChatDeps {
   /** Read receipts and follow-up emails; the defaults when not given. */
   liveLimits?: ReturnType<typeof liveLimits>;
   log: (message: string, error?: unknown) => void;
+  /** Transcripts by email; logged when not given. */
+  mail?: Mailer;
 }
 
 const uuid = z.string().uuid();
@@ -72,6 +81,8 @@ const sessionSchema = z.object({
     .refine((url) => /^https?:\/\//i.test(url), 'must be an http(s) URL')
     .optional(),
   new_conversation: z.boolean().optional(),
+  /** One of the visitor's earlier conversations (from POST /chat/history) to write in again. */
+  conversation_id: uuid.optional(),
   prechat: z
     .object({
       name: z.string().trim().max(200).optional(),
@@ -142,7 +153,7 @@ async function visitorConversation(sql: Sql, id: string): Promise<Conversation> 
   return conversation;
 }
 
-const MESSAGE_COLUMNS = `id, conversation_id, role, content, quick_replies, sources, rich, status, client_msg_id, feedback, created_at, updated_at,
+const MESSAGE_COLUMNS = `id, conversation_id, role, content, attachments, quick_replies, sources, rich, status, client_msg_id, feedback, created_at, updated_at,
   (select jsonb_build_object('name', tm.display_name, 'avatar_url', tm.avatar_url) from public.tenant_members tm
     where tm.tenant_id = messages.tenant_id and tm.user_id = messages.author_id) as author`;
 
@@ -242,6 +253,14 @@ export function createChatApp(deps: ChatDeps) {
         );
       }
 
+      if (body.conversation_id) {
+        const conversation = await reopenConversation(
+          sql,
+          { tenantId: tenant.id, visitorId: visitor.sub, contactId },
+          body.conversation_id,
+        );
+        return { tenant, conversation, created: false };
+      }
       if (!body.new_conversation) {
         const [open] = await sql.query<Conversation>(
           `select id, tenant_id, status, identity_verified, created_at from public.conversations
@@ -292,11 +311,15 @@ export function createChatApp(deps: ChatDeps) {
       z.object({
         conversation_id: uuid,
         client_msg_id: z.string().min(1).max(100),
-        content: z.string().trim().min(1, 'must not be empty').max(limits.maxMessageLength),
+        // Empty only when files carry the message.
+        content: z.string().trim().max(limits.maxMessageLength),
+        attachments: attachmentRefs.optional(),
         // The widget's language now (Parley.setLocale may change it mid-conversation).
         locale: locale.optional(),
       }),
     );
+    if (!body.content && !body.attachments?.length)
+      throw new HttpError(400, 'invalid_request', 'content: must not be empty');
     const visitor = c.get('visitor');
     const orderingKey = `conversation:${body.conversation_id}`;
     // A re-send of a message already stored (the widget retrying after a lost answer) gets that
@@ -350,12 +373,13 @@ export function createChatApp(deps: ChatDeps) {
     }
     // As the visitor: RLS decides, and the insert trigger enqueues the reply in the same transaction.
     const { message, duplicate } = await db.asUser(visitor, async (sql) => {
+      const files = await storedAttachments(sql, conversation, body.attachments ?? []);
       const [inserted] = await sql.query(
-        `insert into public.messages (conversation_id, role, content, client_msg_id)
-         values ($1, 'user', $2, $3)
+        `insert into public.messages (conversation_id, role, content, client_msg_id, attachments)
+         values ($1, 'user', $2, $3, $4::jsonb)
          on conflict (conversation_id, client_msg_id) do nothing
          returning ${MESSAGE_COLUMNS}`,
-        [body.conversation_id, body.content, body.client_msg_id],
+        [body.conversation_id, body.content, body.client_msg_id, files],
       );
       if (inserted) return { message: inserted, duplicate: false };
       const [existing] = await sql.query(
@@ -473,6 +497,21 @@ export function createChatApp(deps: ChatDeps) {
     return c.json({ ok: true }, 202);
   });
 
+  registerAttachmentRoutes(
+    app,
+    { db, uploadsPerMinute: limits.visitorMessagesPerMinute, conversationOf: openConversation },
+    visitorOnly,
+  );
+  registerTranscriptRoutes(
+    app,
+    {
+      db,
+      mail: deps.mail ?? logMailer(deps.log),
+      perMinute: limits.visitorTranscriptsPerMinute ?? 2,
+      conversationOf: openConversation,
+    },
+    visitorOnly,
+  );
   registerLiveRoutes(
     app,
     {
