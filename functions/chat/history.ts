@@ -77,6 +77,7 @@ export async function conversationTranscript(
  * for the history, except that a conversation begun under a verified identity needs that identity
  * again. One from the same contact on another device moves to this session: the conversation's
  * visitor is who may read and write it (RLS, Realtime), and only one browser holds it at a time.
+ * A WhatsApp conversation stays on WhatsApp: its replies go to the phone, not to a widget.
  */
 export async function reopenConversation(sql: Sql, owner: HistoryOwner, conversationId: string) {
   const [conversation] = await sql.query<{
@@ -90,7 +91,7 @@ export async function reopenConversation(sql: Sql, owner: HistoryOwner, conversa
     `select c.id, c.tenant_id, c.status, c.identity_verified, c.created_at, c.visitor_id
        from public.conversations c
       where c.id = $4 and ${OWNED} and ($3::uuid is not null or not c.identity_verified)
-        and c.playground_by is null
+        and c.playground_by is null and c.channel = 'web'
       for update`,
     [owner.tenantId, owner.visitorId, owner.contactId, conversationId],
   );

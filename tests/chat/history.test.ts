@@ -147,6 +147,17 @@ describe('the visitor’s earlier conversations', () => {
     });
     expect(write.status).toBeGreaterThanOrEqual(400);
     expect(write.status).toBeLessThan(500);
+
+    // A WhatsApp conversation stays there, even one the widget's visitor is tied to.
+    const [phone] = await h.db.asService((sql) =>
+      sql.query<{ id: string }>(
+        `insert into public.conversations (tenant_id, visitor_id, channel) values ($1, $2, 'whatsapp')
+         returning id`,
+        [shop.id, visitor.userId],
+      ),
+    );
+    const whatsapp = await visitor.call('sessions', { key: shop.key, conversation_id: phone?.id });
+    expect(whatsapp.status).toBe(404);
   }, 60_000);
 
   it('a verified identity takes up the contact’s conversation on another device; without it, no', async () => {

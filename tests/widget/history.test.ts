@@ -74,7 +74,10 @@ describe('earlier conversations in the widget', () => {
     const item = page.locator('[data-parley="history-item"]').first();
     await item.waitFor({ timeout: 20_000 });
     await item.click();
-    await page.locator('[data-parley="history-continue"]').click();
+    const resume = page.locator('[data-parley="history-continue"]');
+    await resume.waitFor();
+    expect(await axeViolations(page, { selector: '#parley-root' })).toEqual([]);
+    await resume.click();
     // The window is back, showing the earlier conversation, and the composer writes in it.
     await waitForMessage(page, 'user', 'Is the red tent waterproof?', 20_000);
     expect(await page.locator('[data-parley="history-message"]').count()).toBe(0);
