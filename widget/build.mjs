@@ -40,6 +40,13 @@ await Promise.all([
     format: 'iife',
     outdir,
   }),
+  // Proactive greetings, which the loader fetches only for a tenant that has rules.
+  esbuild.build({
+    ...common,
+    entryPoints: { 'parley-proactive': join(here, 'src/loader/proactive.ts') },
+    format: 'esm',
+    outdir,
+  }),
   esbuild.build({
     ...common,
     entryPoints: { 'parley-app': join(here, 'src/app/main.tsx') },

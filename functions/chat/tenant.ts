@@ -48,6 +48,12 @@ export function originAllowed(allowed: string[], origin: string | null): boolean
   });
 }
 
+function launcherOf(value: unknown, localized: (value: unknown) => unknown) {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const launcher = value as Record<string, unknown>;
+  return { ...launcher, label: localized(launcher.label) ?? null };
+}
+
 /** The bot's public face for the widget, in the visitor's language where the tenant has one. */
 export function publicConfig(tenant: WidgetTenant, locale: string | undefined) {
   const config = tenant.bot_config;
@@ -77,6 +83,14 @@ export function publicConfig(tenant: WidgetTenant, locale: string | undefined) {
     // Optional and as the tenant wrote them: the widget's header shows who answers and how soon.
     reply_time: localized(config.reply_time),
     team: Array.isArray(config.team) ? config.team.slice(0, 3) : [],
+    // Checked where they are written (tenants_launcher_shape, tenants_proactive_shape); the
+    // loader applies them, in the visitor's language.
+    launcher: launcherOf(config.launcher, localized),
+    proactive: Array.isArray(config.proactive)
+      ? config.proactive
+          .filter((r): r is Record<string, unknown> => !!r && typeof r === 'object')
+          .map((r) => ({ ...r, message: localized(r.message) }))
+      : [],
   };
 }
 

@@ -1154,7 +1154,11 @@ describe('function privileges', () => {
     'private.valid_bot_config',
     'private.valid_business_hours',
     'private.valid_handoff_rules',
+    'private.valid_launcher',
     'private.valid_prechat_form',
+    'private.valid_proactive',
+    'private.valid_rich',
+    'private.valid_rich_button',
     'private.valid_sources',
     'private.visitor_can_post',
   ];

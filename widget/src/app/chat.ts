@@ -259,6 +259,8 @@ export function createChat(host: Host) {
   const look = (config: PublicConfig) => ({
     color: options.color ?? config.color,
     position: options.position ?? config.position,
+    launcher: config.launcher,
+    proactive: config.proactive,
   });
 
   function setConfig(value: unknown) {

@@ -86,6 +86,8 @@ export function toConfig(v: unknown, language = 'en'): PublicConfig | null {
     identity_required: v.identity_required === true,
     team: asTeam(v.team),
     reply_time: asText(localized(v.reply_time)),
+    launcher: v.launcher,
+    proactive: v.proactive,
   };
 }
 

@@ -4,8 +4,8 @@ export const CSS = `
 *{box-sizing:border-box}
 .app{--bg:#fff;--fg:#111827;--muted:#4b5563;--line:#e5e7eb;--bot:#f3f4f6;--link:#1d4ed8;--danger:#b91c1c;--ring:var(--p-ring,var(--link));color:var(--fg)}
 @media (prefers-color-scheme:dark){.app{--bg:#111827;--fg:#f9fafb;--muted:#d1d5db;--line:#374151;--bot:#1f2937;--link:#93c5fd;--danger:#fca5a5;--ring:var(--p-ring-dark,var(--link))}}
-.window{position:fixed;bottom:88px;right:20px;width:380px;height:min(640px,calc(100vh - 108px));display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border-radius:14px;box-shadow:0 12px 40px rgb(0 0 0/.3);overflow:hidden;animation:rise .18s ease-out;font-family:var(--p-font,inherit)}
-:host([data-position=left]) .window{right:auto;left:20px}
+.window{position:fixed;bottom:calc(var(--p-y,20px) + 68px);right:var(--p-x,20px);width:380px;height:min(640px,calc(100vh - 108px));display:flex;flex-direction:column;background:var(--bg);color:var(--fg);border-radius:14px;box-shadow:0 12px 40px rgb(0 0 0/.3);overflow:hidden;animation:rise .18s ease-out;font-family:var(--p-font,inherit)}
+:host([data-position=left]) .window{right:auto;left:var(--p-x,20px)}
 .window[hidden]{display:none}
 @keyframes rise{from{opacity:0;transform:translateY(12px)}}
 @media (max-width:480px){.window{inset:0;width:100%;height:100%;max-height:none;border-radius:0}}

@@ -41,6 +41,9 @@ export interface PublicConfig {
   team?: TeamMember[];
   /** The tenant's own words, e.g. "Usually replies in a few minutes". */
   reply_time?: string | null;
+  /** For the loader, unchecked here: it applies them (launcher.ts, proactive). */
+  launcher?: unknown;
+  proactive?: unknown;
 }
 
 export interface TeamMember {

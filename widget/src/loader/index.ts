@@ -10,8 +10,9 @@ import {
   type WidgetEvent,
 } from '../shared/types.ts';
 import { launcherLabel } from './labels.ts';
-import { paintLauncher } from './launcher.ts';
+import { applyLauncher, paintLauncher } from './launcher.ts';
 import { ownScript, readOptions } from './options.ts';
+import type { ProactiveModule } from './proactive.ts';
 
 // The embed: paints the launcher at once, exposes window.Parley, and loads the app (resolved
 // next to this file, so the folder can be served from any CDN) on first open or when idle.
@@ -29,7 +30,9 @@ function start(script: HTMLScriptElement | null) {
   // Our own tag marks a widget already started; the id is only a courtesy, since a page may
   // already use it for something else.
   if (!options.key || document.querySelector('parley-chat')) return;
-  const appUrl = new URL('parley-app.js', script?.src || location.href).href;
+  const chunkUrl = (name: string) => new URL(name, script?.src || location.href).href;
+  const appUrl = chunkUrl('parley-app.js');
+  let proactive: Promise<unknown> | undefined;
 
   const element = document.createElement('parley-chat');
   if (!document.getElementById('parley-root')) element.id = 'parley-root';
@@ -45,7 +48,10 @@ function start(script: HTMLScriptElement | null) {
   const listeners = new Map<WidgetEvent, Set<(data: unknown) => void>>();
 
   const relabel = () => {
-    button.setAttribute('aria-label', launcherLabel(locale, open, unread));
+    // A label the tenant shows on the launcher leads its accessible name, as it is read.
+    const shown = open ? '' : button.querySelector('.label:not([hidden])')?.textContent;
+    const name = launcherLabel(locale, open, unread);
+    button.setAttribute('aria-label', shown ? `${shown} (${name})` : name);
     button.setAttribute('aria-expanded', String(open));
   };
   const setLook = (look: CachedLook) => {
@@ -58,6 +64,22 @@ function start(script: HTMLScriptElement | null) {
     element.style.setProperty('--p-ring', contrast(color, '#ffffff') >= 3 ? color : '#111827');
     element.style.setProperty('--p-ring-dark', contrast(color, '#111827') >= 3 ? color : '#f9fafb');
     element.dataset.position = options.position ?? look.position ?? 'right';
+    applyLauncher(element, button, look.launcher);
+    relabel();
+    // Greeting rules are a chunk of their own, fetched only for a tenant that has some.
+    if (Array.isArray(look.proactive) && look.proactive.length && !proactive) {
+      proactive = import(/* webpackIgnore: true */ chunkUrl('parley-proactive.js'))
+        .then((m: ProactiveModule) =>
+          m.start({
+            key: options.key,
+            root,
+            rules: look.proactive,
+            open: () => setOpen(true),
+            isOpen: () => open,
+          }),
+        )
+        .catch(() => {});
+    }
   };
   const emit = (event: WidgetEvent, data?: unknown) => {
     for (const listener of listeners.get(event) ?? []) {

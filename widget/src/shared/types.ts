@@ -32,7 +32,7 @@ export interface Host {
   close(): void;
   emit(event: WidgetEvent, data?: unknown): void;
   setUnread(count: number): void;
-  setLook(look: { color?: string; position?: 'left' | 'right' }): void;
+  setLook(look: CachedLook): void;
 }
 
 export interface App {
@@ -50,6 +50,9 @@ export interface AppModule {
 export interface CachedLook {
   color?: string;
   position?: 'left' | 'right';
+  /** bot_config.launcher and .proactive as the server sent them; the loader checks them. */
+  launcher?: unknown;
+  proactive?: unknown;
 }
 
 export const lookCacheKey = (key: string) => `parley:${key}:look`;

@@ -22,6 +22,7 @@ import { currentMembership } from '../../data/tenants.ts';
 import { href } from '../../router.ts';
 import type { PageProps } from '../types.ts';
 import { Copyable } from './copyable.tsx';
+import { LauncherSettings } from './launcher.tsx';
 import { LiveChatSettings } from './live-chat.tsx';
 import { m } from './messages.ts';
 import { Section } from './parts.tsx';
@@ -86,6 +87,7 @@ export default function SettingsPage({ tenantId }: PageProps) {
       <Model {...ctx} />
       <Words {...ctx} />
       <Look {...ctx} />
+      <LauncherSettings {...ctx} />
       <Prechat {...ctx} />
       <LiveChatSettings tenantId={tenantId} readOnly={readOnly} />
       <Origins {...ctx} />
