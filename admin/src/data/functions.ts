@@ -16,19 +16,19 @@ export class FunctionError extends Error {
 }
 
 /**
- * POSTs `body` (or GETs, when it is undefined) to a function. `token` replaces the staff session's:
- * the playground speaks to the chat API as its own visitor.
+ * POSTs `body` (or PUTs it, or GETs when it is undefined) to a function. `token` replaces the staff
+ * session's: the playground speaks to the chat API as its own visitor.
  */
 export async function callFunction<T>(
   path: string,
   body: unknown,
-  options: { token?: string } = {},
+  options: { token?: string; method?: 'POST' | 'PUT' } = {},
 ): Promise<T> {
   const db = supabase();
   let response: Response;
   try {
     response = await fetch(`${db.url}/functions/v1/${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
+      method: body === undefined ? 'GET' : (options.method ?? 'POST'),
       headers: {
         apikey: db.key,
         Authorization: `Bearer ${options.token ?? (await db.accessToken())}`,

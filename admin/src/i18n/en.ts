@@ -133,6 +133,7 @@ export const en = {
   settings: 'Bot settings',
   knowledge: 'Knowledge',
   tools: 'Tools',
+  whatsapp: 'WhatsApp',
   playground: 'Playground',
   analytics: 'Analytics',
   team: 'Team',

@@ -130,6 +130,7 @@ export const he: Messages = {
   settings: 'הגדרות הבוט',
   knowledge: 'ידע',
   tools: 'כלים',
+  whatsapp: 'WhatsApp',
   playground: 'ארגז חול',
   analytics: 'נתונים',
   team: 'צוות',

@@ -51,6 +51,12 @@ export const PAGES: readonly PageDefinition[] = [
   },
   { id: 'tools', label: 'tools', roles: MANAGERS, load: () => import('./tools/index.tsx') },
   {
+    id: 'whatsapp',
+    label: 'whatsapp',
+    roles: MANAGERS,
+    load: () => import('./whatsapp/index.tsx'),
+  },
+  {
     id: 'playground',
     label: 'playground',
     // A playground conversation spends the tenant's quota: operators look, they do not chat.
