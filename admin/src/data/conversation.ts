@@ -46,6 +46,8 @@ export interface Message {
   author_id: string | null;
   author_name: string | null;
   sources: { title?: string; url?: string }[];
+  /** Files the visitor sent: paths in the attachments bucket. */
+  attachments?: unknown;
   created_at: string;
 }
 
@@ -73,7 +75,8 @@ export interface ToolExecution {
 
 const CONVERSATION_COLUMNS =
   'id, tenant_id, status, channel, assignee_id, contact_id, locale, page_url, identity_verified, prechat, created_at, visitor_read_at, handoff_reason, handoff_detail, followup_email, followup_requested_at';
-const MESSAGE_COLUMNS = 'id, role, content, is_private, author_id, sources, created_at';
+const MESSAGE_COLUMNS =
+  'id, role, content, is_private, author_id, sources, attachments, created_at';
 const TRANSCRIPT_LIMIT = 500;
 
 const byTime = (a: Message, b: Message) =>

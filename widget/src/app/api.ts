@@ -76,6 +76,7 @@ export function createApi(url: string, apikey: string, auth: Auth) {
       conversation_id: string;
       client_msg_id: string;
       content: string;
+      attachments?: { path: string; name: string }[];
       locale?: string;
     }) => post<{ message: Message; duplicate: boolean }>('/messages', body),
     rate: (messageId: string, rating: 'up' | 'down' | null) =>

@@ -292,6 +292,7 @@ export function createChat(host: Host) {
           conversation_id: conversation.id,
           client_msg_id: id,
           content: message.content,
+          attachments: message.attachments as never,
           locale: baseLanguage(state.locale.value),
         });
         const shaped = toMessage(stored);
@@ -380,14 +381,15 @@ export function createChat(host: Host) {
         sayTyping(true);
       }
     },
-    send(text: string) {
+    send(text: string, attachments?: unknown[]) {
       const content = text.trim();
-      if (!content || content.length > MAX_LENGTH) return false;
+      if ((!content && !attachments) || content.length > MAX_LENGTH) return false;
       quiet(false);
       const message: Message = {
         client_msg_id: newClientId(),
         role: 'user',
         content,
+        attachments,
         created_at: new Date().toISOString(),
         local: 'sending',
       };
@@ -485,7 +487,7 @@ export function createChat(host: Host) {
 
   resume().catch(fail);
 
-  return { state, prechatFields, actions };
+  return { state, prechatFields, actions, auth, options, ensure: ensureConversation };
 }
 
 export type Chat = ReturnType<typeof createChat>;

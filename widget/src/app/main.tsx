@@ -3,6 +3,7 @@ import { adoptStyles } from '../shared/adopt-styles.ts';
 import type { App, Host } from '../shared/types.ts';
 import { createChat } from './chat.ts';
 import { CSS } from './styles.ts';
+import { setUploader } from './ui/extras.tsx';
 import { Window } from './ui/window.tsx';
 
 /** Called by the loader once this chunk has arrived; renders into the loader's shadow root. */
@@ -13,6 +14,7 @@ export function mount(host: Host): App {
   host.root.append(container);
 
   const chat = createChat(host);
+  setUploader(chat);
   render(<Window chat={chat} host={host} />, container);
 
   return {

@@ -34,7 +34,7 @@ export function toMessage(value: unknown): Message | null {
           .map((s: any) => ({ title: s.title ?? undefined, url: s.url ?? null }))
       : null,
     rich: m.rich && typeof m.rich === 'object' ? m.rich : null,
-    attachments: m.attachments,
+    attachments: m.attachments?.length ? m.attachments : undefined,
     author: a && { name: text(a.name), avatar_url: text(a.avatar_url) },
     feedback:
       typeof feedback === 'number' || feedback === 'up' || feedback === 'down' ? feedback : null,

@@ -84,7 +84,8 @@ button:disabled{cursor:default;opacity:.55}
 .csat textarea{display:block;width:100%;box-sizing:border-box;margin:8px 0;font:inherit;border:1px solid var(--line);border-radius:8px;padding:6px;resize:vertical}
 .csat button.csat-send{width:auto;height:auto;border-radius:8px;padding:6px 14px}
 .actions{display:flex;justify-content:center;gap:12px;padding:0 12px 6px}
-.composer{display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;border-top:1px solid var(--line)}
+.composer{position:relative;display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;border-top:1px solid var(--line)}
+.tool{all:unset;width:28px;height:40px;text-align:center;font-size:18px;cursor:pointer;border-radius:8px}
 .field{flex:1;display:flex;flex-direction:column}
 textarea{font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:10px;padding:8px 10px;resize:none;max-height:140px;min-height:40px;width:100%;font-size:16px}
 textarea:focus-visible{outline-offset:0}

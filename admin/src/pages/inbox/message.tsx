@@ -2,6 +2,7 @@ import { markdown, safeHref } from '../../../../widget/src/shared/markdown.ts';
 import type { Grounding, Message, ToolExecution } from '../../data/conversation.ts';
 import { formatTime, type MessageKey, t } from '../../i18n/index.ts';
 import { memberName } from '../../ui/names.ts';
+import { Attachments } from './attachments.tsx';
 
 const ROLE_LABEL: Record<Message['role'], MessageKey> = {
   user: 'roleUser',
@@ -40,6 +41,9 @@ export function TranscriptMessage({ message, grounding, tools }: Props) {
       <div class="message-body" data-admin="content">
         {markdown(message.content)}
       </div>
+      {Array.isArray(message.attachments) && message.attachments.length > 0 && (
+        <Attachments files={message.attachments} />
+      )}
       {message.role === 'assistant' && (
         <Grounded message={message} grounding={grounding} tools={tools} />
       )}

@@ -38,4 +38,7 @@ export default {
   prechatSubmit: 'Chat starten',
   identityRequired: 'Dieser Chat steht nur angemeldeten Kundinnen und Kunden zur Verfügung.',
   unavailable: 'Dieser Chat ist gerade nicht verfügbar.',
+  attach: 'Datei anhängen',
+  emoji: 'Emoji einfügen',
+  transcript: 'Dieses Gespräch per E-Mail senden',
 } satisfies Strings;

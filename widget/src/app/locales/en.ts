@@ -37,5 +37,8 @@ export const en = {
   prechatSubmit: 'Start chat',
   identityRequired: 'This chat is only available to signed-in customers.',
   unavailable: 'This chat is not available right now.',
+  attach: 'Attach a file',
+  emoji: 'Insert an emoji',
+  transcript: 'Email me this conversation',
 };
 export type Strings = typeof en;

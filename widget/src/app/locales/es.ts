@@ -38,4 +38,7 @@ export default {
   prechatSubmit: 'Empezar el chat',
   identityRequired: 'Este chat solo está disponible para clientes que han iniciado sesión.',
   unavailable: 'Este chat no está disponible en este momento.',
+  attach: 'Adjuntar un archivo',
+  emoji: 'Insertar un emoji',
+  transcript: 'Enviarme esta conversación por correo',
 } satisfies Strings;

@@ -38,4 +38,7 @@ export default {
   prechatSubmit: 'Démarrer le chat',
   identityRequired: 'Ce chat est réservé aux clients connectés.',
   unavailable: 'Ce chat n’est pas disponible pour le moment.',
+  attach: 'Joindre un fichier',
+  emoji: 'Insérer un emoji',
+  transcript: 'M’envoyer cette conversation par e-mail',
 } satisfies Strings;

@@ -38,4 +38,7 @@ export default {
   prechatSubmit: 'התחלת צ׳אט',
   identityRequired: 'הצ׳אט זמין רק ללקוחות מחוברים.',
   unavailable: 'הצ׳אט אינו זמין כרגע.',
+  attach: 'צירוף קובץ',
+  emoji: 'הוספת אמוג׳י',
+  transcript: 'שליחת השיחה אליי במייל',
 } satisfies Strings;

@@ -38,4 +38,7 @@ export default {
   prechatSubmit: 'Iniciar chat',
   identityRequired: 'Este chat está disponível apenas para clientes conectados.',
   unavailable: 'Este chat não está disponível no momento.',
+  attach: 'Anexar um arquivo',
+  emoji: 'Inserir um emoji',
+  transcript: 'Enviar esta conversa para o meu e-mail',
 } satisfies Strings;

@@ -8,6 +8,7 @@ import { isRtlLocale } from '../i18n.ts';
 import type { TeamMember } from '../types.ts';
 import { Composer } from './composer.tsx';
 import { Conversation } from './conversation.tsx';
+import { loadTranscript } from './extras.tsx';
 import { trapTab } from './focus.ts';
 import type { HistoryProps } from './history.ts';
 import { CloseIcon, NewIcon } from './icons.tsx';
@@ -37,6 +38,10 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
   const refused = notice === 'identityRequired' || notice === 'unavailable';
   const [confirming, setConfirming] = useState(false);
   const [Past, setPast] = useState<FunctionComponent<HistoryProps> | null>(null);
+  const [Mail, setMail] = useState<FunctionComponent<{
+    language: string;
+    onClose(): void;
+  }> | null>(null);
   const team = (config?.team ?? [])
     .map((m: TeamMember) => ({ ...m, src: imageUrl(m.avatar_url) }))
     .filter((m) => m.src);
@@ -195,12 +200,29 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
             >
               {t.history}
             </button>
+            <button
+              type="button"
+              class="link"
+              data-parley="transcript-button"
+              onClick={() => void loadTranscript().then((f) => setMail(() => f))}
+            >
+              {t.transcript}
+            </button>
           </div>
         )
       )}
       {/* A resolved conversation still takes the visitor's message: it reopens for a person. */}
       {!prechat && (
-        <Composer t={t} disabled={refused} onSend={actions.send} onTyping={actions.typing} />
+        <>
+          {Mail && <Mail language={locale.slice(0, 2)} onClose={() => setMail(null)} />}
+          <Composer
+            t={t}
+            language={locale.slice(0, 2)}
+            disabled={refused}
+            onSend={actions.send}
+            onTyping={actions.typing}
+          />
+        </>
       )}
     </div>
   );

@@ -1,0 +1,335 @@
+import type { h as createElement } from 'preact';
+import type { useEffect as effectHook, useState as stateHook } from 'preact/hooks';
+
+// Files the visitor sends: a chunk of its own, fetched the first time the visitor picks, drops or
+// pastes a file or a message with files shows, so the chat window does not carry it. Preact and
+// its hooks come from the app as arguments: importing them here would split them out of the app
+// into a shared chunk. The chat function names the path (inside the visitor's conversation
+// folder) and refuses what the tenant does not take, in words, before any byte leaves; Storage's
+// policies decide the upload itself. Names are text, always: never markup, never a URL.
+
+export interface Uploader {
+  auth: { session(): Promise<{ access_token: string }> };
+  options: { supabaseUrl: string; supabaseKey: string };
+  ensure(): Promise<{ id: string }>;
+}
+
+export interface Kit {
+  h: typeof createElement;
+  useState: typeof stateHook;
+  useEffect: typeof effectHook;
+  adopt(root: ShadowRoot, css: string): void;
+  chat: Uploader;
+}
+
+interface File_ {
+  path: string;
+  name: string;
+  type: string;
+  size: number;
+  /** The visitor's own picture, shown before the server has it. */
+  preview?: string;
+}
+
+interface Pending {
+  file: File;
+  name: string;
+  preview?: string;
+  progress: number;
+  path?: string;
+  error?: string;
+}
+
+const MAX_FILES = 5;
+
+type Words = [
+  remove: string,
+  refusedType: string,
+  tooLarge: string,
+  failed: string,
+  tooMany: string,
+  uploading: string,
+  files: string,
+];
+const WORDS: Record<string, Words> = {
+  en: [
+    'Remove {name}',
+    '{name} cannot be sent: this kind of file is not accepted here.',
+    '{name} is too large: files can be up to {max} MB.',
+    '{name} could not be uploaded. Please try again.',
+    'At most 5 files per message.',
+    'Uploading {name}',
+    'Files to send',
+  ],
+  he: [
+    'הסרת {name}',
+    'לא ניתן לשלוח את {name}: סוג קובץ זה אינו מתקבל כאן.',
+    '{name} גדול מדי: קבצים יכולים להיות עד {max} MB.',
+    'לא ניתן היה להעלות את {name}. נא לנסות שוב.',
+    'עד 5 קבצים בהודעה.',
+    'מעלה את {name}',
+    'קבצים לשליחה',
+  ],
+};
+
+const fill = (template: string, values: Record<string, string>) =>
+  template.replace(/\{(\w+)\}/g, (_, k: string) => values[k] ?? '');
+
+/** The files of a message as the server (or the visitor's own send) gave them; others dropped. */
+export function toFiles(value: unknown): File_[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter(
+      (f) =>
+        f &&
+        typeof f === 'object' &&
+        typeof f.path === 'string' &&
+        typeof f.name === 'string' &&
+        typeof f.type === 'string',
+    )
+    .slice(0, MAX_FILES)
+    .map((f) => ({
+      path: f.path,
+      name: f.name,
+      type: f.type,
+      size: typeof f.size === 'number' ? f.size : 0,
+      ...(typeof f.preview === 'string' && f.preview.startsWith('blob:')
+        ? { preview: f.preview }
+        : {}),
+    }));
+}
+
+const CSS = `
+.tray{display:flex;flex-wrap:wrap;gap:6px;padding:6px 12px 0;margin:0;list-style:none}
+.tray li{display:flex;align-items:center;gap:6px;max-width:100%;border:1px solid var(--line);border-radius:10px;padding:4px 6px;font-size:13px}
+.tray img,.files img{display:block;object-fit:cover;border-radius:8px}
+.tray img{width:36px;height:36px}
+.tray .name,.files .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:180px}
+.tray progress{width:60px}
+.tray .error{color:var(--danger,#b42318);white-space:normal}
+.tray button{background:none;border:0;color:inherit;cursor:pointer;font-size:16px;line-height:1;padding:2px 4px;border-radius:6px}
+.files{display:flex;flex-direction:column;gap:6px;margin-top:6px}
+.files a{color:inherit;display:inline-flex;align-items:center;gap:6px}
+.files img{max-width:220px;max-height:220px}
+`;
+
+export function createAttach(kit: Kit) {
+  const { h, useState, useEffect, chat } = kit;
+  let pending: Pending[] = [];
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    pending = [...pending];
+    for (const l of listeners) l();
+  };
+  let styled = false;
+  const style = (el: Element | null) => {
+    const root = el?.getRootNode();
+    if (!styled && root instanceof ShadowRoot) {
+      styled = true;
+      kit.adopt(root, CSS);
+    }
+  };
+  let words: Words = WORDS.en as Words;
+
+  async function headers() {
+    return {
+      apikey: chat.options.supabaseKey,
+      authorization: `Bearer ${(await chat.auth.session()).access_token}`,
+    };
+  }
+
+  async function upload(item: Pending) {
+    const { file } = item;
+    try {
+      const conversation = await chat.ensure();
+      const response = await fetch(`${chat.options.supabaseUrl}/functions/v1/chat/attachments`, {
+        method: 'POST',
+        headers: { ...(await headers()), 'content-type': 'application/json' },
+        body: JSON.stringify({
+          conversation_id: conversation.id,
+          name: item.name,
+          type: file.type || 'application/octet-stream',
+          size: file.size,
+        }),
+      });
+      const body = await response.json().catch(() => null);
+      if (!response.ok) {
+        const code = body?.error?.code;
+        const max = /([\d.]+) MB/.exec(body?.error?.message ?? '')?.[1] ?? '';
+        const template =
+          code === 'attachment_type_refused'
+            ? words[1]
+            : code === 'attachment_too_large'
+              ? words[2]
+              : words[3];
+        item.error = fill(template, { name: item.name, max });
+        return notify();
+      }
+      const path = body.path as string;
+      const auth = await headers();
+      await new Promise<void>((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open('POST', `${chat.options.supabaseUrl}/storage/v1/object/attachments/${path}`);
+        xhr.setRequestHeader('apikey', auth.apikey);
+        xhr.setRequestHeader('authorization', auth.authorization);
+        xhr.setRequestHeader('content-type', file.type || 'application/octet-stream');
+        xhr.setRequestHeader('x-upsert', 'false');
+        xhr.upload.onprogress = (event) => {
+          if (event.lengthComputable) {
+            item.progress = event.loaded / event.total;
+            notify();
+          }
+        };
+        xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(String(xhr.status))));
+        xhr.onerror = () => reject(new Error('network'));
+        xhr.send(file);
+      });
+      item.progress = 1;
+      item.path = path;
+    } catch {
+      item.error = fill(words[3], { name: item.name });
+    }
+    notify();
+  }
+
+  return {
+    /** Takes the files the visitor chose, dropped or pasted, and starts uploading them. */
+    add(files: Iterable<File>, language: string) {
+      words = (WORDS[language] ?? WORDS.en) as Words;
+      for (const file of files) {
+        if (pending.length >= MAX_FILES) {
+          pending.push({ file, name: file.name, progress: 0, error: words[4] });
+          break;
+        }
+        const item: Pending = {
+          file,
+          name: file.name || 'file',
+          progress: 0,
+          ...(file.type.startsWith('image/') ? { preview: URL.createObjectURL(file) } : {}),
+        };
+        pending.push(item);
+        void upload(item);
+      }
+      notify();
+    },
+    /** Uploaded and ready to send; undefined while any is still on its way or there are none. */
+    ready() {
+      const done = pending.filter((p) => !p.error);
+      if (!done.length || done.some((p) => !p.path)) return undefined;
+      return done.map((p) => ({
+        path: p.path as string,
+        name: p.name,
+        type: p.file.type,
+        size: p.file.size,
+        ...(p.preview ? { preview: p.preview } : {}),
+      }));
+    },
+    clear() {
+      pending = [];
+      notify();
+    },
+    /** What waits above the input: previews, progress, refusals in words. */
+    Tray() {
+      const [, setTick] = useState(0);
+      useEffect(() => {
+        const listen = () => setTick((n) => n + 1);
+        listeners.add(listen);
+        return () => {
+          listeners.delete(listen);
+        };
+      }, []);
+      if (!pending.length) return null;
+      return h(
+        'ul',
+        { class: 'tray', 'data-parley': 'tray', 'aria-label': words[6], ref: style },
+        pending.map((p, index) =>
+          h(
+            'li',
+            { key: index, 'data-parley': 'pending' },
+            p.preview ? h('img', { src: p.preview, alt: '' }) : null,
+            h('span', { class: 'name' }, p.name),
+            p.error
+              ? h('span', { class: 'error', role: 'alert' }, p.error)
+              : p.path
+                ? null
+                : h('progress', {
+                    max: 1,
+                    value: p.progress,
+                    'aria-label': fill(words[5], { name: p.name }),
+                  }),
+            h(
+              'button',
+              {
+                type: 'button',
+                'aria-label': fill(words[0], { name: p.name }),
+                onClick: () => {
+                  pending.splice(index, 1);
+                  notify();
+                },
+              },
+              '×',
+            ),
+          ),
+        ),
+      );
+    },
+    /** A message's files: pictures shown, other files as links, each fetched by a signed URL. */
+    Files({ files }: { files: unknown }) {
+      const list = toFiles(files);
+      const [urls, setUrls] = useState<Record<string, string>>({});
+      useEffect(() => {
+        let live = true;
+        void (async () => {
+          const found: Record<string, string> = {};
+          for (const f of list) {
+            try {
+              const response = await fetch(
+                `${chat.options.supabaseUrl}/storage/v1/object/sign/attachments/${f.path}`,
+                {
+                  method: 'POST',
+                  headers: { ...(await headers()), 'content-type': 'application/json' },
+                  body: JSON.stringify({ expiresIn: 3600 }),
+                },
+              );
+              const signed = (await response.json())?.signedURL;
+              if (response.ok && typeof signed === 'string' && signed.startsWith('/'))
+                found[f.path] = `${chat.options.supabaseUrl}/storage/v1${signed}`;
+            } catch {
+              // Shown by name only: still says what was sent.
+            }
+          }
+          if (live) setUrls(found);
+        })();
+        return () => {
+          live = false;
+        };
+      }, [list.map((f) => f.path).join('\n')]);
+      if (!list.length) return null;
+      return h(
+        'div',
+        { class: 'files', 'data-parley': 'files', ref: style },
+        list.map((f) => {
+          const url = urls[f.path];
+          const image = f.type.startsWith('image/') && (url || f.preview);
+          const label = h('span', { class: 'name' }, f.name);
+          const body = image ? h('img', { src: url || f.preview, alt: f.name }) : ['📄 ', label];
+          return url
+            ? h(
+                'a',
+                {
+                  key: f.path,
+                  href: url,
+                  target: '_blank',
+                  rel: 'noopener noreferrer',
+                  'data-parley': 'file',
+                },
+                body,
+              )
+            : h('span', { key: f.path, 'data-parley': 'file' }, body);
+        }),
+      );
+    },
+  };
+}
+
+export type Attach = ReturnType<typeof createAttach>;
