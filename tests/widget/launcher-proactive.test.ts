@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { axeViolations } from '../support/axe.ts';
-import { inShadow } from '../support/browser.ts';
+import { gotoShop, inShadow, shopPage } from '../support/browser.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
 import { createTenant, type TestTenant } from '../support/chat.ts';
 
@@ -13,10 +13,25 @@ import { createTenant, type TestTenant } from '../support/chat.ts';
 const ui = useBrowserHarness({ env: { CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' } });
 let tenant: TestTenant;
 let plain: TestTenant;
+let triggers: TestTenant;
 
 beforeAll(async () => {
   tenant = await createTenant(ui.h, { llm: null });
   plain = await createTenant(ui.h, { llm: null });
+  triggers = await createTenant(ui.h, { llm: null });
+  await ui.h.db.asService((sql) =>
+    sql.query(`update public.tenants set bot_config = bot_config || $2::jsonb where id = $1`, [
+      triggers.id,
+      {
+        proactive: [
+          { trigger: 'url', pattern: '*#promo', message: 'Questions about the promotion?' },
+          { trigger: 'scroll', percent: 90, message: 'Still looking?' },
+          { trigger: 'exit', message: 'Before you go…' },
+          { trigger: 'returning', message: 'Welcome back!' },
+        ],
+      },
+    ]),
+  );
   await ui.h.db.asService((sql) =>
     sql.query(`update public.tenants set bot_config = bot_config || $2::jsonb where id = $1`, [
       tenant.id,
@@ -115,4 +130,63 @@ describe('launcher options and proactive greetings', () => {
     expect(await label.isHidden()).toBe(true);
     expect(problems).toEqual([]);
   }, 120_000);
+
+  describe('each trigger, in a browser of its own', () => {
+    const TALL = '<div style="height:4000px">Long page</div>';
+    async function visit(options: { hash?: string; returning?: boolean } = {}) {
+      const { page, problems } = await ui.newPage();
+      if (options.returning) {
+        // This browser first saw the widget three days ago.
+        await page.addInitScript(
+          ([key, first]) =>
+            localStorage.setItem(`parley:${key}:proactive`, JSON.stringify({ first })),
+          [triggers.key, Math.floor(Date.now() / 86_400_000) - 3] as const,
+        );
+      }
+      const url = ui.shop.page(shopPage(ui.h, triggers).replace('</body>', `${TALL}</body>`));
+      await gotoShop(page, `${url}${options.hash ?? ''}`);
+      // The rules arrive with the app's config (idle load), then the chunk starts watching.
+      await expect.poll(() => chunkFetches(page), { timeout: 30_000 }).toHaveLength(1);
+      return { page, problems, bubble: page.locator('[data-parley="proactive"]') };
+    }
+
+    it('a matching URL', async () => {
+      const { bubble, problems } = await visit({ hash: '#promo' });
+      await bubble.waitFor({ timeout: 20_000 });
+      expect(await bubble.textContent()).toContain('Questions about the promotion?');
+      expect(problems).toEqual([]);
+    }, 120_000);
+
+    it('scroll depth, and nothing before it', async () => {
+      const { page, bubble } = await visit();
+      await page.waitForTimeout(2_000);
+      expect(await bubble.count()).toBe(0);
+      await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+      await bubble.waitFor({ timeout: 20_000 });
+      expect(await bubble.textContent()).toContain('Still looking?');
+      // Dismissed, it stays away.
+      await page.locator('[data-parley="proactive-close"]').click();
+      expect(await bubble.count()).toBe(0);
+    }, 120_000);
+
+    it('exit intent', async () => {
+      const { page, bubble } = await visit();
+      await page.mouse.move(200, 200);
+      await page.mouse.move(200, 0, { steps: 5 });
+      // The pointer leaving through the top edge of the window, as the browser reports it.
+      await page.evaluate(() =>
+        document.dispatchEvent(
+          new MouseEvent('mouseout', { clientX: 200, clientY: -1, bubbles: true }),
+        ),
+      );
+      await bubble.waitFor({ timeout: 20_000 });
+      expect(await bubble.textContent()).toContain('Before you go…');
+    }, 120_000);
+
+    it('a returning visitor', async () => {
+      const { bubble } = await visit({ returning: true });
+      await bubble.waitFor({ timeout: 20_000 });
+      expect(await bubble.textContent()).toContain('Welcome back!');
+    }, 120_000);
+  });
 });
