@@ -240,6 +240,16 @@ const TARGETS: Record<CaseName, Target> = {
       [c.w.a.tenantId],
     ],
   },
+  // Tenant A's conversations have made its roll-up rows.
+  analytics_hourly: {
+    where: 'tenant_id = $1',
+    params: (c) => [c.w.a.tenantId],
+    set: 'conversations = conversations',
+    insert: (c) => [
+      `insert into public.analytics_hourly (tenant_id, hour) values ($1, '2000-01-01T00:00:00Z')`,
+      [c.w.a.tenantId],
+    ],
+  },
   platform_audit_log: {
     where: 'tenant_id = $1',
     params: (c) => [c.w.a.tenantId],

@@ -195,6 +195,11 @@ const TARGETS: Record<CaseName, HttpTarget> = {
     column: 'role',
     insert: (c) => ({ tenant_id: c.w.a.tenantId, email: 'rls-new@example.test', role: 'agent' }),
   },
+  analytics_hourly: {
+    match: (c) => ({ tenant_id: c.w.a.tenantId }),
+    column: 'conversations',
+    insert: (c) => ({ tenant_id: c.w.a.tenantId, hour: '2000-01-01T00:00:00Z' }),
+  },
   platform_audit_log: {
     match: (c) => ({ tenant_id: c.w.a.tenantId }),
     column: 'detail',

@@ -128,6 +128,8 @@ export const EXPECTATIONS = {
   agent_presence: only(membersRead),
   // Where the widget loaded: owners and admins watch it; only the chat function records it.
   widget_loads: only(adminsRead),
+  // Kept by triggers only: nobody writes it through the API.
+  analytics_hourly: only(adminsRead),
   // Billing: owners/admins read; only the Stripe webhook (service) writes.
   subscriptions: only(adminsRead),
   stripe_events: only({ platformAdmin: 's---' }),
