@@ -1,5 +1,7 @@
+import { createClient } from '@supabase/supabase-js';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { admin, createStaff, overflowing, type Staff, signInAt } from '../support/admin.ts';
 import { axeViolations } from '../support/axe.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
@@ -213,6 +215,22 @@ describe('the WhatsApp page', () => {
     expect(await count('sent')).toBe('2');
     expect(await count('skipped')).toBe('0');
 
+    // A broadcast for tomorrow waits; it is paused and resumed from the page.
+    await part(page, 'wa-new-broadcast').click();
+    await bform.locator('input[name="name"]').fill('Tomorrow');
+    await bform.locator('input[name="variable-1"]').fill('friend');
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    const local = new Date(tomorrow.getTime() - tomorrow.getTimezoneOffset() * 60_000);
+    await bform.locator('input[name="scheduled_at"]').fill(local.toISOString().slice(0, 16));
+    await part(page, 'wa-broadcast-create').click();
+    const later = page.locator('[data-broadcast="Tomorrow"]');
+    await poll(() => later.getAttribute('data-status')).toBe('scheduled');
+    await later.locator('[data-admin="wa-pause"]').click();
+    await poll(() => later.getAttribute('data-status')).toBe('paused');
+    await later.locator('[data-admin="wa-resume"]').click();
+    await poll(() => later.getAttribute('data-status')).toBe('scheduled');
+    expect(graph.sent.filter((x) => x.body.type === 'template')).toHaveLength(4);
+
     const violations = await axeViolations(page, { mustCheck: ['button-name', 'label'] });
     expect(violations).toEqual([]);
     // The refused flow is the only failed request the page made.
@@ -255,5 +273,61 @@ describe('the WhatsApp page', () => {
     await page.waitForTimeout(1500);
     expect(await page.locator('.whatsapp').count()).toBe(0);
     expect(await page.content()).not.toContain('/functions/v1/whatsapp/');
+  }, 120_000);
+
+  it('neither an agent nor another workspace learns the settings or syncs templates', async () => {
+    const other = await createTenant(ui.h);
+    const otherOwner = await createStaff(ui.h, other, 'owner', 'Oded');
+    const [connection] = await ui.h.db.asService((sql) =>
+      sql.query<{ id: string }>(
+        `insert into public.whatsapp_connections
+           (tenant_id, phone_number_id, business_account_id, access_token, app_secret, verify_token)
+         values ($1, '106540352249999', '102290129349999', 'EAAG-x', 'secret-x', 'verify-xx')
+         returning id`,
+        [tenant.id],
+      ),
+    );
+    const signedIn = async (staff: Staff) => {
+      const client = createClient(ui.h.stack.url, ui.h.stack.keys.anonKey, {
+        auth: { persistSession: false, autoRefreshToken: false },
+        realtime: { transport: WebSocket as never },
+      });
+      const { error } = await client.auth.signInWithPassword(staff);
+      if (error) throw error;
+      return client;
+    };
+    const jobs = () =>
+      ui.h.db.asService((sql) =>
+        sql.query(
+          `select 1 from public.jobs where kind = 'whatsapp_templates_sync' and status = 'queued'
+             and payload ->> 'connection_id' = $1`,
+          [connection?.id],
+        ),
+      );
+    const before = (await jobs()).length;
+    for (const staff of [agent, otherOwner]) {
+      const client = await signedIn(staff);
+      const settings = await client.rpc('whatsapp_connection_settings', { p_tenant_id: tenant.id });
+      expect(settings.data ?? []).toEqual([]);
+      const sync = await client.rpc('sync_whatsapp_templates', { p_connection_id: connection?.id });
+      expect(sync.error?.code).toBe('42501');
+    }
+    expect((await jobs()).length).toBe(before);
+    // The owner learns which are set, never what they are.
+    const mine = await (await signedIn(owner)).rpc('whatsapp_connection_settings', {
+      p_tenant_id: tenant.id,
+    });
+    const row = (mine.data as Record<string, unknown>[]).find(
+      (r) => r.connection_id === connection?.id,
+    );
+    expect(row).toEqual({
+      connection_id: connection?.id,
+      phone_number_id: true,
+      business_account_id: true,
+      access_token: true,
+      app_secret: true,
+      verify_token: true,
+    });
+    expect(JSON.stringify(mine.data)).not.toContain('secret-x');
   }, 120_000);
 });
