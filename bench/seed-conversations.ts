@@ -91,6 +91,7 @@ export async function seedConversations(db: Db, options: SeedOptions): Promise<S
         where m.conversation_id = c.id`,
     );
     await sql.query(`select set_config('session_replication_role', 'origin', true)`);
+    await sql.query('select private.analytics_rebuild($1)', [tenant?.id]);
     await sql.query('analyze');
     const [some] = await sql.query<{ id: string }>(
       'select id from public.conversations order by created_at desc offset 500 limit 1',

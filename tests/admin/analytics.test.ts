@@ -112,6 +112,8 @@ beforeAll(async () => {
       [tenant.id],
     );
     await sql.query(`select set_config('session_replication_role', 'origin', true)`);
+    // The analytics roll-up, which its triggers would have kept.
+    await sql.query('select private.analytics_rebuild($1)', [tenant.id]);
   });
 }, 120_000);
 
