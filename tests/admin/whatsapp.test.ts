@@ -161,6 +161,16 @@ describe('the WhatsApp page', () => {
     await row.locator('[data-admin="wa-flow-toggle"]').click();
     await poll(() => row.getAttribute('data-enabled')).toBe('false');
 
+    // Edited as JSON again (PUT): the new trigger counts, and the flow stays off.
+    await row.locator('button').first().click();
+    const edited = JSON.parse(await flowText.inputValue());
+    expect(edited).toMatchObject({ name: 'Finnegans', enabled: false });
+    edited.triggers.push('carta');
+    await flowText.fill(JSON.stringify(edited));
+    await part(page, 'wa-flow-save').click();
+    await poll(() => row.textContent()).toContain('finnegans, menu, carta');
+    expect(await row.getAttribute('data-enabled')).toBe('false');
+
     // A broadcast of the approved template to the VIP segment.
     await part(page, 'wa-new-broadcast').click();
     const bform = part(page, 'wa-broadcast-form');
