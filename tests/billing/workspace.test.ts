@@ -195,6 +195,8 @@ describe('plans', () => {
       'channels',
       'retention_days',
       'crawl_pages',
+      'crawl_depth',
+      'crawl_max_pages',
     ];
     for (const plan of plans) expect(Object.keys(plan.limits).sort()).toEqual([...keys].sort());
     const prices = plans.map((p) => p.price_cents);
