@@ -231,6 +231,9 @@ export function createChat(host: Host) {
 
   /** The conversation to talk in, created on first need; one attempt at a time. */
   function ensureConversation(): Promise<Conversation> {
+    // A new conversation being started wins over the current one: a message typed meanwhile
+    // belongs to the new one.
+    if (starting) return starting;
     const current = state.conversation.value;
     if (current) return Promise.resolve(current);
     starting ??= startSession().finally(() => {
@@ -442,7 +445,10 @@ export function createChat(host: Host) {
         });
         return;
       }
-      await startSession(true).catch(fail);
+      starting = startSession(true).finally(() => {
+        starting = null;
+      });
+      await starting.catch(fail);
     },
     /** Logs the visitor out: another person may use this browser next. */
     async reset() {
