@@ -274,6 +274,30 @@ describe('the WhatsApp page', () => {
     }
   }, 180_000);
 
+  it('an operator reads the page but is offered no change', async () => {
+    const elsewhere = await createTenant(ui.h);
+    const operator = await createStaff(ui.h, elsewhere, 'owner', 'Oscar');
+    await ui.h.db.asService((sql) =>
+      sql.query('insert into public.platform_admins (user_id) values ($1)', [operator.id]),
+    );
+    const { page } = await ui.newPage();
+    await signInAt(page, ui.h, operator, `#/${tenant.id}/whatsapp`);
+    await page.locator('[data-connection]').first().waitFor({ state: 'visible', timeout: 30_000 });
+    await page.locator('[data-broadcast="Spring VIP"]').waitFor({ state: 'visible' });
+    expect(await page.locator('[data-flow="Finnegans"]').count()).toBe(1);
+    for (const action of [
+      'wa-add-connection',
+      'wa-sync',
+      'wa-new-flow',
+      'wa-flow-toggle',
+      'wa-new-broadcast',
+      'wa-pause',
+      'wa-resume',
+    ])
+      expect(await part(page, action).count(), action).toBe(0);
+    expect(await page.locator('.whatsapp').textContent()).toContain('read-only');
+  }, 120_000);
+
   it('an agent has no WhatsApp page', async () => {
     const { page } = await ui.newPage();
     await signInAt(page, ui.h, agent, `#/${tenant.id}/inbox`);
