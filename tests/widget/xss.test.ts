@@ -287,4 +287,39 @@ describe('hostile content is shown as text', () => {
     expectClean(findings, dialogs);
     expect(problems.filter((p) => p.startsWith('pageerror'))).toEqual([]);
   }, 120_000);
+
+  it('attachment names: every payload is shown as a file name, as text', async () => {
+    const { page, dialogs, problems } = await visitor();
+    await sendMessage(page, 'Here are my files');
+    const corpus = PAYLOADS.slice(0, 30).map((p) => p.slice(0, 255));
+    // Five files a message, as the database allows, each inside the conversation's own folder.
+    await ui.h.db.asService(async (sql) => {
+      const [c] = await sql.query<{ id: string; tenant_id: string }>(
+        `select id, tenant_id from public.conversations where tenant_id = $1 order by created_at desc limit 1`,
+        [tenant.id],
+      );
+      for (let i = 0; i < corpus.length; i += 5) {
+        const files = corpus.slice(i, i + 5).map((name, j) => ({
+          path: `${c?.tenant_id}/${c?.id}/${i + j}.png`,
+          name,
+          type: j % 2 ? 'application/pdf' : 'image/png',
+          size: 10,
+        }));
+        await sql.query(
+          `insert into public.messages (conversation_id, tenant_id, role, content, attachments)
+           values ($1, $2, 'user', '', $3::jsonb)`,
+          [c?.id, c?.tenant_id, files],
+        );
+      }
+    });
+    const names = page.locator('[data-parley="file"] .name');
+    const files = page.locator('[data-parley="file"]');
+    await expect.poll(() => files.count(), { timeout: 30_000 }).toBe(corpus.length);
+    const flat = (text: string) => text.replace(/\s+/g, ' ').trim();
+    // None of these files was uploaded, so each is shown by its name alone.
+    expect((await names.allTextContents()).map(flat).sort()).toEqual(corpus.map(flat).sort());
+    await page.waitForTimeout(500);
+    expectClean(await inspect(page), dialogs);
+    expect(problems.filter((p) => p.startsWith('pageerror'))).toEqual([]);
+  }, 120_000);
 });

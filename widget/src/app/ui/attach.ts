@@ -6,10 +6,13 @@ import type { useEffect as effectHook, useState as stateHook } from 'preact/hook
 // its hooks come from the app as arguments: importing them here would split them out of the app
 // into a shared chunk. The chat function names the path (inside the visitor's conversation
 // folder) and refuses what the tenant does not take, in words, before any byte leaves; Storage's
-// policies decide the upload itself. Names are text, always: never markup, never a URL.
+// policies decide the upload itself. Files picked together are sent as one message as soon as they
+// are all up (the ones refused stay in the tray, explained, until dismissed). The tray is built
+// with DOM calls; names are text, always: never markup, never a URL.
 
 export interface Uploader {
   auth: { session(): Promise<{ access_token: string }> };
+  actions: { send(text: string, files?: unknown[]): boolean };
   options: { supabaseUrl: string; supabaseKey: string };
   ensure(): Promise<{ id: string }>;
 }
@@ -29,15 +32,6 @@ interface File_ {
   size: number;
   /** The visitor's own picture, shown before the server has it. */
   preview?: string;
-}
-
-interface Pending {
-  file: File;
-  name: string;
-  preview?: string;
-  progress: number;
-  path?: string;
-  error?: string;
 }
 
 const MAX_FILES = 5;
@@ -100,36 +94,35 @@ export function toFiles(value: unknown): File_[] {
 }
 
 const CSS = `
-.tray{display:flex;flex-wrap:wrap;gap:6px;padding:6px 12px 0;margin:0;list-style:none}
+.tray{position:absolute;inset-inline:0;inset-block-end:100%;display:flex;flex-wrap:wrap;gap:6px;padding:6px 12px;margin:0;list-style:none;background:var(--bg);border-top:1px solid var(--line)}
 .tray li{display:flex;align-items:center;gap:6px;max-width:100%;border:1px solid var(--line);border-radius:10px;padding:4px 6px;font-size:13px}
 .tray img,.files img{display:block;object-fit:cover;border-radius:8px}
 .tray img{width:36px;height:36px}
 .tray .name,.files .name{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:180px}
 .tray progress{width:60px}
-.tray .error{color:var(--danger,#b42318);white-space:normal}
+.tray .error{white-space:normal}
 .tray button{background:none;border:0;color:inherit;cursor:pointer;font-size:16px;line-height:1;padding:2px 4px;border-radius:6px}
 .files{display:flex;flex-direction:column;gap:6px;margin-top:6px}
 .files a{color:inherit;display:inline-flex;align-items:center;gap:6px}
 .files img{max-width:220px;max-height:220px}
 `;
 
+const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string) => {
+  const node = document.createElement(tag);
+  if (text) node.textContent = text;
+  return node;
+};
+
 export function createAttach(kit: Kit) {
   const { h, useState, useEffect, chat } = kit;
-  let pending: Pending[] = [];
-  const listeners = new Set<() => void>();
-  const notify = () => {
-    pending = [...pending];
-    for (const l of listeners) l();
-  };
   let styled = false;
-  const style = (el: Element | null) => {
-    const root = el?.getRootNode();
+  const style = (node: Node | null) => {
+    const root = node?.getRootNode();
     if (!styled && root instanceof ShadowRoot) {
       styled = true;
       kit.adopt(root, CSS);
     }
   };
-  let words: Words = WORDS.en as Words;
 
   async function headers() {
     return {
@@ -138,8 +131,22 @@ export function createAttach(kit: Kit) {
     };
   }
 
-  async function upload(item: Pending) {
-    const { file } = item;
+  /** Uploads one file, showing its progress in `row`; its path, or null once refused in words. */
+  async function upload(file: File, row: HTMLLIElement, words: Words): Promise<File_ | null> {
+    const name = file.name || 'file';
+    const progress = el('progress');
+    progress.max = 1;
+    progress.value = 0;
+    progress.setAttribute('aria-label', fill(words[5], { name }));
+    row.insertBefore(progress, row.lastChild);
+    const refuse = (text: string) => {
+      progress.remove();
+      const error = el('span', text);
+      error.className = 'error';
+      error.setAttribute('role', 'alert');
+      row.insertBefore(error, row.lastChild);
+      return null;
+    };
     try {
       const conversation = await chat.ensure();
       const response = await fetch(`${chat.options.supabaseUrl}/functions/v1/chat/attachments`, {
@@ -147,7 +154,7 @@ export function createAttach(kit: Kit) {
         headers: { ...(await headers()), 'content-type': 'application/json' },
         body: JSON.stringify({
           conversation_id: conversation.id,
-          name: item.name,
+          name,
           type: file.type || 'application/octet-stream',
           size: file.size,
         }),
@@ -156,14 +163,16 @@ export function createAttach(kit: Kit) {
       if (!response.ok) {
         const code = body?.error?.code;
         const max = /([\d.]+) MB/.exec(body?.error?.message ?? '')?.[1] ?? '';
-        const template =
-          code === 'attachment_type_refused'
-            ? words[1]
-            : code === 'attachment_too_large'
-              ? words[2]
-              : words[3];
-        item.error = fill(template, { name: item.name, max });
-        return notify();
+        return refuse(
+          fill(
+            code === 'attachment_type_refused'
+              ? words[1]
+              : code === 'attachment_too_large'
+                ? words[2]
+                : words[3],
+            { name, max },
+          ),
+        );
       }
       const path = body.path as string;
       const auth = await headers();
@@ -175,103 +184,78 @@ export function createAttach(kit: Kit) {
         xhr.setRequestHeader('content-type', file.type || 'application/octet-stream');
         xhr.setRequestHeader('x-upsert', 'false');
         xhr.upload.onprogress = (event) => {
-          if (event.lengthComputable) {
-            item.progress = event.loaded / event.total;
-            notify();
-          }
+          if (event.lengthComputable) progress.value = event.loaded / event.total;
         };
         xhr.onload = () => (xhr.status < 300 ? resolve() : reject(new Error(String(xhr.status))));
         xhr.onerror = () => reject(new Error('network'));
         xhr.send(file);
       });
-      item.progress = 1;
-      item.path = path;
+      return { path, name, type: file.type, size: file.size };
     } catch {
-      item.error = fill(words[3], { name: item.name });
+      return refuse(fill(words[3], { name }));
     }
-    notify();
   }
 
   return {
-    /** Takes the files the visitor chose, dropped or pasted, and starts uploading them. */
-    add(files: Iterable<File>, language: string) {
-      words = (WORDS[language] ?? WORDS.en) as Words;
-      for (const file of files) {
-        if (pending.length >= MAX_FILES) {
-          pending.push({ file, name: file.name, progress: 0, error: words[4] });
-          break;
-        }
-        const item: Pending = {
-          file,
-          name: file.name || 'file',
-          progress: 0,
-          ...(file.type.startsWith('image/') ? { preview: URL.createObjectURL(file) } : {}),
-        };
-        pending.push(item);
-        void upload(item);
+    /**
+     * Shows the files the visitor chose, dropped or pasted above the composer `anchor` is in,
+     * uploads them, and sends those accepted as one message once all are up.
+     */
+    async add(anchor: HTMLElement, files: File[], language: string) {
+      const words = (WORDS[language] ?? WORDS.en) as Words;
+      const form = anchor.closest('form') as HTMLFormElement;
+      style(form);
+      let tray = form.querySelector<HTMLUListElement>('.tray');
+      if (!tray) {
+        tray = el('ul');
+        tray.className = 'tray';
+        tray.dataset.parley = 'tray';
+        tray.setAttribute('aria-label', words[6]);
+        form.prepend(tray);
       }
-      notify();
-    },
-    /** Uploaded and ready to send; undefined while any is still on its way or there are none. */
-    ready() {
-      const done = pending.filter((p) => !p.error);
-      if (!done.length || done.some((p) => !p.path)) return undefined;
-      return done.map((p) => ({
-        path: p.path as string,
-        name: p.name,
-        type: p.file.type,
-        size: p.file.size,
-        ...(p.preview ? { preview: p.preview } : {}),
-      }));
-    },
-    clear() {
-      pending = [];
-      notify();
-    },
-    /** What waits above the input: previews, progress, refusals in words. */
-    Tray() {
-      const [, setTick] = useState(0);
-      useEffect(() => {
-        const listen = () => setTick((n) => n + 1);
-        listeners.add(listen);
-        return () => {
-          listeners.delete(listen);
-        };
-      }, []);
-      if (!pending.length) return null;
-      return h(
-        'ul',
-        { class: 'tray', 'data-parley': 'tray', 'aria-label': words[6], ref: style },
-        pending.map((p, index) =>
-          h(
-            'li',
-            { key: index, 'data-parley': 'pending' },
-            p.preview ? h('img', { src: p.preview, alt: '' }) : null,
-            h('span', { class: 'name' }, p.name),
-            p.error
-              ? h('span', { class: 'error', role: 'alert' }, p.error)
-              : p.path
-                ? null
-                : h('progress', {
-                    max: 1,
-                    value: p.progress,
-                    'aria-label': fill(words[5], { name: p.name }),
-                  }),
-            h(
-              'button',
-              {
-                type: 'button',
-                'aria-label': fill(words[0], { name: p.name }),
-                onClick: () => {
-                  pending.splice(index, 1);
-                  notify();
-                },
-              },
-              '×',
-            ),
-          ),
-        ),
-      );
+      const list = tray;
+      const rows = files.slice(0, MAX_FILES).map((file) => {
+        const row = el('li');
+        row.dataset.parley = 'pending';
+        const name = file.name || 'file';
+        let preview: string | undefined;
+        if (file.type.startsWith('image/')) {
+          preview = URL.createObjectURL(file);
+          const img = el('img');
+          img.src = preview;
+          img.alt = '';
+          row.append(img);
+        }
+        const remove = el('button', '×');
+        remove.type = 'button';
+        remove.setAttribute('aria-label', fill(words[0], { name }));
+        remove.addEventListener('click', () => {
+          row.remove();
+          if (!list.childElementCount) list.remove();
+          anchor.focus();
+        });
+        const label = el('span', name);
+        label.className = 'name';
+        row.append(label, remove);
+        list.append(row);
+        return { file, row, preview };
+      });
+      if (files.length > MAX_FILES) {
+        const note = el('li', words[4]);
+        note.setAttribute('role', 'alert');
+        note.dataset.parley = 'pending';
+        list.append(note);
+      }
+      const done = await Promise.all(rows.map((r) => upload(r.file, r.row, words)));
+      const sent: File_[] = [];
+      rows.forEach((r, i) => {
+        const file = done[i];
+        if (!file) return;
+        sent.push(r.preview ? { ...file, preview: r.preview } : file);
+        r.row.remove();
+      });
+      if (!list.childElementCount) list.remove();
+      if (sent.length) chat.actions.send('', sent);
     },
     /** A message's files: pictures shown, other files as links, each fetched by a signed URL. */
     Files({ files }: { files: unknown }) {

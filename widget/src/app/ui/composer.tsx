@@ -1,10 +1,7 @@
-import type { FunctionComponent } from 'preact';
 import { useRef, useState } from 'preact/hooks';
 import { MAX_LENGTH } from '../chat.ts';
 import { format, type Strings } from '../i18n.ts';
-import type { Attach } from './attach.ts';
-import type { PickerProps } from './emoji.ts';
-import { loadAttach, loadPicker } from './extras.tsx';
+import { attachFiles, toggleEmoji } from './extras.tsx';
 import { SendIcon } from './icons.tsx';
 
 interface Props {
@@ -17,11 +14,8 @@ interface Props {
 
 export function Composer({ t, language, disabled, onSend, onTyping }: Props) {
   const [text, setText] = useState('');
-  const [files, setFiles] = useState<Attach | null>(null);
-  const [Picker, setPicker] = useState<FunctionComponent<PickerProps> | null>(null);
   const input = useRef<HTMLTextAreaElement>(null);
   const chooser = useRef<HTMLInputElement>(null);
-  const emojiButton = useRef<HTMLButtonElement>(null);
   const length = text.length;
   const over = length > MAX_LENGTH;
   const empty = !text.trim();
@@ -32,21 +26,15 @@ export function Composer({ t, language, disabled, onSend, onTyping }: Props) {
     el.style.height = 'auto';
     el.style.height = `${Math.min(el.scrollHeight + 2, 140)}px`;
   };
-  // Files picked, dropped or pasted fetch the attachments chunk, which uploads them at once.
+  // Files picked, dropped or pasted fetch the attachments chunk, which uploads and sends them.
+  // Copied now: the file input is cleared (and its list emptied) before the chunk arrives.
   const add = (list?: FileList | null) => {
-    // Copied now: the input is cleared (and its list emptied) before the chunk arrives.
     const chosen = [...(list ?? [])];
-    if (chosen.length)
-      void loadAttach().then((a) => {
-        setFiles(() => a);
-        a.add(chosen, language);
-      });
+    if (chosen.length) void attachFiles(input.current as HTMLElement, chosen, language);
   };
   const submit = () => {
-    const ready = files?.ready();
-    if (disabled || over || (empty && !ready)) return;
-    if (onSend(text, ready)) {
-      files?.clear();
+    if (disabled || empty || over) return;
+    if (onSend(text)) {
       setText('');
       if (input.current) {
         input.current.value = '';
@@ -54,126 +42,101 @@ export function Composer({ t, language, disabled, onSend, onTyping }: Props) {
       }
     }
   };
-  const insert = (emoji: string) => {
-    const el = input.current as HTMLTextAreaElement;
-    const at = el.selectionStart ?? text.length;
-    const next = text.slice(0, at) + emoji + text.slice(el.selectionEnd ?? at);
-    setText(next);
-    el.value = next;
-    el.focus();
-    el.setSelectionRange(at + emoji.length, at + emoji.length);
-  };
 
   return (
-    <>
-      {files && <files.Tray />}
-      <form
-        class="composer"
-        onSubmit={(event) => {
-          event.preventDefault();
-          submit();
+    <form
+      class="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        submit();
+      }}
+      onDragOver={(event) => event.preventDefault()}
+      onDrop={(event) => {
+        event.preventDefault();
+        add(event.dataTransfer?.files);
+      }}
+    >
+      <input
+        ref={chooser}
+        type="file"
+        multiple
+        hidden
+        data-parley="file-input"
+        onChange={(event) => {
+          add(event.currentTarget.files);
+          event.currentTarget.value = '';
         }}
-        onDragOver={(event) => event.preventDefault()}
-        onDrop={(event) => {
-          event.preventDefault();
-          add(event.dataTransfer?.files);
-        }}
+      />
+      <button
+        type="button"
+        class="tool"
+        data-parley="attach"
+        aria-label={t.attach}
+        disabled={disabled}
+        onClick={() => chooser.current?.click()}
       >
-        {Picker && (
-          <Picker
-            label={t.emoji}
-            onPick={insert}
-            onClose={() => {
-              setPicker(null);
-              emojiButton.current?.focus();
-            }}
-          />
-        )}
-        <input
-          ref={chooser}
-          type="file"
-          multiple
-          hidden
-          data-parley="file-input"
-          onChange={(event) => {
-            add(event.currentTarget.files);
-            event.currentTarget.value = '';
+        📎
+      </button>
+      <div class="field">
+        <textarea
+          ref={input}
+          data-parley="input"
+          rows={1}
+          value={text}
+          disabled={disabled}
+          placeholder={t.placeholder}
+          aria-label={t.placeholder}
+          aria-describedby={nearLimit ? 'parley-counter' : undefined}
+          onInput={(event) => {
+            setText(event.currentTarget.value);
+            grow(event.currentTarget);
+            onTyping();
+          }}
+          onPaste={(event) => {
+            if (event.clipboardData?.files.length) {
+              event.preventDefault();
+              add(event.clipboardData.files);
+            }
+          }}
+          onKeyDown={(event) => {
+            // Enter sends; Shift+Enter and IME composition keep their usual meaning.
+            if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+              event.preventDefault();
+              submit();
+            }
           }}
         />
-        <button
-          type="button"
-          class="tool"
-          data-parley="attach"
-          aria-label={t.attach}
-          disabled={disabled}
-          onClick={() => chooser.current?.click()}
+        <span
+          class="counter"
+          id="parley-counter"
+          data-parley="counter"
+          data-over={String(over)}
+          hidden={!nearLimit}
+          title={format(t.characters, { n: length, max: MAX_LENGTH })}
         >
-          📎
-        </button>
-        <div class="field">
-          <textarea
-            ref={input}
-            data-parley="input"
-            rows={1}
-            value={text}
-            disabled={disabled}
-            placeholder={t.placeholder}
-            aria-label={t.placeholder}
-            aria-describedby={nearLimit ? 'parley-counter' : undefined}
-            onInput={(event) => {
-              setText(event.currentTarget.value);
-              grow(event.currentTarget);
-              onTyping();
-            }}
-            onPaste={(event) => {
-              if (event.clipboardData?.files.length) {
-                event.preventDefault();
-                add(event.clipboardData.files);
-              }
-            }}
-            onKeyDown={(event) => {
-              // Enter sends; Shift+Enter and IME composition keep their usual meaning.
-              if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-                event.preventDefault();
-                submit();
-              }
-            }}
-          />
-          <span
-            class="counter"
-            id="parley-counter"
-            data-parley="counter"
-            data-over={String(over)}
-            hidden={!nearLimit}
-            title={format(t.characters, { n: length, max: MAX_LENGTH })}
-          >
-            {length}/{MAX_LENGTH}
-          </span>
-        </div>
-        <button
-          ref={emojiButton}
-          type="button"
-          class="tool"
-          data-parley="emoji-button"
-          aria-label={t.emoji}
-          aria-expanded={!!Picker}
-          disabled={disabled}
-          onClick={() =>
-            Picker ? setPicker(null) : void loadPicker().then((p) => setPicker(() => p))
-          }
-        >
-          🙂
-        </button>
-        <button
-          type="submit"
-          class="send"
-          data-parley="send"
-          aria-label={t.send}
-          disabled={disabled || over || (empty && !files)}
-        >
-          <SendIcon />
-        </button>
-      </form>
-    </>
+          {length}/{MAX_LENGTH}
+        </span>
+      </div>
+      <button
+        type="button"
+        class="tool"
+        data-parley="emoji-button"
+        aria-label={t.emoji}
+        aria-expanded="false"
+        disabled={disabled}
+        onClick={(event) => void toggleEmoji(event.currentTarget, t.emoji)}
+      >
+        🙂
+      </button>
+      <button
+        type="submit"
+        class="send"
+        data-parley="send"
+        aria-label={t.send}
+        disabled={disabled || empty || over}
+      >
+        <SendIcon />
+      </button>
+    </form>
   );
 }

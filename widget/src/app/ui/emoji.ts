@@ -1,10 +1,8 @@
-import type { h as createElement } from 'preact';
-import type { useEffect as effectHook, useRef as refHook } from 'preact/hooks';
-
-// A small emoji picker: a chunk of its own, fetched when the visitor first opens it (the loader
-// and the chat window carry none of it). Preact comes from the app as arguments so it is not split
-// out of the app. Keyboard: arrows move through the grid, Home/End jump, Enter or Space picks,
-// Escape closes and gives focus back to the button that opened it.
+// A small emoji picker: a chunk of its own, fetched when the visitor first opens it (the loader and
+// the chat window carry none of it). Built with DOM calls, so it needs nothing of the app's: it
+// inserts at the input's cursor and tells the composer through the input's own `input` event.
+// Keyboard: arrows move through the grid (mirrored right to left), Home/End jump, Enter or Space
+// picks (the grid stays for another), Escape closes it and gives focus back to its button.
 
 const EMOJI =
   '😀 😂 😊 😍 🤔 😅 😢 😡 👍 👎 👏 🙏 👋 💪 🎉 ❤️ 🔥 ✨ ✅ ❌ ⭐ 📦 🚚 💳 🛒 📅 ⏰ 📎 💬 ❓ ❗ 🙂'.split(
@@ -18,64 +16,64 @@ const CSS = `
 .emoji button:hover,.emoji button:focus-visible{background:var(--bot)}
 `;
 
-export interface PickerProps {
-  label: string;
-  onPick(emoji: string): void;
-  onClose(): void;
-}
+let styled = false;
 
-export function createPicker(
-  h: typeof createElement,
-  useEffect: typeof effectHook,
-  useRef: typeof refHook,
+/** Opens the picker above the composer `button` belongs to, or closes it when it is open. */
+export function toggle(
+  button: HTMLButtonElement,
+  label: string,
   adopt: (root: ShadowRoot, css: string) => void,
 ) {
-  let styled = false;
-  return function Picker({ label, onPick, onClose }: PickerProps) {
-    const grid = useRef<HTMLDivElement>(null);
-    useEffect(() => {
-      const root = grid.current?.getRootNode();
-      if (!styled && root instanceof ShadowRoot) {
-        styled = true;
-        adopt(root, CSS);
-      }
-      grid.current?.querySelector('button')?.focus();
-    }, []);
-    const move = (event: KeyboardEvent) => {
-      const buttons = [...(grid.current?.querySelectorAll('button') ?? [])];
-      const at = buttons.indexOf(event.target as HTMLButtonElement);
-      const rtl = getComputedStyle(grid.current as Element).direction === 'rtl';
-      const step: Record<string, number> = {
-        ArrowRight: rtl ? -1 : 1,
-        ArrowLeft: rtl ? 1 : -1,
-        ArrowDown: COLUMNS,
-        ArrowUp: -COLUMNS,
-        Home: -at,
-        End: buttons.length - 1 - at,
-      };
-      if (event.key === 'Escape') {
-        event.preventDefault();
-        event.stopPropagation();
-        onClose();
-      } else if (event.key in step) {
-        event.preventDefault();
-        const next = Math.min(buttons.length - 1, Math.max(0, at + (step[event.key] ?? 0)));
-        buttons[next]?.focus();
-      }
-    };
-    return h(
-      'div',
-      {
-        class: 'emoji',
-        role: 'group',
-        'aria-label': label,
-        ref: grid,
-        onKeyDown: move,
-        'data-parley': 'emoji',
-      },
-      EMOJI.map((emoji) =>
-        h('button', { type: 'button', key: emoji, onClick: () => onPick(emoji) }, emoji),
-      ),
-    );
+  const form = button.closest('form') as HTMLFormElement;
+  const close = () => {
+    form.querySelector('.emoji')?.remove();
+    button.setAttribute('aria-expanded', 'false');
   };
+  if (form.querySelector('.emoji')) return close();
+  const root = button.getRootNode();
+  if (!styled && root instanceof ShadowRoot) {
+    styled = true;
+    adopt(root, CSS);
+  }
+  const grid = document.createElement('div');
+  grid.className = 'emoji';
+  grid.setAttribute('role', 'group');
+  grid.setAttribute('aria-label', label);
+  grid.dataset.parley = 'emoji';
+  const input = form.querySelector('textarea') as HTMLTextAreaElement;
+  for (const emoji of EMOJI) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = emoji;
+    b.addEventListener('click', () => {
+      input.setRangeText(emoji, input.selectionStart, input.selectionEnd, 'end');
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    grid.append(b);
+  }
+  grid.addEventListener('keydown', (event) => {
+    const buttons = [...grid.querySelectorAll('button')];
+    const at = buttons.indexOf(event.target as HTMLButtonElement);
+    const rtl = getComputedStyle(grid).direction === 'rtl';
+    const step: Record<string, number> = {
+      ArrowRight: rtl ? -1 : 1,
+      ArrowLeft: rtl ? 1 : -1,
+      ArrowDown: COLUMNS,
+      ArrowUp: -COLUMNS,
+      Home: -at,
+      End: buttons.length - 1 - at,
+    };
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      event.stopPropagation();
+      close();
+      button.focus();
+    } else if (event.key in step) {
+      event.preventDefault();
+      buttons[Math.min(buttons.length - 1, Math.max(0, at + (step[event.key] ?? 0)))]?.focus();
+    }
+  });
+  form.append(grid);
+  button.setAttribute('aria-expanded', 'true');
+  grid.querySelector('button')?.focus();
 }

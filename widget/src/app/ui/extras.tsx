@@ -1,5 +1,5 @@
 import { h } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { adoptStyles } from '../../shared/adopt-styles.ts';
 import type { Attach, Uploader } from './attach.ts';
 
@@ -20,11 +20,14 @@ export const loadAttach = () =>
     m.createAttach({ h, useState, useEffect, adopt: adoptStyles, chat }),
   ));
 
-export const loadPicker = () =>
-  import('./emoji.ts').then((m) => m.createPicker(h, useEffect, useRef, adoptStyles));
+export const attachFiles = (anchor: HTMLElement, files: File[], language: string) =>
+  loadAttach().then((a) => a.add(anchor, files, language));
 
-export const loadTranscript = () =>
-  import('./transcript.ts').then((m) => m.createTranscript(h, useState, chat));
+export const toggleEmoji = (button: HTMLButtonElement, label: string) =>
+  import('./emoji.ts').then((m) => m.toggle(button, label, adoptStyles));
+
+export const openTranscript = (button: HTMLElement, language: string) =>
+  import('./transcript.ts').then((m) => m.open(button, language, chat, adoptStyles));
 
 /** A message's files, drawn by the attachments chunk. */
 export function Files({ files }: { files: unknown }) {

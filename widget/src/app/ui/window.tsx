@@ -8,7 +8,7 @@ import { isRtlLocale } from '../i18n.ts';
 import type { TeamMember } from '../types.ts';
 import { Composer } from './composer.tsx';
 import { Conversation } from './conversation.tsx';
-import { loadTranscript } from './extras.tsx';
+import { openTranscript } from './extras.tsx';
 import { trapTab } from './focus.ts';
 import type { HistoryProps } from './history.ts';
 import { CloseIcon, NewIcon } from './icons.tsx';
@@ -38,10 +38,6 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
   const refused = notice === 'identityRequired' || notice === 'unavailable';
   const [confirming, setConfirming] = useState(false);
   const [Past, setPast] = useState<FunctionComponent<HistoryProps> | null>(null);
-  const [Mail, setMail] = useState<FunctionComponent<{
-    language: string;
-    onClose(): void;
-  }> | null>(null);
   const team = (config?.team ?? [])
     .map((m: TeamMember) => ({ ...m, src: imageUrl(m.avatar_url) }))
     .filter((m) => m.src);
@@ -53,7 +49,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
   useEffect(() => {
     if (!open || !dialog.current) return;
     const field = dialog.current.querySelector<HTMLElement>(
-      'input:not([disabled]),textarea:not([disabled])',
+      'input:not([disabled]):not([hidden]),textarea:not([disabled])',
     );
     if (field && !matchMedia('(pointer: coarse)').matches) field.focus();
     else dialog.current.focus();
@@ -204,7 +200,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
               type="button"
               class="link"
               data-parley="transcript-button"
-              onClick={() => void loadTranscript().then((f) => setMail(() => f))}
+              onClick={(event) => void openTranscript(event.currentTarget, locale.slice(0, 2))}
             >
               {t.transcript}
             </button>
@@ -213,16 +209,13 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
       )}
       {/* A resolved conversation still takes the visitor's message: it reopens for a person. */}
       {!prechat && (
-        <>
-          {Mail && <Mail language={locale.slice(0, 2)} onClose={() => setMail(null)} />}
-          <Composer
-            t={t}
-            language={locale.slice(0, 2)}
-            disabled={refused}
-            onSend={actions.send}
-            onTyping={actions.typing}
-          />
-        </>
+        <Composer
+          t={t}
+          language={locale.slice(0, 2)}
+          disabled={refused}
+          onSend={actions.send}
+          onTyping={actions.typing}
+        />
       )}
     </div>
   );
