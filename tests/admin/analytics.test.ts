@@ -250,7 +250,61 @@ describe('analytics page', () => {
       expect(history.error?.code, staff.name).toBe('42501');
       const support = await client.rpc('conversation_metrics_daily', range);
       expect(support.error?.code, staff.name).toBe('42501');
+      // Nor may they move the tenant's days.
+      const moved = await client
+        .from('tenants')
+        .update({ time_zone: 'Asia/Kolkata' }, { count: 'exact' })
+        .eq('id', tenant.id);
+      expect(moved.error !== null || moved.count === 0, staff.name).toBe(true);
       await client.auth.signOut();
     }
+    const [row] = await ui.h.db.asService((sql) =>
+      sql.query<{ time_zone: string }>('select time_zone from public.tenants where id = $1', [
+        tenant.id,
+      ]),
+    );
+    expect(row?.time_zone).toBe(ZONE);
+  }, 120_000);
+
+  it('lets an owner pick the time zone from every zone the browser knows, and saves it', async () => {
+    const { page } = await ui.newPage();
+    await openAnalytics(page, owner);
+    const select = page.locator('[data-admin="time-zone"]');
+    expect(await select.inputValue()).toBe(ZONE);
+    const offered = await select.locator('option').count();
+    const known = await page.evaluate(() => Intl.supportedValuesOf('timeZone').length);
+    expect(offered).toBeGreaterThanOrEqual(known);
+    expect(await axeViolations(page)).toEqual([]);
+    // A half-hour zone: its days start inside a UTC hour, read row by row. Chromium's ICU may
+    // list it under its older name, which Postgres knows as well.
+    const india = await page.evaluate(
+      () =>
+        Intl.supportedValuesOf('timeZone').find(
+          (z) => z === 'Asia/Kolkata' || z === 'Asia/Calcutta',
+        ) ?? '',
+    );
+    expect(india).not.toBe('');
+    await select.selectOption(india);
+    await page.locator('[data-admin="time-zone-save"]').click();
+    await poll(() => page.locator('[data-admin="time-zone-status"]').textContent()).toContain(
+      india,
+    );
+    const zoneOf = async () => {
+      const [row] = await ui.h.db.asService((sql) =>
+        sql.query<{ time_zone: string }>('select time_zone from public.tenants where id = $1', [
+          tenant.id,
+        ]),
+      );
+      return row?.time_zone;
+    };
+    expect(await zoneOf()).toBe(india);
+    await poll(() => page.locator('[data-admin="analytics-error"]').count()).toBe(0);
+    await page.reload();
+    await page.locator('[data-admin="analytics-tiles"]').waitFor({ timeout: 30_000 });
+    expect(await page.locator('[data-admin="time-zone"]').inputValue()).toBe(india);
+    // Back to the tenant's zone, through the page again.
+    await page.locator('[data-admin="time-zone"]').selectOption(ZONE);
+    await page.locator('[data-admin="time-zone-save"]').click();
+    await poll(zoneOf).toBe(ZONE);
   }, 120_000);
 });

@@ -59,6 +59,25 @@ export async function loadTimeZone(tenantId: string): Promise<string> {
   return row?.time_zone || 'UTC';
 }
 
+/** Sets the zone the tenant's days start in; Postgres refuses a name it does not know (22023). */
+export async function saveTimeZone(tenantId: string, timeZone: string): Promise<void> {
+  // Counted, not returned: not every column of the row is the caller's to read back.
+  const result = await supabase()
+    .from('tenants')
+    .update({ time_zone: timeZone }, { count: 'exact' })
+    .eq('id', tenantId);
+  if (result.error) throw result.error;
+  // RLS filters an update it refuses down to no rows rather than an error.
+  if (result.count === 0) throw new Error('only owners and admins may change it');
+}
+
+/** The IANA zones this browser knows, UTC first; the tenant's own zone is kept if it is missing. */
+export function timeZones(current: string): string[] {
+  const known = Intl.supportedValuesOf('timeZone').filter((z) => z !== 'UTC');
+  if (current !== 'UTC' && !known.includes(current)) known.push(current);
+  return ['UTC', ...known.sort()];
+}
+
 /** YYYY-MM-DD of `date` in a time zone. */
 export function dayIn(timeZone: string, date = new Date()): string {
   // en-CA writes dates as YYYY-MM-DD.

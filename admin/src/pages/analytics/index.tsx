@@ -8,8 +8,11 @@ import {
   loadTimeZone,
   type Range,
   type SupportDay,
+  saveTimeZone,
+  timeZones,
 } from '../../data/analytics.ts';
 import { problem } from '../../data/client.ts';
+import { currentMembership } from '../../data/tenants.ts';
 import { locale } from '../../i18n/index.ts';
 import type { PageProps } from '../types.ts';
 import { Chart, type ChartSeries } from './chart.tsx';
@@ -342,6 +345,70 @@ function ByAgent({ agents }: { agents: AgentFigures[] }) {
   );
 }
 
+/** The tenant's time zone: owners and admins change it here; operators only see it. */
+function ZonePicker({
+  tenantId,
+  zone,
+  onSaved,
+}: {
+  tenantId: string;
+  zone: string;
+  onSaved: (zone: string) => void;
+}) {
+  const [choice, setChoice] = useState(zone);
+  const [status, setStatus] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const zones = useMemo(() => timeZones(zone), [zone]);
+  const role = currentMembership.value?.role;
+  if (role !== 'owner' && role !== 'admin') {
+    return <p class="muted">{m('zoneNote', { zone })}</p>;
+  }
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setStatus(null);
+    try {
+      await saveTimeZone(tenantId, choice);
+      setStatus({ ok: true, text: m('zoneSaved', { zone: choice }) });
+      onSaved(choice);
+    } catch (error) {
+      setStatus({ ok: false, text: m('zoneFailed', { reason: problem(error) }) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form class="zone-picker" data-admin="time-zone-form" onSubmit={save}>
+      <label>
+        {m('zoneLabel')}
+        <select
+          data-admin="time-zone"
+          value={choice}
+          onChange={(e) => setChoice((e.currentTarget as HTMLSelectElement).value)}
+        >
+          {zones.map((z) => (
+            <option key={z} value={z}>
+              {z}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button type="submit" data-admin="time-zone-save" disabled={busy || choice === zone}>
+        {m('zoneSave')}
+      </button>
+      {status && (
+        <p
+          class={status.ok ? 'muted' : 'error'}
+          role={status.ok ? 'status' : 'alert'}
+          data-admin="time-zone-status"
+        >
+          {status.text}
+        </p>
+      )}
+    </form>
+  );
+}
+
 export default function AnalyticsPage({ tenantId }: PageProps) {
   const [timeZone, setTimeZone] = useState<string | null>(null);
   const [preset, setPreset] = useState<Preset>('30');
@@ -441,8 +508,22 @@ export default function AnalyticsPage({ tenantId }: PageProps) {
             }}
           />
         </label>
-        {timeZone && <p class="muted">{m('zoneNote', { zone: timeZone })}</p>}
       </form>
+      {timeZone && (
+        <ZonePicker
+          tenantId={tenantId}
+          zone={timeZone}
+          onSaved={(zone) => {
+            // The same preset, counted in the new zone's days.
+            setTimeZone(zone);
+            if (preset !== 'custom') {
+              const today = dayIn(zone);
+              setTo(today);
+              setFrom(addDays(today, 1 - Number(preset)));
+            }
+          }}
+        />
+      )}
       {timeZone && !valid && (
         <p class="error" role="alert">
           {m('badRange')}
