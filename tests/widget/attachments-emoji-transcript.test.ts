@@ -32,6 +32,18 @@ function chunkRequests(page: import('playwright-core').Page) {
   return seen;
 }
 
+/** Clicks the paperclip and answers the file chooser it opens. */
+async function choose(
+  page: import('playwright-core').Page,
+  file: { name: string; mimeType: string; buffer: Buffer },
+) {
+  const [chooser] = await Promise.all([
+    page.waitForEvent('filechooser'),
+    page.locator('[data-parley="attach"]').click(),
+  ]);
+  await chooser.setFiles(file);
+}
+
 describe('attachments', () => {
   it('uploads a picked image with a preview, sends it, and staff see it in the inbox', async () => {
     const { page, problems } = await ui.openShop(
@@ -44,9 +56,7 @@ describe('attachments', () => {
     expect(chunks).toEqual([]);
     await sendMessage(page, 'I have a photo of the damage');
 
-    await page
-      .locator('[data-parley="file-input"]')
-      .setInputFiles({ name: HOSTILE_NAME, mimeType: 'image/png', buffer: PNG });
+    await choose(page, { name: HOSTILE_NAME, mimeType: 'image/png', buffer: PNG });
     // Uploaded, with a preview and a progress bar on the way, and sent as a message of its own.
     const pending = page.locator('[data-parley="pending"]');
     const file = page.locator('[data-parley="message"][data-role="user"] [data-parley="file"]');
@@ -106,7 +116,7 @@ describe('attachments', () => {
       },
     );
     await openWidget(page);
-    await page.locator('[data-parley="file-input"]').setInputFiles({
+    await choose(page, {
       name: 'setup.exe',
       mimeType: 'application/x-msdownload',
       buffer: Buffer.from('MZ'),

@@ -6,16 +6,14 @@ import { SendIcon } from './icons.tsx';
 
 interface Props {
   t: Strings;
-  language: string;
   disabled: boolean;
   onSend(text: string, files?: unknown[]): boolean;
   onTyping(): void;
 }
 
-export function Composer({ t, language, disabled, onSend, onTyping }: Props) {
+export function Composer({ t, disabled, onSend, onTyping }: Props) {
   const [text, setText] = useState('');
   const input = useRef<HTMLTextAreaElement>(null);
-  const chooser = useRef<HTMLInputElement>(null);
   const length = text.length;
   const over = length > MAX_LENGTH;
   const empty = !text.trim();
@@ -26,11 +24,9 @@ export function Composer({ t, language, disabled, onSend, onTyping }: Props) {
     el.style.height = 'auto';
     el.style.height = `${Math.min(el.scrollHeight + 2, 140)}px`;
   };
-  // Files picked, dropped or pasted fetch the attachments chunk, which uploads and sends them.
-  // Copied now: the file input is cleared (and its list emptied) before the chunk arrives.
+  // Files dropped or pasted fetch the attachments chunk, which uploads and sends them.
   const add = (list?: FileList | null) => {
-    const chosen = [...(list ?? [])];
-    if (chosen.length) void attachFiles(input.current as HTMLElement, chosen, language);
+    if (list?.length) void attachFiles(input.current as HTMLElement, [...list]);
   };
   const submit = () => {
     if (disabled || empty || over) return;
@@ -56,24 +52,13 @@ export function Composer({ t, language, disabled, onSend, onTyping }: Props) {
         add(event.dataTransfer?.files);
       }}
     >
-      <input
-        ref={chooser}
-        type="file"
-        multiple
-        hidden
-        data-parley="file-input"
-        onChange={(event) => {
-          add(event.currentTarget.files);
-          event.currentTarget.value = '';
-        }}
-      />
       <button
         type="button"
         class="tool"
         data-parley="attach"
         aria-label={t.attach}
         disabled={disabled}
-        onClick={() => chooser.current?.click()}
+        onClick={(event) => void attachFiles(event.currentTarget)}
       >
         📎
       </button>

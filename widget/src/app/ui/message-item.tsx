@@ -6,7 +6,7 @@ import { imageUrl } from '../../shared/safe-url.ts';
 import { textDirection } from '../direction.ts';
 import { format, type Strings } from '../i18n.ts';
 import type { Message } from '../types.ts';
-import { Files } from './extras.tsx';
+import { showFiles } from './extras.tsx';
 import { ThumbDownIcon, ThumbUpIcon } from './icons.tsx';
 import type { RichProps } from './rich.ts';
 
@@ -67,7 +67,9 @@ export function MessageItem({ message, t, locale, uiDir, onRate, onRetry, onSend
       <div class="bubble" data-parley="content">
         {role === 'user' || role === 'system' ? message.content : markdown(message.content)}
       </div>
-      {!!message.attachments && <Files files={message.attachments} />}
+      {!!message.attachments && (
+        <div class="files" ref={(box) => void showFiles(box, message.attachments)} />
+      )}
       {message.rich && (bot || role === 'agent') && (
         <RichPart rich={message.rich} onSend={onSend} />
       )}

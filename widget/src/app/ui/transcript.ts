@@ -40,7 +40,6 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, text?: string) => {
 /** Shows the form under the links `button` sits among (once), its address field focused. */
 export function open(
   button: HTMLElement,
-  language: string,
   chat: Uploader,
   adopt: (root: ShadowRoot, css: string) => void,
 ) {
@@ -52,6 +51,7 @@ export function open(
     styled = true;
     adopt(root, CSS);
   }
+  const language = (button.closest('[lang]')?.getAttribute('lang') ?? 'en').slice(0, 2);
   const w = (WORDS[language] ?? WORDS.en) as Words;
   const form = el('form');
   form.className = 'transcript';

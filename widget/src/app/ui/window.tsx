@@ -200,7 +200,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
               type="button"
               class="link"
               data-parley="transcript-button"
-              onClick={(event) => void openTranscript(event.currentTarget, locale.slice(0, 2))}
+              onClick={(event) => void openTranscript(event.currentTarget)}
             >
               {t.transcript}
             </button>
@@ -209,13 +209,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
       )}
       {/* A resolved conversation still takes the visitor's message: it reopens for a person. */}
       {!prechat && (
-        <Composer
-          t={t}
-          language={locale.slice(0, 2)}
-          disabled={refused}
-          onSend={actions.send}
-          onTyping={actions.typing}
-        />
+        <Composer t={t} disabled={refused} onSend={actions.send} onTyping={actions.typing} />
       )}
     </div>
   );
