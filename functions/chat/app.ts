@@ -13,7 +13,6 @@ import type { JobRunner } from '../_shared/jobs/runner.ts';
 import type { FunctionContext } from '../_shared/platform/context.ts';
 import { tenantSuspended } from '../_shared/tenants/suspended.ts';
 import { attachmentRefs, registerAttachmentRoutes, storedAttachments } from './attachments.ts';
-import { logMailer, type Mailer, registerTranscriptRoutes } from './transcript.ts';
 import {
   conversationTranscript,
   listConversations,
@@ -30,6 +29,7 @@ import {
   tenantByKey,
   widgetLoadThrottle,
 } from './tenant.ts';
+import { logMailer, type Mailer, registerTranscriptRoutes } from './transcript.ts';
 import { requireVisitor, type VisitorEnv } from './visitor.ts';
 
 // The visitor-facing API the widget speaks (DESIGN, "Visitor flow"). Every query that reads or
