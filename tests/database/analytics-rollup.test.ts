@@ -356,6 +356,23 @@ describe('analytics roll-ups', () => {
     await service((sql) => sql.query('select private.analytics_rebuild($1)', [a]));
     expect(await service((sql) => sql.query(hourly, [a]))).toEqual(kept);
     await compare(a, 'after a rebuild');
+
+    // Deleting a tenant takes its conversations, messages and roll-up with it.
+    const [gone] = await service((sql) =>
+      sql.query<{ id: string }>(
+        `insert into public.tenants (name, slug) values ('Gone', 'gone-analytics') returning id`,
+      ),
+    );
+    const goneId = gone?.id as string;
+    await addConversations(goneId, 10);
+    await service((sql) => sql.query('delete from public.tenants where id = $1', [goneId]));
+    // As the database owner: the per-conversation record is not the API roles' to read.
+    const { rows: left } = await local.pg.query<{ hourly: number; state: number }>(
+      `select (select count(*)::int from public.analytics_hourly where tenant_id = $1) as hourly,
+              (select count(*)::int from private.analytics_conversations where tenant_id = $1) as state`,
+      [goneId],
+    );
+    expect(left).toEqual([{ hourly: 0, state: 0 }]);
   }, 300_000);
 
   it('is written by triggers only: an owner can neither add nor change a roll-up row', async () => {
