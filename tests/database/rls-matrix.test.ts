@@ -1140,6 +1140,8 @@ describe('function privileges', () => {
   // check behind tenant URL constraints, and the text-search configuration of a chunk's language.
   const GRANTED_HELPERS = [
     'private.attachment_conversation_matches',
+    // Pure functions a message's check constraint and event payload call as the writer.
+    'private.attachment_note',
     'private.can_read_attachment',
     'private.can_receive_knowledge',
     'private.can_use_topic',
@@ -1161,6 +1163,7 @@ describe('function privileges', () => {
     'private.tenant_role',
     'private.tenant_settings_problem',
     'private.text_config_for',
+    'private.valid_attachments',
     'private.valid_bot_config',
     'private.valid_business_hours',
     'private.valid_handoff_rules',

@@ -177,6 +177,33 @@ describe('BM25 ranking', () => {
     expect(diff?.n).toBe(0);
   });
 
+  it('lets a tenant with a knowledge base be deleted, its statistics with it', async () => {
+    const tenant = await db.asService(async (sql) => {
+      const [row] = await sql.query<{ id: string }>(
+        `insert into public.tenants (name, slug) values ('Leaving', 'leaving-' || gen_random_uuid())
+         returning id`,
+      );
+      await addDocument(
+        sql,
+        row?.id as string,
+        'Returns',
+        ['Returns are free for thirty days.'],
+        'en',
+      );
+      return row?.id as string;
+    });
+    expect(await termCount(tenant, 'return')).toBe(1);
+    await db.asService((sql) => sql.query('delete from public.tenants where id = $1', [tenant]));
+    expect(await termCount(tenant, 'return')).toBe(0);
+    const [corpus] = await db.asService((sql) =>
+      sql.query<{ n: number }>(
+        'select count(*)::int as n from private.knowledge_corpus where tenant_id = $1',
+        [tenant],
+      ),
+    );
+    expect(corpus?.n).toBe(0);
+  });
+
   it('stems German, Spanish and French in their own language and folds accents', async () => {
     const cases = [
       // inflected or compound-free forms of the document's words, some typed without accents
