@@ -140,10 +140,11 @@ export function createBillingApp(deps: BillingDeps) {
   }
 
   app.post('/billing/checkout', async (c) => {
-    const stripe = stripeOrUnavailable();
     const body = await jsonBody(c, checkoutSchema);
     const user = c.get('user');
+    // Who may ask is decided before whether billing is set up: an agent learns nothing more.
     const tenant = await tenantOf(user, body.tenant_id, c.req.header('x-tenant-id'));
+    const stripe = stripeOrUnavailable();
     const interval = intervals[body.interval];
     const price = priceFor(config, body.plan, interval);
     if (!price) {
@@ -188,11 +189,11 @@ export function createBillingApp(deps: BillingDeps) {
   });
 
   app.post('/billing/portal', async (c) => {
-    const stripe = stripeOrUnavailable();
     // The portal needs nothing but the tenant, which may come as a header with no body at all.
     const body = (await c.req.text()).trim() === '' ? {} : await jsonBody(c, portalSchema);
     const user = c.get('user');
     const tenant = await tenantOf(user, body.tenant_id, c.req.header('x-tenant-id'));
+    const stripe = stripeOrUnavailable();
     const customer = await customerOf(stripe, tenant, user);
     const session = await stripe.billingPortal.sessions
       .create({ customer, return_url: config.returnUrl })

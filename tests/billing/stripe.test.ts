@@ -519,6 +519,15 @@ describe('without Stripe keys', () => {
       expect(await res.json()).toEqual({
         error: { code: 'billing_not_configured', message: expect.any(String) },
       });
+      // An agent is refused as such, configured or not.
+      const agent = await app.fetch(
+        new Request(`http://functions.test/billing/${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${w.agent}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ plan: 'pro', tenant_id: w.tenantId }),
+        }),
+      );
+      expect(agent.status).toBe(403);
     }
     const webhook = await createWebhookApp(context).fetch(
       new Request('http://functions.test/stripe-webhook', {
