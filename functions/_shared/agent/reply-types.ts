@@ -29,7 +29,7 @@ export interface ReplyDeps {
 export interface Draft {
   content: string;
   quickReplies: string[];
-  /** Buttons and cards under the reply (the n8n engine's `rich`), already checked. */
+  /** Buttons and cards under the reply (the model's rich tool, the n8n engine's `rich`), already checked. */
   rich?: Rich | null;
   engine: 'ai' | 'n8n' | 'retrieval' | 'cache' | 'quota' | 'flow';
   provider: string | null;

@@ -6,6 +6,7 @@ import type { Job } from '../jobs/types.ts';
 import { estimateCostUsd, priceOverridesFromEnv } from '../llm/cost.ts';
 import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
 import type { ChatMessage, LlmProvider } from '../llm/types.ts';
+import type { Rich } from '../messages/rich.ts';
 import { createDeltaBroadcaster, sendConversationEvent } from './broadcast.ts';
 import { cachedAnswer, questionHash, storeAnswer } from './cache.ts';
 import { loadReplyContext, type ReplyContext } from './context.ts';
@@ -24,6 +25,7 @@ import { conversationMessages } from './prompt.ts';
 import { splitQuickReplies, visiblePrefix } from './quick-replies.ts';
 import type { Draft, ReplyDeps } from './reply-types.ts';
 import { type Passage, retrievePassages, sourcesOf } from './retrieval.ts';
+import { RICH_TOOL } from './rich-tool.ts';
 import { loadTenantTools, runToolCalls, type ToolOutcome, toolSpecs } from './tools.ts';
 
 // One reply to one visitor message: the heart of the bot. Reads the conversation, answers from
@@ -76,6 +78,7 @@ async function askModel(
   let tokensIn = 0;
   let tokensOut = 0;
   let handoff: { reason: string } | null = null;
+  let rich: Rich | null = null;
   let text = '';
   let rounds = 0;
   try {
@@ -118,7 +121,12 @@ async function askModel(
           content: outcome.content,
         });
         handoff ??= outcome.handoff;
+        // A later call of the rich tool replaces an earlier one; one that did not fit changes nothing.
+        rich = outcome.rich ?? rich;
       }
+      // Text written beside nothing but buttons and cards is the finished reply: asking the model
+      // again would only repeat it.
+      if (result.content.trim() && round.every((o) => o.call.name === RICH_TOOL)) break;
     }
   } finally {
     await deltas.close();
@@ -127,6 +135,7 @@ async function askModel(
   return {
     content,
     quickReplies,
+    rich,
     provider: llm.provider,
     model: llm.model,
     tokensIn,

@@ -1,10 +1,12 @@
 import type { Db, Sql } from '../db/port.ts';
 import type { ToolCall, ToolSpec } from '../llm/types.ts';
+import type { Rich } from '../messages/rich.ts';
 import { callToolWebhook } from '../tools/call-tool.ts';
 import { validateArguments } from '../tools/validate-arguments.ts';
 import { activeSecrets } from '../webhooks/signature.ts';
 import { canonicalJson, webhookIdFor } from '../webhooks/webhook-id.ts';
 import type { ReplyContext } from './context.ts';
+import { RICH_TOOL, richFromCall, richToolSpec } from './rich-tool.ts';
 
 export interface TenantTool {
   id: string;
@@ -46,6 +48,7 @@ export function toolSpecs(tools: TenantTool[]): ToolSpec[] {
   return [
     ...tools.map((t) => ({ name: t.name, description: t.description, parameters: t.parameters })),
     handoffSpec,
+    richToolSpec,
   ];
 }
 
@@ -56,6 +59,8 @@ export interface ToolOutcome {
   success: boolean;
   executionId: string | null;
   handoff: { reason: string } | null;
+  /** Buttons and cards the model asked to show under its reply (the built-in rich tool). */
+  rich?: Rich | null;
 }
 
 export interface ToolDeps {
@@ -128,6 +133,10 @@ async function runOne(
       executionId: null,
       handoff: { reason },
     };
+  }
+  if (call.name === RICH_TOOL) {
+    const { rich, content } = richFromCall(call);
+    return { call, content, success: rich !== null, executionId: null, handoff: null, rich };
   }
   const tool = tools.find((t) => t.name === call.name);
   if (!tool) {
