@@ -4,8 +4,9 @@
 // it (the local stack serves it at /admin/), and the key defaults to the local stack's publishable
 // key. A config.json next to index.html overrides both at deploy time.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as swc from '@swc/core';
 import * as esbuild from 'esbuild';
 import { localPublishableKey } from '../supabase/local/publishable-key.mjs';
 
@@ -16,10 +17,9 @@ const supabaseUrl = (process.env.PARLEY_SUPABASE_URL || '').replace(/\/+$/, '');
 const supabaseKey = process.env.PARLEY_SUPABASE_KEY || (await localPublishableKey());
 
 await rm(outdir, { recursive: true, force: true });
-await mkdir(outdir, { recursive: true });
 
-const result = await esbuild.build({
-  entryPoints: { main: join(here, 'src/main.tsx') },
+const entryPoint = join(here, 'src/main.tsx');
+const options = {
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -30,7 +30,10 @@ const result = await esbuild.build({
   entryNames: '[name]-[hash]',
   chunkNames: 'chunk-[hash]',
   assetNames: '[name]-[hash]',
+  // Every browser the admin supports runs ES2022 as is: nothing is down-levelled.
   target: ['es2022', 'chrome100', 'firefox100', 'safari15.4'],
+  // Hebrew as UTF-8 (two bytes a letter) rather than \uXXXX escapes (six).
+  charset: 'utf8',
   legalComments: 'none',
   jsx: 'automatic',
   jsxImportSource: 'preact',
@@ -40,7 +43,118 @@ const result = await esbuild.build({
     __PARLEY_SUPABASE_KEY__: JSON.stringify(supabaseKey),
     'process.env.NODE_ENV': '"production"',
   },
+};
+
+const shell = await shellGraph();
+const result = await esbuild.build({
+  ...options,
+  entryPoints: { main: entryPoint },
+  write: false,
+  plugins: [shellFirst(shell)],
 });
+await mkdir(outdir, { recursive: true });
+await Promise.all(result.outputFiles.filter((f) => !f.path.endsWith('.js.map')).map(emit));
+
+/**
+ * What the first load runs: every file main.tsx reaches through static imports, and what each of
+ * its lazily loaded modules exports.
+ */
+async function shellGraph() {
+  const { metafile } = await esbuild.build({
+    ...options,
+    entryPoints: [entryPoint],
+    write: false,
+    sourcemap: false,
+    logLevel: 'silent',
+  });
+  const files = new Set();
+  const visit = (file) => {
+    if (files.has(file)) return;
+    files.add(file);
+    for (const i of metafile.inputs[file]?.imports ?? []) {
+      if (i.kind === 'import-statement' && !i.external) visit(i.path);
+    }
+  };
+  const main = Object.values(metafile.outputs).find((o) => o.entryPoint?.endsWith('src/main.tsx'));
+  if (!main?.entryPoint) throw new Error('esbuild produced no entry for src/main.tsx');
+  visit(main.entryPoint);
+  files.delete(main.entryPoint);
+  const exports = new Map();
+  for (const output of Object.values(metafile.outputs)) {
+    if (output.entryPoint) exports.set(resolve(output.entryPoint), output.exports);
+  }
+  return {
+    files: [...files].filter((f) => !f.endsWith('.css')).map((f) => resolve(f)),
+    exports,
+  };
+}
+
+/**
+ * esbuild gives a chunk to each set of entry points a module is reachable from, and counts every
+ * lazily loaded module as an entry point: the shell's modules that some pages import too were
+ * spread over a dozen small chunks (config, router, the Supabase clients, Preact…), each
+ * compressed on its own. The first load always runs the whole shell before any page, so each lazy
+ * module is built as if it imported the shell as well: the shell becomes one chunk, and a page's
+ * chunk holds only what is its own (or shared with other pages).
+ */
+function shellFirst(shell) {
+  return {
+    name: 'shell-first',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.namespace !== 'file') return undefined;
+        if (!args.importer.startsWith(join(here, 'src'))) return undefined;
+        const target = await build.resolve(args.path, {
+          kind: 'import-statement',
+          resolveDir: args.resolveDir,
+          importer: args.importer,
+        });
+        if (target.errors.length) return { errors: target.errors };
+        return {
+          path: relative(here, target.path),
+          namespace: 'lazy',
+          pluginData: target.path,
+        };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'lazy' }, ({ pluginData: real }) => {
+        const names = shell.exports.get(real);
+        if (!names) throw new Error(`${real} was not a lazily loaded module of the first build`);
+        const lines = shell.files.map((f, i) => `import * as shell${i} from ${JSON.stringify(f)};`);
+        lines.push(`export * from ${JSON.stringify(real)};`);
+        if (names.includes('default'))
+          lines.push(`export { default } from ${JSON.stringify(real)};`);
+        return { contents: lines.join('\n'), loader: 'js', resolveDir: dirname(real) };
+      });
+    },
+  };
+}
+
+/**
+ * Writes one output; scripts first go through SWC's minifier, whose compressor folds what
+ * esbuild's leaves (about 4 % less once gzipped), with the source map carried through.
+ */
+async function emit(file) {
+  if (!file.path.endsWith('.js')) return writeFile(file.path, file.contents);
+  const map = result.outputFiles.find((f) => f.path === `${file.path}.map`);
+  if (!map) throw new Error(`no source map for ${file.path}`);
+  const name = basename(file.path);
+  const code = file.text.replace(/\n\/\/# sourceMappingURL=\S+\s*$/, '\n');
+  const out = await swc.transform(code, {
+    filename: name,
+    isModule: true,
+    sourceMaps: true,
+    inputSourceMap: map.text,
+    minify: true,
+    jsc: {
+      parser: { syntax: 'ecmascript' },
+      target: 'es2022',
+      minify: { compress: { ecma: 2022, passes: 2 }, mangle: { toplevel: true }, module: true },
+    },
+  });
+  if (!out.map) throw new Error(`SWC returned no source map for ${name}`);
+  await writeFile(file.path, `${out.code}\n//# sourceMappingURL=${name}.map\n`);
+  await writeFile(`${file.path}.map`, out.map);
+}
 
 const entry = Object.entries(result.metafile.outputs).find(
   ([, output]) =>

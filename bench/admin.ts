@@ -2,8 +2,8 @@
 // Printed, never asserted. Builds first so the figures match the sources.
 //   - gzip sizes of what the first load fetches (index.html's script with the chunks it imports
 //     statically, and its stylesheet) against the 80 KB budget for the shell and the inbox; of
-//     each page's lazily loaded chunk; and of everything against the 150 KB budget for the whole
-//     admin
+//     each page's lazily loaded chunk; of every chunk with what it holds (from its source map);
+//     and of everything against the 150 KB budget for the whole admin. `--sizes` stops there.
 //   - public.search_conversations on an in-memory database (the real migrations) holding one
 //     tenant with 10,000 conversations and 100,000 messages, called as one of its agents under
 //     RLS: p50/p95 of the first inbox page, of a filter, of a full-text search, of one row
@@ -45,6 +45,30 @@ async function staticGraph(entry: string, seen = new Set<string>()): Promise<Set
 
 const TOTAL_BUDGET = 150 * 1024;
 
+/** What a chunk holds, from its source map: the packages and the admin's folders, biggest first. */
+async function contents(file: string): Promise<string> {
+  const map = JSON.parse(await readFile(join(dist, `${file}.map`), 'utf8')) as {
+    sources: string[];
+    sourcesContent?: (string | null)[];
+  };
+  const weight = new Map<string, number>();
+  map.sources.forEach((source, i) => {
+    const path = source.replace(/^(\.\.\/)+/, '');
+    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1];
+    const name = pkg ?? path.replace(/^(admin\/)?src\//, '').replace(/\/[^/]+$/, '/');
+    weight.set(name, (weight.get(name) ?? 0) + (map.sourcesContent?.[i]?.length ?? 0));
+  });
+  const names = [...weight].sort((a, b) => b[1] - a[1]).map(([name]) => name);
+  return names.length > 4
+    ? `${names.slice(0, 4).join(', ')} +${names.length - 4}`
+    : names.join(', ');
+}
+
+const verdict = (bytes: number, budget: number) =>
+  `${kb(bytes)} of the ${kb(budget)} budget (${((100 * bytes) / budget).toFixed(0)} %): ${
+    bytes <= budget ? `${kb(budget - bytes)} to spare` : `OVER by ${kb(bytes - budget)}`
+  }`;
+
 async function sizes() {
   const html = await readFile(join(dist, 'index.html'), 'utf8');
   const script = /<script[^>]+src="\.\/([^"]+)"/.exec(html)?.[1];
@@ -64,12 +88,10 @@ async function sizes() {
   const js = sum(initial);
   const css = style ? await readFile(join(dist, style)) : new Uint8Array();
   const main = js + gz(css);
-  console.log('size of the first load: shell + inbox (minified → gzip)');
+  console.log('size of the first load: shell + inbox (minified → gzip -9)');
   console.log(`  script  ${initial.size} file(s)   ${kb(sum(initial, rawOf))} → ${kb(js)}`);
   console.log(`  style   ${style ?? '(none)'}   ${kb(css.length)} → ${kb(gz(css))}`);
-  console.log(
-    `  main    ${kb(main)} of the ${kb(BUDGET)} budget (${((100 * main) / BUDGET).toFixed(0)} %)`,
-  );
+  console.log(`  main    ${verdict(main, BUDGET)}`);
 
   // Each page's chunk, read from the page table in the first load: {id:"…",…,load:()=>import("./x.js")}.
   // A page costs its chunk and whatever that chunk imports that the first load did not bring.
@@ -90,12 +112,25 @@ async function sizes() {
     const own = gzOf.get(chunk) ?? 0;
     const shared = sum(graph) - own;
     console.log(
-      `  ${id.padEnd(12)} ${kb(own).padStart(9)}${shared ? `  + ${kb(shared)} shared (${graph.length - 1} chunk(s))` : ''}`,
+      `  ${id.padEnd(12)} ${kb(own).padStart(9)}${shared ? `  + ${kb(shared)} shared (${graph.length - 1} chunk(s))` : ''}  = ${kb(own + shared)} on opening it`,
+    );
+  }
+
+  console.log('\nevery chunk (minified → gzip -9), biggest first: * = in the first load');
+  const files = [...gzOf.keys()].sort((a, b) => (gzOf.get(b) ?? 0) - (gzOf.get(a) ?? 0));
+  for (const file of files) {
+    console.log(
+      `  ${initial.has(file) ? '*' : ' '} ${file.padEnd(20)} ${kb(rawOf.get(file) ?? 0).padStart(9)} → ${kb(gzOf.get(file) ?? 0).padStart(8)}  ${await contents(file)}`,
+    );
+  }
+  if (style) {
+    console.log(
+      `  * ${style.padEnd(20)} ${kb(css.length).padStart(9)} → ${kb(gz(css)).padStart(8)}  styles.css`,
     );
   }
   const everything = sum(gzOf.keys()) + gz(css);
   console.log(
-    `\n  total   ${kb(everything)} (every script once, and the style) of the ${kb(TOTAL_BUDGET)} budget (${((100 * everything) / TOTAL_BUDGET).toFixed(0)} %)`,
+    `\n  total   ${gzOf.size + (style ? 1 : 0)} files, every script once and the style: ${verdict(everything, TOTAL_BUDGET)}`,
   );
 }
 
@@ -153,4 +188,5 @@ async function inboxQueries() {
 
 await build();
 await sizes();
-await inboxQueries();
+// `--sizes`: the bundle figures alone, without seeding the inbox database.
+if (!Deno.args.includes('--sizes')) await inboxQueries();
