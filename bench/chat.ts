@@ -1,8 +1,9 @@
 // `npm run bench:chat`: the conversation engine's platform overhead, printed, never asserted.
 //   - POST /chat/messages → reply received over Realtime, p50/p95/p99, with a zero-delay fake
 //     LLM, at 1, 10 and 50 concurrent visitors; replies per second sustained
-//   - one reply worked in process: SQL statements, transactions and database round trips per
-//     reply, and the time spent outside the LLM
+//   - one reply worked in process as the job runner works it (claim, reply, completion, the
+//     runner's look for more): SQL statements, transactions and database round trips per reply,
+//     and the time spent outside the LLM
 // Retrieval on its own, with realistic text, is `npm run bench:rag`.
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { createReplyHandler } from '../functions/_shared/agent/reply.ts';
@@ -10,7 +11,7 @@ import { createPgliteDb } from '../functions/_shared/db/pglite.ts';
 import type { Db, Sql } from '../functions/_shared/db/port.ts';
 import { createPostgresDb } from '../functions/_shared/db/postgres.ts';
 import { createHashingEmbedder } from '../functions/_shared/embeddings/hashing.ts';
-import type { Job } from '../functions/_shared/jobs/types.ts';
+import { createJobRunner } from '../functions/_shared/jobs/runner.ts';
 import type { LlmProvider } from '../functions/_shared/llm/types.ts';
 import { openLocalDatabase } from '../supabase/local/database.ts';
 import { createLocalKeys } from '../supabase/local/keys.ts';
@@ -172,19 +173,22 @@ async function replyPath() {
       return result;
     },
   };
-  const handler = createReplyHandler({
-    db: countingDb(base, counts, timings),
-    embedder,
-    env: {},
-    fetch,
-    llmFor: () => llm,
+  const db = countingDb(base, counts, timings);
+  const runner = createJobRunner({
+    db,
+    handlers: { reply: createReplyHandler({ db, embedder, env: {}, fetch, llmFor: () => llm }) },
+    workerId: 'bench',
   });
+  const orderingKey = `conversation:${world.a.conversationId}`;
+  // Whatever the fixtures queued is answered first.
+  await runner.drain({ orderingKey });
   const outside: number[] = [];
   const perReply: { transactions: number; statements: number }[] = [];
   for (let i = 0; i < 60; i++) {
-    const [message] = await base.asService((sql) =>
-      sql.query<{ id: string }>(
-        `insert into public.messages (conversation_id, role, content) values ($1, 'user', $2) returning id`,
+    // The visitor's message enqueues its reply job, as POST /chat/messages does.
+    await base.asService((sql) =>
+      sql.query(
+        `insert into public.messages (conversation_id, role, content) values ($1, 'user', $2)`,
         [world.a.conversationId, `How long does standard shipping take? (${i})`],
       ),
     );
@@ -192,10 +196,9 @@ async function replyPath() {
     counts.statements = 0;
     llmMs = 0;
     const started = performance.now();
-    await handler({
-      id: i,
-      payload: { message_id: message?.id, conversation_id: world.a.conversationId },
-    } as unknown as Job);
+    const drained = await runner.drain({ orderingKey });
+    if (drained.succeeded !== 1)
+      throw new Error(`reply job not worked: ${JSON.stringify(drained)}`);
     if (i >= 10) {
       outside.push(performance.now() - started - llmMs);
       perReply.push({ ...counts });

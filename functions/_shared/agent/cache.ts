@@ -31,13 +31,16 @@ export async function cachedAnswer(
   return row ?? null;
 }
 
+/** A question asked again replaces its cached answer and starts its five minutes anew. */
+export const ANSWER_CACHE_CONFLICT = `on conflict (tenant_id, question_hash) do update
+       set reply = excluded.reply, sources = excluded.sources, quick_replies = excluded.quick_replies,
+           grounding = excluded.grounding, created_at = now()`;
+
 export async function storeAnswer(sql: Sql, tenantId: string, hash: string, answer: CachedAnswer) {
   await sql.query(
     `insert into public.answer_cache (tenant_id, question_hash, reply, sources, quick_replies, grounding)
      values ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb)
-     on conflict (tenant_id, question_hash) do update
-       set reply = excluded.reply, sources = excluded.sources, quick_replies = excluded.quick_replies,
-           grounding = excluded.grounding, created_at = now()`,
+     ${ANSWER_CACHE_CONFLICT}`,
     [tenantId, hash, answer.reply, answer.sources, answer.quick_replies, answer.grounding],
   );
 }

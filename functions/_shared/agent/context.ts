@@ -1,4 +1,5 @@
 import type { Sql } from '../db/port.ts';
+import type { TenantTool } from './tools.ts';
 
 export interface ReplyContext {
   message: { id: string; content: string; created_at: Date };
@@ -7,6 +8,8 @@ export interface ReplyContext {
     tenant_id: string;
     status: string;
     locale: string | null;
+    /** web, whatsapp, …: where flows send files, and what they may say. */
+    channel?: string;
     contact: { id: string; identifier: string; name: string | null; email: string | null } | null;
   };
   tenant: {
@@ -29,9 +32,20 @@ export interface ReplyContext {
   history: { role: 'user' | 'assistant' | 'agent' | 'system'; content: string }[];
   /** The reply already stored for this message, when a retried job finds its work done. */
   existingReplyId: string | null;
+  /** The tenant's enabled tools, read with the rest so the model's turn costs no extra query. */
+  tools?: TenantTool[];
+  /**
+   * Whether a keyword flow could answer: the tenant has an enabled flow or the conversation sits
+   * in one. False lets the reply skip the flow's transaction, which would find nothing.
+   */
+  mayRunFlow?: boolean;
 }
 
-/** Everything a reply needs, read as the service in one transaction. Null when the message is gone. */
+/**
+ * Everything a reply needs, read as the service in one statement (one round trip): the message,
+ * its conversation, tenant and secrets, the history, the tenant's tools and whether a flow may
+ * answer. Null when the message is gone.
+ */
 export async function loadReplyContext(
   sql: Sql,
   messageId: string,
@@ -44,10 +58,15 @@ export async function loadReplyContext(
     secrets: ReplyContext['secrets'];
     existing_reply_id: string | null;
     history: ReplyContext['history'];
+    tools: (Omit<TenantTool, 'previous_secret_expires_at'> & {
+      previous_secret_expires_at: string | null;
+    })[];
+    may_run_flow: boolean;
   }>(
     `select jsonb_build_object('id', m.id, 'content', concat_ws(E'\n\n', nullif(m.content, ''), private.attachment_note(m.attachments)), 'created_at', m.created_at) as message,
             jsonb_build_object(
               'id', c.id, 'tenant_id', c.tenant_id, 'status', c.status, 'locale', c.locale,
+              'channel', c.channel,
               'contact', case when ct.id is null then null else jsonb_build_object(
                 'id', ct.id, 'identifier', ct.identifier, 'name', ct.name, 'email', ct.email) end
             ) as conversation,
@@ -69,7 +88,14 @@ export async function loadReplyContext(
                from (select role, content, attachments, created_at, id from public.messages
                       where conversation_id = m.conversation_id and not is_private and id <> m.id
                         and created_at <= m.created_at
-                      order by created_at desc, id desc limit $2) h) as history
+                      order by created_at desc, id desc limit $2) h) as history,
+            (select coalesce(jsonb_agg(to_jsonb(x) order by x.name), '[]'::jsonb)
+               from (select id, name, description, parameters, webhook_url, secret, previous_secret,
+                            previous_secret_expires_at, timeout_ms
+                       from public.tenant_tools where tenant_id = t.id and enabled) x) as tools,
+            exists (select 1 from public.bot_flows f where f.tenant_id = t.id and f.enabled)
+              or exists (select 1 from private.flow_sessions fs where fs.conversation_id = c.id)
+              as may_run_flow
        from public.messages m
        join public.conversations c on c.id = m.conversation_id
        join public.tenants t on t.id = c.tenant_id
@@ -93,5 +119,12 @@ export async function loadReplyContext(
     },
     history,
     existingReplyId: row.existing_reply_id,
+    tools: row.tools.map((tool) => ({
+      ...tool,
+      previous_secret_expires_at: tool.previous_secret_expires_at
+        ? new Date(tool.previous_secret_expires_at)
+        : null,
+    })),
+    mayRunFlow: row.may_run_flow,
   };
 }

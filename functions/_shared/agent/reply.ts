@@ -1,14 +1,14 @@
 import { z } from 'zod';
-import { outOfQuotaDraft, reserveBotReply } from '../billing/quota.ts';
+import { outOfQuotaDraft } from '../billing/quota.ts';
 import type { Sql } from '../db/port.ts';
 import { runFlow } from '../flows/run.ts';
-import type { Job } from '../jobs/types.ts';
+import type { Job, JobRun } from '../jobs/types.ts';
 import { estimateCostUsd, priceOverridesFromEnv } from '../llm/cost.ts';
 import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
 import type { ChatMessage, LlmProvider } from '../llm/types.ts';
 import type { Rich } from '../messages/rich.ts';
-import { createDeltaBroadcaster, sendConversationEvent } from './broadcast.ts';
-import { cachedAnswer, questionHash, storeAnswer } from './cache.ts';
+import { createDeltaBroadcaster } from './broadcast.ts';
+import { ANSWER_CACHE_CONFLICT, questionHash } from './cache.ts';
 import { loadReplyContext, type ReplyContext } from './context.ts';
 import { answerConfidence, retrievalDraft } from './fallback.ts';
 import {
@@ -21,10 +21,11 @@ import {
 } from './handoff.ts';
 import { relayToN8n } from './n8n.ts';
 import { phrasesFor } from './phrases.ts';
+import { type PreparedReply, prepareReply } from './prepare.ts';
 import { conversationMessages } from './prompt.ts';
 import { splitQuickReplies, visiblePrefix } from './quick-replies.ts';
 import type { Draft, ReplyDeps } from './reply-types.ts';
-import { type Passage, retrievePassages, sourcesOf } from './retrieval.ts';
+import { type Passage, sourcesOf } from './retrieval.ts';
 import { RICH_TOOL } from './rich-tool.ts';
 import { loadTenantTools, runToolCalls, type ToolOutcome, toolSpecs } from './tools.ts';
 
@@ -63,7 +64,8 @@ async function askModel(
   passages: Passage[],
 ): Promise<Omit<Draft, 'engine' | 'passages' | 'sources' | 'fallbackReason'>> {
   const db = deps.db;
-  const tools = await db.asService((sql) => loadTenantTools(sql, context.tenant.id));
+  const tools =
+    context.tools ?? (await db.asService((sql) => loadTenantTools(sql, context.tenant.id)));
   const specs = toolSpecs(tools);
   const messages: ChatMessage[] = conversationMessages(context, passages);
   const deltas = createDeltaBroadcaster(
@@ -151,11 +153,12 @@ async function askModel(
   };
 }
 
-async function draftReply(deps: ReplyDeps, context: ReplyContext): Promise<Draft> {
-  const db = deps.db;
+async function draftReply(
+  deps: ReplyDeps,
+  context: ReplyContext,
+  { cached, passages }: PreparedReply,
+): Promise<Draft> {
   const question = context.message.content;
-  const hash = await questionHash(question);
-  const cached = await db.asService((sql) => cachedAnswer(sql, context.tenant.id, hash));
   const base = {
     provider: null,
     model: null,
@@ -177,9 +180,6 @@ async function draftReply(deps: ReplyDeps, context: ReplyContext): Promise<Draft
       sources: cached.sources,
     };
   }
-  const passages = await db.asService((sql) =>
-    retrievePassages(sql, deps.embedder, context.tenant.id, question),
-  );
   const sources = sourcesOf(passages);
   // Too little found to answer from: a person answers instead, when the tenant asks for that.
   const unsure = lowConfidence(
@@ -215,15 +215,28 @@ async function draftReply(deps: ReplyDeps, context: ReplyContext): Promise<Draft
   }
 }
 
+/** A job the reply's write marks done as well: the reply and the job's completion commit together. */
+export interface ReplyCompletion {
+  job: Job;
+  run: JobRun;
+  /** The job's result; the stored reply's id is added as reply_id. */
+  result: Record<string, unknown>;
+}
+
 /** Stores a drafted reply with its grounding, in one transaction; null when one was already stored. */
-export function storeReply(
+export async function storeReply(
   deps: Pick<ReplyDeps, 'db'>,
   context: ReplyContext,
   draft: Draft,
   latencyMs: number,
   inReplyTo: string | null = context.message.id,
+  completion: ReplyCompletion | null = null,
 ) {
-  return deps.db.asService((sql) => writeReply(sql, context, draft, latencyMs, inReplyTo));
+  const replyId = await deps.db.asService((sql) =>
+    writeReply(sql, context, draft, latencyMs, inReplyTo, completion),
+  );
+  if (completion) completion.run.completed = true;
+  return replyId;
 }
 
 /** The writes of storeReply, inside the caller's transaction. */
@@ -233,14 +246,8 @@ export async function writeReply(
   draft: Draft,
   latencyMs: number,
   inReplyTo: string | null,
+  completion: ReplyCompletion | null = null,
 ): Promise<string | null> {
-  // A person may have taken over while this reply was drafted: then it is never posted. The row
-  // lock orders this check with the takeover's update, whichever commits first.
-  const [current] = await sql.query<{ status: string }>(
-    'select status from public.conversations where id = $1 for update',
-    [context.conversation.id],
-  );
-  if (current?.status !== 'bot') return null;
   const phrases = phrasesFor(context.conversation.locale);
   // Outside business hours the visitor is told when people are back, instead of "shortly".
   const away = draft.handoff
@@ -249,13 +256,24 @@ export async function writeReply(
   const content = draft.handoff
     ? [draft.content, away ?? phrases.handoff].filter(Boolean).join('\n\n')
     : draft.content;
-  // The reply and what grounded it in one statement: one round trip, and no reply without its
-  // grounding. Nothing is inserted when this message already has its reply.
-  const [reply] = await sql.query<{ id: string }>(
-    `with reply as (
+  // A model's answer made without tools is kept for the same question asked again.
+  const cacheHash =
+    draft.engine === 'ai' && draft.tools.length === 0
+      ? await questionHash(context.message.content)
+      : null;
+  // One statement, one round trip: the reply, what grounded it, the day's usage, the cached answer
+  // and the job's completion, all or nothing. A person may have taken over while this reply was
+  // drafted: then nothing is posted. The row lock orders that check with the takeover's update,
+  // whichever commits first (one committed meanwhile is seen: FOR UPDATE checks the status again
+  // on the row the takeover left). Nothing is inserted when this message already has its reply,
+  // so a retried job counts its usage once.
+  const [reply] = await sql.query<{ id: string | null }>(
+    `with bot as (
+       select id from public.conversations where id = $1 and status = 'bot' for update
+     ), reply as (
        insert into public.messages
            (conversation_id, role, content, quick_replies, sources, tokens_in, tokens_out, cost_usd, model, in_reply_to, rich)
-         values ($1, 'assistant', $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9, $19::jsonb)
+         select bot.id, 'assistant', $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9, $19::jsonb from bot
          on conflict (in_reply_to) where in_reply_to is not null and role = 'assistant' do nothing
          returning id
      ), grounding as (
@@ -264,8 +282,24 @@ export async function writeReply(
             provider, model, fallback_reason, rounds, latency_ms)
        select reply.id, $10, $1, $11, $11, $12::jsonb, $13::jsonb, $14, $15, $8, $16, $17, $18
          from reply
+     ), usage as (
+       -- The day's row gains this reply; the daily roll-up recounts every column from the rows.
+       insert into public.usage_daily as u (tenant_id, day, bot_messages, tokens_in, tokens_out, cost_usd)
+       select $10, (now() at time zone 'utc')::date, 1, $5, $6, $7 from reply
+       on conflict (tenant_id, day) do update
+          set bot_messages = u.bot_messages + 1, tokens_in = u.tokens_in + excluded.tokens_in,
+              tokens_out = u.tokens_out + excluded.tokens_out, cost_usd = u.cost_usd + excluded.cost_usd,
+              updated_at = now()
+     ), cached as (
+       insert into public.answer_cache (tenant_id, question_hash, reply, sources, quick_replies, grounding)
+       select $10, $20::text, $2, $4::jsonb, $3::jsonb, $21::jsonb from reply where $20::text is not null
+       ${ANSWER_CACHE_CONFLICT}
      )
-     select id from reply`,
+     select (select id from reply) as id,
+            case when $22::bigint is not null
+                 then private.complete_job($22::bigint, $23::text,
+                        $24::jsonb || jsonb_build_object('reply_id', (select id from reply)))
+            end as completed`,
     [
       context.conversation.id,
       content,
@@ -300,16 +334,22 @@ export async function writeReply(
       draft.rounds,
       latencyMs,
       draft.handoff ? null : (draft.rich ?? null),
+      cacheHash,
+      { chunks: draft.passages },
+      completion?.job.id ?? null,
+      completion?.run.worker ?? null,
+      completion?.result ?? null,
     ],
   );
-  if (!reply) return null;
+  const replyId = reply?.id ?? null;
+  if (!replyId) return null;
   const executionIds = draft.tools
     .map((t) => t.executionId)
     .filter((id): id is string => Boolean(id));
   if (executionIds.length) {
     await sql.query(
       'update public.tool_executions set message_id = $1 where id = any($2::uuid[])',
-      [reply.id, executionIds],
+      [replyId, executionIds],
     );
   }
   if (draft.handoff) {
@@ -321,18 +361,7 @@ export async function writeReply(
       away !== null,
     );
   }
-  await sql.query(`select private.aggregate_usage(current_date, current_date, $1)`, [
-    context.tenant.id,
-  ]);
-  if (draft.engine === 'ai' && draft.tools.length === 0) {
-    await storeAnswer(sql, context.tenant.id, await questionHash(context.message.content), {
-      reply: draft.content,
-      sources: draft.sources,
-      quick_replies: draft.quickReplies,
-      grounding: { chunks: draft.passages },
-    });
-  }
-  return reply.id;
+  return replyId;
 }
 
 /** The reply that hands over on one of the tenant's triggers: only the handoff notice. */
@@ -460,7 +489,7 @@ async function replyFromFlow(deps: ReplyDeps, context: ReplyContext, started: nu
 
 /** The job handler for kind 'reply'. */
 export function createReplyHandler(baseDeps: ReplyDeps) {
-  return async (job: Job) => {
+  return async (job: Job, run?: JobRun) => {
     const deps: ReplyDeps = { ...baseDeps, callScope: `job:${job.id}` };
     const started = Date.now();
     const payload = payloadSchema.parse(job.payload);
@@ -497,35 +526,37 @@ export function createReplyHandler(baseDeps: ReplyDeps) {
       context.conversation.locale,
       context.history,
     );
-    if (trigger) {
-      const replyId = await storeReply(deps, context, triggerDraft(trigger), Date.now() - started);
-      return { reply_id: replyId, handoff: trigger.reason };
-    }
+    // The reply's write completes the job too: one transaction fewer, and no window in which the
+    // reply is stored but its job still looks unfinished.
+    const store = async (draft: Draft, result: Record<string, unknown>) => {
+      const completion = run ? { job, run, result } : null;
+      const replyId = await storeReply(
+        deps,
+        context,
+        draft,
+        Date.now() - started,
+        context.message.id,
+        completion,
+      );
+      return { reply_id: replyId, ...result };
+    };
+    if (trigger) return store(triggerDraft(trigger), { handoff: trigger.reason });
 
     // Past the plan's quota no model or workflow is asked, and the visitor still gets an answer.
-    const refusal = await reserveBotReply(deps.db, context);
-    if (refusal) {
-      const draft = outOfQuotaDraft(context, refusal);
-      const replyId = await storeReply(deps, context, draft, Date.now() - started);
-      return { reply_id: replyId, engine: draft.engine, rounds: 0, fallback: refusal };
+    const n8n = context.tenant.bot_engine === 'n8n';
+    const prepared = await prepareReply(deps, context, { retrieve: !n8n });
+    if (prepared.refusal) {
+      const draft = outOfQuotaDraft(context, prepared.refusal);
+      return store(draft, { engine: draft.engine, rounds: 0, fallback: prepared.refusal });
     }
 
-    await sendConversationEvent(deps.db, context.conversation.id, 'typing', {
-      typing: true,
-      by: 'bot',
-    }).catch((error) => deps.log?.('typing broadcast failed', error));
-    const draft =
-      context.tenant.bot_engine === 'n8n'
-        ? await relayToN8n(deps, context)
-        : await draftReply(deps, context);
+    const draft = n8n ? await relayToN8n(deps, context) : await draftReply(deps, context, prepared);
     if (draft === null) return { relayed: 'n8n', awaiting_callback: true };
-    const replyId = await storeReply(deps, context, draft, Date.now() - started);
-    return {
-      reply_id: replyId,
+    return store(draft, {
       engine: draft.engine,
       rounds: draft.rounds,
       fallback: draft.fallbackReason,
-    };
+    });
   };
 }
 

@@ -1,22 +1,11 @@
 import type { ReplyContext } from '../agent/context.ts';
 import type { Draft } from '../agent/reply-types.ts';
-import type { Db } from '../db/port.ts';
 
 // The plan quota on the reply path. A unit is reserved before any model or workflow is asked
-// (one SQL statement that cannot pass the limit, idempotent per visitor message), so a tenant at
-// its limit costs nothing more. The visitor is never left without an answer: past the limit the
-// bot says so politely, offers to take an email address, and hands the conversation to the team.
-
-/** Why the bot may not spend on this message, or null when it may. */
-export async function reserveBotReply(db: Db, context: ReplyContext): Promise<string | null> {
-  const [row] = await db.asService((sql) =>
-    sql.query<{ refusal: string | null }>(
-      'select private.reserve_bot_reply($1, $2, $3) as refusal',
-      [context.tenant.id, context.conversation.id, context.message.id],
-    ),
-  );
-  return row?.refusal ?? null;
-}
+// (private.reserve_bot_reply, in agent/prepare.ts: one SQL statement that cannot pass the limit,
+// idempotent per visitor message), so a tenant at its limit costs nothing more. The visitor is
+// never left without an answer: past the limit the bot says so politely, offers to take an email
+// address, and hands the conversation to the team.
 
 const OUT_OF_QUOTA: Record<string, string> = {
   en: "Our assistant can't answer any more questions right now, but our team is here to help. If you'd like a reply by email, leave your email address in this chat.",

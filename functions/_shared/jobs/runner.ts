@@ -1,5 +1,5 @@
 import type { Db } from '../db/port.ts';
-import type { Job, JobHandler } from './types.ts';
+import type { Job, JobHandler, JobRun } from './types.ts';
 
 // Claims due jobs one at a time and works them: the same loop serves the `worker` function (any
 // due job) and a request that just enqueued work and wants it done now (its ordering key only).
@@ -51,25 +51,26 @@ export function createJobRunner({
 }: JobRunnerOptions) {
   const lease = `${leaseSeconds} seconds`;
 
-  /** Seconds until the earliest lease in the drain's scope runs out; null when none is held. */
-  async function nextLeaseExpiry(options: DrainOptions): Promise<number | null> {
+  /**
+   * The next due job, or when there is none the seconds until the earliest lease in the drain's
+   * scope runs out (null when none is held): one statement, so an empty queue costs one round trip.
+   */
+  async function claim(
+    options: DrainOptions,
+  ): Promise<{ job: Job | null; leaseSeconds: number | null }> {
     const [row] = await db.asService((sql) =>
-      sql.query<{ seconds: number | null }>(
-        'select extract(epoch from private.next_lease_expiry($1::text[], $2) - now())::float8 as seconds',
-        [options.kinds ?? null, options.orderingKey ?? null],
-      ),
-    );
-    return row?.seconds ?? null;
-  }
-
-  async function claim(options: DrainOptions): Promise<Job | null> {
-    const [job] = await db.asService((sql) =>
-      sql.query<Job>(
-        'select id, tenant_id, kind, payload, attempts, max_attempts, ordering_key from private.claim_jobs($1, 1, $2::interval, $3::text[], $4)',
+      sql.query<{ job: Job | null; seconds: number | null }>(
+        `with job as (
+           select id, tenant_id, kind, payload, attempts, max_attempts, ordering_key
+             from private.claim_jobs($1, 1, $2::interval, $3::text[], $4))
+         select (select to_jsonb(job) from job) as job,
+                case when not exists (select 1 from job)
+                     then extract(epoch from private.next_lease_expiry($3::text[], $4) - now())::float8
+                end as seconds`,
         [workerId, lease, options.kinds ?? null, options.orderingKey ?? null],
       ),
     );
-    return job ?? null;
+    return { job: row?.job ?? null, leaseSeconds: row?.seconds ?? null };
   }
 
   async function work(job: Job): Promise<boolean> {
@@ -91,7 +92,9 @@ export function createJobRunner({
     );
     try {
       if (!handler) throw new Error(`no handler for job kind "${job.kind}"`);
-      const result = await handler(job);
+      const run: JobRun = { worker: workerId, completed: false };
+      const result = await handler(job, run);
+      if (run.completed) return true;
       await db.asService((sql) =>
         sql.query('select private.complete_job($1, $2, $3::jsonb)', [
           job.id,
@@ -120,14 +123,13 @@ export function createJobRunner({
       const deadline = Date.now() + (options.maxMs ?? 25_000);
       let waited = false;
       while (result.processed < (options.maxJobs ?? 50) && Date.now() < deadline) {
-        const job = await claim(options);
+        const { job, leaseSeconds: seconds } = await claim(options);
         if (!job) {
           // A lease running out soon may belong to a runner that died: its job, and whatever is
           // queued behind it, would otherwise wait for the next scheduled worker run. One wait
           // per dry spell: a lease renewed meanwhile means its runner is alive and on it.
           if (waited) break;
           waited = true;
-          const seconds = await nextLeaseExpiry(options);
           if (seconds === null || seconds > leaseSeconds) break;
           const waitMs = Math.max(0, seconds * 1000) + 100;
           if (Date.now() + waitMs >= deadline) break;
