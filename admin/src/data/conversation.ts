@@ -48,6 +48,8 @@ export interface Message {
   sources: { title?: string; url?: string }[];
   /** Files the visitor sent: paths in the attachments bucket. */
   attachments?: unknown;
+  /** Buttons and cards under a bot or staff reply ({buttons?, cards?}). */
+  rich?: unknown;
   created_at: string;
 }
 
@@ -76,7 +78,7 @@ export interface ToolExecution {
 const CONVERSATION_COLUMNS =
   'id, tenant_id, status, channel, assignee_id, contact_id, locale, page_url, identity_verified, prechat, created_at, visitor_read_at, handoff_reason, handoff_detail, followup_email, followup_requested_at';
 const MESSAGE_COLUMNS =
-  'id, role, content, is_private, author_id, sources, attachments, created_at';
+  'id, role, content, is_private, author_id, sources, attachments, rich, created_at';
 const TRANSCRIPT_LIMIT = 500;
 
 const byTime = (a: Message, b: Message) =>
@@ -98,6 +100,7 @@ function fromEvent(payload: Record<string, unknown>): Message | null {
     author_id: null,
     author_name: typeof author?.name === 'string' ? author.name : null,
     sources: Array.isArray(payload.sources) ? (payload.sources as Message['sources']) : [],
+    rich: payload.rich ?? null,
     created_at:
       typeof payload.created_at === 'string' ? payload.created_at : new Date().toISOString(),
   };
@@ -365,13 +368,14 @@ export function createConversationView(
       }
     },
     stopTyping,
-    async send(content: string, isPrivate: boolean) {
+    async send(content: string, isPrivate: boolean, rich: unknown = null) {
       stopTyping();
       const result = await db.rpc('post_agent_message', {
         p_conversation_id: conversationId,
         p_content: content,
         p_private: isPrivate,
         p_client_msg_id: crypto.randomUUID(),
+        ...(rich ? { p_rich: rich } : {}),
       });
       const row = must(result) as Omit<Message, 'author_name'> | Omit<Message, 'author_name'>[];
       const message = Array.isArray(row) ? row[0] : row;

@@ -13,9 +13,10 @@ import { t } from '../../i18n/index.ts';
 import { memberName, visitorName } from '../../ui/names.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
 import { VisitorDetails } from './details.tsx';
-import { LazyCopilot } from './lazy-parts.tsx';
+import { LazyCopilot, LazyRichComposer } from './lazy-parts.tsx';
 import { VisitorReceipt } from './live-lazy.tsx';
 import { TranscriptMessage } from './message.tsx';
+import type { RichOutcome } from './rich-composer.tsx';
 import { StatusBadge } from './status.tsx';
 
 export function EmptyPane() {
@@ -239,15 +240,25 @@ interface ComposerProps {
 
 function Composer({ view, mode, textarea, onError }: ComposerProps) {
   const busy = useSignal(false);
+  // Buttons and a card go with a reply only, never with a note.
+  const richOpen = useSignal(false);
+  const rich = useSignal<RichOutcome>({ rich: null, error: null });
   const note = mode.value === 'note';
+  const withRich = !note && richOpen.value;
   const submit = async () => {
     const el = textarea.current;
     const content = el?.value.trim() ?? '';
     if (!el || !content || busy.value) return;
+    if (withRich && rich.value.error) {
+      onError(rich.value.error);
+      return;
+    }
     busy.value = true;
     try {
-      await view.send(content, note);
+      await view.send(content, note, withRich ? rich.value.rich : null);
       el.value = '';
+      richOpen.value = false;
+      rich.value = { rich: null, error: null };
     } catch (e) {
       onError(problem(e));
     } finally {
@@ -317,7 +328,19 @@ function Composer({ view, mode, textarea, onError }: ComposerProps) {
           data-admin="input"
         />
       </label>
+      {withRich && <LazyRichComposer outcome={rich} />}
       <div class="composer-bar">
+        {!note && (
+          <button
+            type="button"
+            class="chip"
+            aria-expanded={richOpen.value}
+            onClick={() => (richOpen.value = !richOpen.value)}
+            data-admin="rich-toggle"
+          >
+            {t('richOpen')}
+          </button>
+        )}
         <span class="muted">{t('sendHint')}</span>
         <button type="submit" class="primary" disabled={busy.value} data-admin="send">
           {note ? t('addNote') : t('send')}

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n/index.ts';
 import type { CopilotPanel } from './copilot.tsx';
 import type { EarlierConversations } from './earlier.tsx';
+import type { RichComposer } from './rich-composer.tsx';
 
 // Parts of the inbox loaded as their own chunks once it shows, so the first load (shell and inbox
 // list) does not carry them. A chunk that fails to load says so.
@@ -46,4 +47,8 @@ export const LazyEarlier = lazy<Parameters<typeof EarlierConversations>[0]>(() =
 
 export const LazySoundToggle = lazy<Record<string, never>>(() =>
   import('./sound.tsx').then((module) => module.SoundToggle),
+);
+
+export const LazyRichComposer = lazy<Parameters<typeof RichComposer>[0]>(() =>
+  import('./rich-composer.tsx').then((module) => module.RichComposer),
 );

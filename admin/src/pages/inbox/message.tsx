@@ -41,6 +41,7 @@ export function TranscriptMessage({ message, grounding, tools }: Props) {
       <div class="message-body" data-admin="content">
         {markdown(message.content)}
       </div>
+      {message.rich != null && message.role !== 'user' && <RichSummary rich={message.rich} />}
       {Array.isArray(message.attachments) && message.attachments.length > 0 && (
         <Attachments files={message.attachments} />
       )}
@@ -120,6 +121,48 @@ function Grounded({ message, grounding, tools }: Props) {
           </ul>
         </details>
       )}
+    </div>
+  );
+}
+
+type Loose = Record<string, unknown>;
+const objects = (v: unknown): Loose[] =>
+  Array.isArray(v) ? v.filter((x): x is Loose => !!x && typeof x === 'object') : [];
+const str = (v: unknown) => (typeof v === 'string' ? v : '');
+
+/** What the visitor was shown under the reply, as text and safe links: staff see what went out. */
+function RichSummary({ rich }: { rich: unknown }) {
+  const part = rich && typeof rich === 'object' ? (rich as Loose) : {};
+  const buttons = (list: unknown) =>
+    objects(list).map((b, i) => {
+      const link = b.url ? safeHref(str(b.url)) : null;
+      return (
+        <li key={i} dir="auto" class="chip">
+          {link ? (
+            <a href={link} target="_blank" rel="noopener noreferrer">
+              {str(b.label)}
+            </a>
+          ) : (
+            `${str(b.label)} → “${str(b.payload)}”`
+          )}
+        </li>
+      );
+    });
+  return (
+    <div class="rich-summary" data-admin="rich">
+      {objects(part.cards).map((c, i) => (
+        <div key={i} class="rich-card-summary" data-admin="rich-card">
+          <strong dir="auto">{str(c.title)}</strong>
+          {c.text ? <p dir="auto">{str(c.text)}</p> : null}
+          {c.image_url && safeHref(str(c.image_url)) ? (
+            <span class="muted" dir="ltr">
+              {str(c.image_url)}
+            </span>
+          ) : null}
+          <ul class="rich-buttons">{buttons(c.buttons)}</ul>
+        </div>
+      ))}
+      <ul class="rich-buttons">{buttons(part.buttons)}</ul>
     </div>
   );
 }
