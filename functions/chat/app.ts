@@ -340,37 +340,40 @@ export function createChatApp(deps: ChatDeps) {
     // A resolved conversation takes its visitor's message: the database reopens it for a person
     // (private.reopen_on_visitor_message), so a visitor who comes back after the CSAT question is
     // heard by the staff who closed it instead of being sent to a fresh conversation.
-    // A playground conversation is the tenant's own staff trying the bot: no identity to verify.
-    const [quota] = await db.asService((sql) =>
-      sql.query<{ reason: string | null; enforce: boolean }>(
+    // The service's checks share one transaction: a refusal rolls back whatever came before it.
+    await db.asService(async (sql) => {
+      // A playground conversation is the tenant's own staff trying the bot: no identity to verify.
+      const [quota] = await sql.query<{ reason: string | null; enforce: boolean }>(
         `select private.quota_exceeded(t.id) as reason, t.enforce_identity and c.playground_by is null as enforce
            from public.conversations c join public.tenants t on t.id = c.tenant_id where c.id = $1`,
         [conversation.id],
-      ),
-    );
-    if (quota?.reason === 'tenant_suspended') throw tenantSuspended();
-    if (quota?.reason)
-      throw new HttpError(403, 'quota_exceeded', 'This chat cannot take more messages right now.');
-    if (quota?.enforce && !conversation.identity_verified) {
-      throw new HttpError(
-        403,
-        'identity_required',
-        'This chat is only available to signed-in customers.',
       );
-    }
-    await enforceRateLimits(db, [
-      [`messages:visitor:${visitor.sub}`, limits.visitorMessagesPerMinute],
-      [`messages:tenant:${conversation.tenant_id}`, limits.tenantMessagesPerMinute],
-    ]);
-    // Replies follow the visitor's language: stored before the message, so its reply reads it.
-    if (body.locale && body.locale !== conversation.locale) {
-      await db.asService((sql) =>
-        sql.query('update public.conversations set locale = $2 where id = $1', [
+      if (quota?.reason === 'tenant_suspended') throw tenantSuspended();
+      if (quota?.reason)
+        throw new HttpError(
+          403,
+          'quota_exceeded',
+          'This chat cannot take more messages right now.',
+        );
+      if (quota?.enforce && !conversation.identity_verified) {
+        throw new HttpError(
+          403,
+          'identity_required',
+          'This chat is only available to signed-in customers.',
+        );
+      }
+      await takeRateLimits(sql, [
+        [`messages:visitor:${visitor.sub}`, limits.visitorMessagesPerMinute],
+        [`messages:tenant:${conversation.tenant_id}`, limits.tenantMessagesPerMinute],
+      ]);
+      // Replies follow the visitor's language: stored before the message, so its reply reads it.
+      if (body.locale && body.locale !== conversation.locale) {
+        await sql.query('update public.conversations set locale = $2 where id = $1', [
           conversation.id,
           body.locale,
-        ]),
-      );
-    }
+        ]);
+      }
+    });
     // As the visitor: RLS decides, and the insert trigger enqueues the reply in the same transaction.
     const { message, duplicate } = await db.asUser(visitor, async (sql) => {
       const files = await storedAttachments(sql, conversation, body.attachments ?? []);
