@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type ClaimsVerifier, createClaimsVerifier } from '../_shared/auth/claims.ts';
 import { isManager, requireStaff, type StaffEnv } from '../_shared/auth/staff.ts';
 import type { Db, JwtClaims } from '../_shared/db/port.ts';
-import { flowSchema } from '../_shared/flows/schema.ts';
+import { type Flow, flowSchema, toolsNamed } from '../_shared/flows/schema.ts';
 import { publicCors } from '../_shared/http/cors.ts';
 import { HttpError, notFound, onError } from '../_shared/http/errors.ts';
 import { guardInput, jsonBody } from '../_shared/http/validation.ts';
@@ -41,9 +41,32 @@ export function createFlowsApp(deps: FlowsDeps) {
       throw new HttpError(403, 'forbidden', "Only the workspace's owners and admins edit flows.");
   }
 
+  /** Every call_tool step names one of the tenant's tools; a typo is refused now, not at run time. */
+  async function knownTools(tenantId: string, flow: Flow) {
+    const named = toolsNamed(flow.steps);
+    if (named.length === 0) return;
+    const rows = await db.asService((sql) =>
+      sql.query<{ name: string }>(
+        'select name from public.tenant_tools where tenant_id = $1 and name = any($2::text[])',
+        [tenantId, [...new Set(named.map((n) => n.tool))]],
+      ),
+    );
+    const known = new Set(rows.map((r) => r.name));
+    const unknown = named.find((n) => !known.has(n.tool));
+    if (unknown) {
+      const step = flow.steps[unknown.index];
+      throw new HttpError(
+        422,
+        'unknown_tool',
+        `steps.${unknown.index}.tool: step ${step?.id} calls ${unknown.tool}, which is not one of this workspace's tools.`,
+      );
+    }
+  }
+
   app.post('/flows', async (c) => {
     const body = await jsonBody(c, createSchema);
     await mayEdit(c.get('staff'), body.tenant_id);
+    await knownTools(body.tenant_id, body.flow);
     const { name, enabled, triggers, timeout_minutes, steps } = body.flow;
     const [row] = await db.asService((sql) =>
       sql.query<{ id: string; created: boolean }>(
@@ -73,6 +96,7 @@ export function createFlowsApp(deps: FlowsDeps) {
     );
     if (!owner) throw new HttpError(404, 'not_found', 'No such flow.');
     await mayEdit(user, owner.tenant_id);
+    await knownTools(owner.tenant_id, body.flow);
     const { name, enabled, triggers, timeout_minutes, steps } = body.flow;
     try {
       await db.asService((sql) =>

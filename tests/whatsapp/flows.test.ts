@@ -23,7 +23,9 @@ import {
 
 // Keyword flows on the local stack: saved (and refused) through the flows function, then walked
 // before the AI in the web widget and on WhatsApp alike: buttons, a branch, an answer kept on the
-// contact, a handoff, a question asked again, a timeout, and tenants kept apart.
+// contact, a handoff, a question asked again, a timeout, and tenants kept apart; and steps that
+// call the tenant's tools through the signed path the bot uses, checked by a receiver that verifies
+// every signature.
 
 const ACCESS_TOKEN = 'EAAG-flows-token';
 const APP_SECRET = 'flows-app-secret-0123';
@@ -108,11 +110,67 @@ async function until<T>(what: string, probe: () => Promise<T | undefined | null 
   }
 }
 
+/** A web visitor's conversation with the tenant: each message said waits for its reply. */
+async function chat(tenant: TestTenant) {
+  const visitor = await Visitor.signIn(h);
+  const session = await visitor.call('sessions', { key: tenant.key, locale: 'en' });
+  const conversationId = session.body.conversation.id as string;
+  await visitor.subscribe(conversationId);
+  let seen = 0;
+  const say = async (content: string) => {
+    const sent = await visitor.call('messages', {
+      conversation_id: conversationId,
+      client_msg_id: crypto.randomUUID(),
+      content,
+    });
+    expect(sent.status).toBe(202);
+    const reply = await visitor.waitFor(
+      (e) =>
+        e.event === 'message_created' &&
+        e.payload.role === 'assistant' &&
+        visitor.replies().indexOf(e) >= seen,
+      60_000,
+    );
+    seen = visitor.replies().length;
+    return reply.payload as { content: string; quick_replies: string[] };
+  };
+  return { visitor, conversationId, say };
+}
+
+/** A WhatsApp customer: each message delivered waits for the next send to them. */
+function customer(from: string) {
+  const sendsTo = () => graph.sent.filter((m) => m.body.to === from && m.wamid);
+  return async (type: string, content: Record<string, unknown>) => {
+    const before = sendsTo().length;
+    const res = await deliver(
+      webhookUrl,
+      APP_SECRET,
+      delivery(number, inbound(from, type, content)),
+    );
+    expect(res.status).toBe(200);
+    return until('a send to the customer', async () => sendsTo()[before]?.body);
+  };
+}
+
 beforeAll(async () => {
   graph = await startFakeGraph(ACCESS_TOKEN);
   h = await startChatHarness({ WHATSAPP_GRAPH_URL: graph.url });
   [a, b] = await Promise.all([
-    createTenant(h, { llm: 'openai' }),
+    createTenant(h, {
+      llm: 'openai',
+      tools: [
+        {
+          name: 'order_status',
+          path: '/order',
+          parameters: {
+            type: 'object',
+            properties: { order_id: { type: 'string', pattern: '^[A-Z]-[0-9]+$' } },
+            required: ['order_id'],
+          },
+          timeoutMs: 1000,
+        },
+      ],
+    }),
     createTenant(h, { llm: 'openai' }),
   ]);
   const [ownerA, agentA, ownerB] = await Promise.all([
@@ -279,32 +337,6 @@ describe('saving a flow', () => {
 });
 
 describe('in the web widget', () => {
-  async function chat(tenant: TestTenant) {
-    const visitor = await Visitor.signIn(h);
-    const session = await visitor.call('sessions', { key: tenant.key, locale: 'en' });
-    const conversationId = session.body.conversation.id as string;
-    await visitor.subscribe(conversationId);
-    let seen = 0;
-    const say = async (content: string) => {
-      const sent = await visitor.call('messages', {
-        conversation_id: conversationId,
-        client_msg_id: crypto.randomUUID(),
-        content,
-      });
-      expect(sent.status).toBe(202);
-      const reply = await visitor.waitFor(
-        (e) =>
-          e.event === 'message_created' &&
-          e.payload.role === 'assistant' &&
-          visitor.replies().indexOf(e) >= seen,
-        60_000,
-      );
-      seen = visitor.replies().length;
-      return reply.payload as { content: string; quick_replies: string[] };
-    };
-    return { visitor, conversationId, say };
-  }
-
   it('walks a branch, keeps the answers on the contact and hands off, without the AI', async () => {
     const { conversationId, say } = await chat(a);
     const first = await say('menu');
@@ -389,17 +421,7 @@ describe('in the web widget', () => {
 describe('on WhatsApp', () => {
   it('sends the questions as reply buttons and follows the button the customer taps', async () => {
     const from = '34611222333';
-    const sendsTo = () => graph.sent.filter((m) => m.body.to === from && m.wamid);
-    const say = async (type: string, content: Record<string, unknown>) => {
-      const before = sendsTo().length;
-      const res = await deliver(
-        webhookUrl,
-        APP_SECRET,
-        delivery(number, inbound(from, type, content)),
-      );
-      expect(res.status).toBe(200);
-      return until('a send to the customer', async () => sendsTo()[before]?.body);
-    };
+    const say = customer(from);
     const first = await say('text', { text: { body: 'Finnegans' } });
     expect(first.type).toBe('interactive');
     expect(first.interactive).toMatchObject({
@@ -428,5 +450,211 @@ describe('on WhatsApp', () => {
     );
     expect(conversation?.status).toBe('handoff');
     expect(h.llm.requests).toHaveLength(0);
+  }, 120_000);
+});
+
+const ORDERS = {
+  name: 'Orders',
+  triggers: ['where is my order'],
+  steps: [
+    {
+      id: 'number',
+      type: 'ask',
+      text: 'Your order number?',
+      save_as: 'attributes.last_order',
+      next: 'lookup',
+    },
+    {
+      id: 'lookup',
+      type: 'call_tool',
+      tool: 'order_status',
+      arguments: {
+        order_id: { from: 'reply' },
+        channel: 'flow',
+        list: { from: 'attributes.list' },
+        shape: { value: { detail: 'full' } },
+      },
+      save: [
+        { from: 'order.status', to: 'attributes.order_status' },
+        { from: 'order.eta', to: 'vars.eta' },
+        { to: 'vars.answer' },
+      ],
+      timeout_ms: 800,
+      next: 'found',
+      on_failure: 'sorry',
+    },
+    { id: 'found', type: 'message', text: 'On its way, arriving {{vars.eta}}.', next: 'more' },
+    { id: 'more', type: 'ask', text: 'Anything else?', buttons: ['No'], next: 'bye' },
+    { id: 'bye', type: 'end', text: 'See you {{vars.eta}}!' },
+    { id: 'sorry', type: 'handoff', text: 'I could not check that right now.' },
+  ],
+};
+
+describe('steps that call a tool', () => {
+  const orders = (path: string) => h.receiver.deliveries(path).filter((d) => d.method === 'POST');
+  let flowId = '';
+
+  it('refuses a flow naming a tool the workspace does not have, or a malformed call', async () => {
+    const unknown = await flowsCall(tokens.ownerA, 'POST', '', {
+      tenant_id: a.id,
+      flow: {
+        ...ORDERS,
+        steps: ORDERS.steps.map((s) => (s.id === 'lookup' ? { ...s, tool: 'order_sttaus' } : s)),
+      },
+    });
+    expect(unknown.status).toBe(422);
+    const problem = await unknown.json();
+    expect(problem.error.code).toBe('unknown_tool');
+    expect(problem.error.message).toContain('order_sttaus');
+    // Tenant B has no such tool: A's tool names mean nothing there.
+    const inB = await flowsCall(tokens.ownerB, 'POST', '', { tenant_id: b.id, flow: ORDERS });
+    expect(inB.status).toBe(422);
+    const issues = (steps: unknown[]) =>
+      JSON.stringify(flowSchema.safeParse({ ...ORDERS, steps }).error?.issues ?? []);
+    expect(
+      issues([{ id: 'x', type: 'call_tool', tool: 'order_status', save: [{ to: 'secret' }] }]),
+    ).toContain('"path":["steps",0,"save",0,"to"]');
+    expect(
+      issues([{ id: 'x', type: 'call_tool', tool: 'order_status', on_failure: 'y' }]),
+    ).toContain('no step with id y');
+    expect(
+      issues([
+        { id: 'x', type: 'call_tool', tool: 'order_status', arguments: { a: { from: 'x' } } },
+      ]),
+    ).toContain('"path":["steps",0,"arguments","a"]');
+    expect(
+      issues([{ id: 'x', type: 'call_tool', tool: 'order_status', timeout_ms: 60_000 }]),
+    ).toContain('timeout_ms');
+    const created = await flowsCall(tokens.ownerA, 'POST', '', { tenant_id: a.id, flow: ORDERS });
+    expect(created.status).toBe(201);
+    flowId = (await created.json()).id;
+    expect(
+      (
+        await flowsCall(tokens.ownerA, 'PUT', `/${flowId}`, {
+          flow: { ...ORDERS, steps: [{ id: 'z', type: 'call_tool', tool: 'nope' }] },
+        })
+      ).status,
+    ).toBe(422);
+  });
+
+  it('in the widget: calls the tool signed, keeps its answer, and branches on success', async () => {
+    h.receiver.on('/order', {
+      status: 200,
+      body: { order: { status: 'shipped', eta: 'Friday' }, carrier: 'DHL' },
+    });
+    const before = orders('/order').length;
+    const { conversationId, say } = await chat(a);
+    expect((await say('Where is my order?')).content).toBe('Your order number?');
+    const found = await say('A-1001');
+    expect(found.content).toBe('On its way, arriving Friday.\n\nAnything else?');
+    expect(found.quick_replies).toEqual(['No']);
+
+    const calls = orders('/order').slice(before);
+    expect(calls).toHaveLength(1);
+    const call = calls[0];
+    expect(call?.verified).toBe(true);
+    expect(call?.body).toMatchObject({
+      tool: 'order_status',
+      arguments: { order_id: 'A-1001', channel: 'flow', list: null, shape: { detail: 'full' } },
+      call_id: 'flow:lookup',
+      conversation: { id: conversationId, tenant_id: a.id },
+    });
+    const [contact] = await query<{ attributes: Record<string, unknown> }>(
+      `select k.attributes from public.contacts k join public.conversations c on c.contact_id = k.id
+        where c.id = $1`,
+      [conversationId],
+    );
+    expect(contact?.attributes).toEqual({ last_order: 'A-1001', order_status: 'shipped' });
+    // The variables wait with the conversation at the next question.
+    const [session] = await query<{ vars: Record<string, unknown> }>(
+      'select vars from private.flow_sessions where conversation_id = $1',
+      [conversationId],
+    );
+    expect(session?.vars).toEqual({
+      eta: 'Friday',
+      answer: { order: { status: 'shipped', eta: 'Friday' }, carrier: 'DHL' },
+    });
+    expect((await say('No')).content).toBe('See you Friday!');
+    const [audit] = await query<{ success: boolean; call_id: string; delivery_id: string }>(
+      `select success, call_id, delivery_id::text from public.tool_executions
+        where conversation_id = $1`,
+      [conversationId],
+    );
+    expect(audit).toEqual({ success: true, call_id: 'flow:lookup', delivery_id: call?.deliveryId });
+    expect(h.llm.requests).toHaveLength(0);
+  }, 120_000);
+
+  it('takes the failure branch on an error answer, a timeout, or arguments the schema refuses', async () => {
+    // Two 500s: the call is retried once, then the flow hands off.
+    h.receiver.on('/order', 'fail');
+    const failing = await chat(a);
+    await failing.say('where is my order');
+    const before = orders('/order').length;
+    const failed = await failing.say('B-2');
+    expect(failed.content).toContain('I could not check that right now.');
+    const retried = orders('/order').slice(before);
+    expect(retried).toHaveLength(2);
+    expect(new Set(retried.map((d) => d.deliveryId)).size).toBe(1);
+    const [conversation] = await query<{ status: string }>(
+      'select status from public.conversations where id = $1',
+      [failing.conversationId],
+    );
+    expect(conversation?.status).toBe('handoff');
+
+    h.receiver.on('/order', 'timeout');
+    const slow = await chat(a);
+    await slow.say('where is my order');
+    expect((await slow.say('C-3')).content).toContain('I could not check that right now.');
+    const [timedOut] = await query<{ success: boolean; error: string }>(
+      'select success, error from public.tool_executions where conversation_id = $1',
+      [slow.conversationId],
+    );
+    expect(timedOut).toEqual({ success: false, error: 'timed out after 800 ms' });
+
+    // Not an order number: never sent, and the log says why.
+    const sent = orders('/order').length;
+    const wrong = await chat(a);
+    await wrong.say('where is my order');
+    expect((await wrong.say('my red shoes')).content).toContain('I could not check that');
+    expect(orders('/order')).toHaveLength(sent);
+    const [refused] = await query<{ attempts: number; error: string }>(
+      'select attempts, error from public.tool_executions where conversation_id = $1',
+      [wrong.conversationId],
+    );
+    expect(refused?.attempts).toBe(0);
+    expect(refused?.error).toContain('invalid arguments');
+  }, 120_000);
+
+  it('never reaches a private address: the outbound guard refuses a redirect there', async () => {
+    h.receiver.on('/order', { status: 302, headers: { Location: 'http://10.20.30.40/order' } });
+    const inside = await chat(a);
+    await inside.say('where is my order');
+    expect((await inside.say('D-4')).content).toContain('I could not check that right now.');
+    const [refused] = await query<{ success: boolean; attempts: number }>(
+      'select success, attempts from public.tool_executions where conversation_id = $1',
+      [inside.conversationId],
+    );
+    expect(refused).toEqual({ success: false, attempts: 1 });
+  }, 120_000);
+
+  it('on WhatsApp: the same flow, the same signed call, the answer sent to the customer', async () => {
+    h.receiver.on('/order', { status: 200, body: { order: { status: 'packed', eta: 'Monday' } } });
+    const before = orders('/order').length;
+    const say = customer('34611999000');
+    const ask = await say('text', { text: { body: 'where is my order' } });
+    expect((ask.text as { body: string }).body).toBe('Your order number?');
+    const found = await say('text', { text: { body: 'E-55' } });
+    expect(found.type).toBe('interactive');
+    expect(found.interactive).toMatchObject({
+      body: { text: 'On its way, arriving Monday.\n\nAnything else?' },
+    });
+    const [call] = orders('/order').slice(before);
+    expect(call?.verified).toBe(true);
+    expect(call?.body).toMatchObject({ arguments: { order_id: 'E-55' } });
+    const [contact] = await query<{ attributes: Record<string, unknown> }>(
+      'select attributes from public.contacts where tenant_id = $1 and wa_id = $2',
+      [a.id, '34611999000'],
+    );
+    expect(contact?.attributes).toMatchObject({ order_status: 'packed', last_order: 'E-55' });
   }, 120_000);
 });

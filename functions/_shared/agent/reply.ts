@@ -452,14 +452,22 @@ async function replyFromFlow(deps: ReplyDeps, context: ReplyContext, started: nu
         'select channel from public.conversations where id = $1',
         [context.conversation.id],
       );
-      const turn = await runFlow(sql, {
-        channel: conversation?.channel ?? 'web',
-        tenantId: context.tenant.id,
-        conversationId: context.conversation.id,
-        locale: context.conversation.locale,
-        contactId: context.conversation.contact?.id ?? null,
-        message: context.message.content,
-      });
+      const turn = await runFlow(
+        sql,
+        {
+          channel: conversation?.channel ?? 'web',
+          tenantId: context.tenant.id,
+          conversationId: context.conversation.id,
+          locale: context.conversation.locale,
+          contactId: context.conversation.contact?.id ?? null,
+          message: context.message.content,
+        },
+        {
+          fetch: deps.fetch,
+          scope: deps.callScope ?? `message:${context.message.id}`,
+          ...(deps.sleep ? { sleep: deps.sleep } : {}),
+        },
+      );
       if (!turn) return null;
       const content = turn.texts.filter(Boolean).join('\n\n');
       const draft = flowDraft(content, turn.quickReplies, turn.handoff);

@@ -1,9 +1,10 @@
 import type { Db, Sql } from '../db/port.ts';
 import type { ToolCall, ToolSpec } from '../llm/types.ts';
 import type { Rich } from '../messages/rich.ts';
+import { outcomeOf, recordToolExecution, type ToolCallOutcome } from '../tools/audit.ts';
 import { callToolWebhook } from '../tools/call-tool.ts';
+import { toolSigningSecrets } from '../tools/secrets.ts';
 import { validateArguments } from '../tools/validate-arguments.ts';
-import { activeSecrets } from '../webhooks/signature.ts';
 import { canonicalJson, webhookIdFor } from '../webhooks/webhook-id.ts';
 import type { ReplyContext } from './context.ts';
 import { RICH_TOOL, richFromCall, richToolSpec } from './rich-tool.ts';
@@ -76,43 +77,19 @@ async function audit(
   context: ReplyContext,
   tool: TenantTool,
   call: ToolCall,
-  outcome: {
-    success: boolean;
-    response: unknown;
-    error: string | null;
-    status: number | null;
-    attempts: number;
-    durationMs: number;
-    deliveryId: string | null;
-    n8nExecutionId?: string | null;
-  },
+  outcome: ToolCallOutcome,
 ): Promise<string> {
-  const [row] = await db.asService((sql) =>
-    sql.query<{ id: string }>(
-      `insert into public.tool_executions
-         (tenant_id, tenant_tool_id, conversation_id, tool_name, call_id, delivery_id, arguments, response,
-          success, error, http_status, attempts, duration_ms, n8n_execution_id)
-       values ($1, $2, $3, $4, $5, coalesce($6::uuid, gen_random_uuid()), $7::jsonb, $8::jsonb, $9, $10, $11, $12, $13, $14)
-       returning id`,
-      [
-        context.tenant.id,
-        tool.id,
-        context.conversation.id,
-        tool.name,
-        call.id,
-        outcome.deliveryId,
-        call.arguments ?? { raw: call.rawArguments },
-        outcome.response ?? null,
-        outcome.success,
-        outcome.error,
-        outcome.status,
-        outcome.attempts,
-        Math.round(outcome.durationMs),
-        outcome.n8nExecutionId ?? null,
-      ],
-    ),
+  return db.asService((sql) =>
+    recordToolExecution(sql, {
+      tenantId: context.tenant.id,
+      toolId: tool.id,
+      conversationId: context.conversation.id,
+      toolName: tool.name,
+      callId: call.id,
+      arguments: call.arguments ?? { raw: call.rawArguments },
+      ...outcome,
+    }),
   );
-  return row?.id ?? '';
 }
 
 async function runOne(
@@ -193,16 +170,7 @@ async function runOne(
   const result = await callToolWebhook({
     url: tool.webhook_url,
     deliveryId,
-    // Signed with the previous secret as well until it expires: a workflow not yet updated after a
-    // rotation keeps verifying.
-    secret: activeSecrets(
-      {
-        secret: tool.secret,
-        previousSecret: tool.previous_secret,
-        previousExpiresAt: tool.previous_secret_expires_at,
-      },
-      Math.floor(Date.now() / 1000),
-    ),
+    secret: toolSigningSecrets(tool),
     timeoutMs: tool.timeout_ms,
     body: {
       tool: tool.name,
@@ -217,16 +185,7 @@ async function runOne(
     fetch: deps.fetch,
     ...(deps.sleep ? { sleep: deps.sleep } : {}),
   });
-  const executionId = await audit(deps.db, context, tool, call, {
-    success: result.ok,
-    response: result.response ?? null,
-    error: result.ok ? null : (result.error ?? 'failed'),
-    status: result.status ?? null,
-    attempts: result.attempts,
-    durationMs: result.durationMs,
-    deliveryId: result.deliveryId,
-    n8nExecutionId: result.n8nExecutionId ?? null,
-  });
+  const executionId = await audit(deps.db, context, tool, call, outcomeOf(result));
   const content = result.ok
     ? JSON.stringify(result.response ?? {})
     : JSON.stringify({

@@ -7,6 +7,7 @@ import {
   storedDefinition,
   textFor,
 } from './schema.ts';
+import { callFlowTool, type FlowToolDeps, fieldAt } from './tool-step.ts';
 
 // Runs a tenant's keyword flows for one customer message, inside the reply's transaction: the
 // conversation's place in a flow moves only if the reply that goes with it is stored. A message
@@ -111,33 +112,55 @@ async function contactOf(sql: Sql, turn: FlowConversation): Promise<string> {
   return row.id;
 }
 
-async function saveField(sql: Sql, turn: FlowConversation, field: ContactField, value: string) {
+/** Text as given (trimmed, capped); a tool's number, list or object kept as JSON in attributes. */
+async function saveField(sql: Sql, turn: FlowConversation, field: ContactField, value: unknown) {
   const contactId = await contactOf(sql, turn);
-  const clipped = value.trim().slice(0, 500);
+  const asText = typeof value === 'string' ? value : JSON.stringify(value ?? null);
+  const clipped = asText.trim().slice(0, 500);
   if (field === 'name' || field === 'email') {
     await sql.query(`update public.contacts set ${field} = $2 where id = $1`, [contactId, clipped]);
     return;
   }
+  const stored = typeof value === 'string' || asText.length > 2000 ? clipped : value;
   await sql.query(
-    `update public.contacts set attributes = attributes || jsonb_build_object($2::text, $3::text)
+    `update public.contacts set attributes = attributes || jsonb_build_object($2::text, $3::jsonb)
       where id = $1`,
-    [contactId, field.slice('attributes.'.length), clipped],
+    [contactId, field.slice('attributes.'.length), stored ?? null],
   );
 }
 
-/** The customer's message walked through the tenant's flows; null when no flow takes it. */
-export async function runFlow(sql: Sql, turn: FlowConversation): Promise<FlowTurn | null> {
+/** `{{vars.key}}` in a text: the flow variable, as text; an unknown one says nothing. */
+function fillVariables(text: string, vars: Record<string, unknown>): string {
+  return text.replace(/\{\{\s*vars\.([a-z][a-z0-9_]{0,39})\s*\}\}/g, (_, key: string) => {
+    const value = vars[key];
+    if (value === undefined || value === null) return '';
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  });
+}
+
+/**
+ * The customer's message walked through the tenant's flows; null when no flow takes it. `tools`
+ * lets call_tool steps call the tenant's tools; without it they take their failure branch.
+ */
+export async function runFlow(
+  sql: Sql,
+  turn: FlowConversation,
+  tools?: FlowToolDeps,
+): Promise<FlowTurn | null> {
   const [session] = await sql.query<{
     flow_id: string;
     step_id: string;
     retries: number;
     expired: boolean;
+    vars: Record<string, unknown>;
   }>(
-    `select flow_id, step_id, retries, expires_at < now() as expired
+    `select flow_id, step_id, retries, expires_at < now() as expired, vars
        from private.flow_sessions where conversation_id = $1 for update`,
     [turn.conversationId],
   );
-  const say = (value: FlowText) => textFor(value, turn.locale);
+  // A flow started afresh begins with no variables; an answered question keeps the flow's.
+  const vars: Record<string, unknown> = {};
+  const say = (value: FlowText) => fillVariables(textFor(value, turn.locale), vars);
   const leave = () =>
     sql.query('delete from private.flow_sessions where conversation_id = $1', [
       turn.conversationId,
@@ -149,12 +172,14 @@ export async function runFlow(sql: Sql, turn: FlowConversation): Promise<FlowTur
     flow = await loadFlow(sql, 'id = $1 and tenant_id = $2', [session.flow_id, turn.tenantId]);
     const step = flow?.steps.get(session.step_id);
     if (flow && step?.type === 'ask') {
+      Object.assign(vars, session.vars);
       const decision = decide(step, turn.message);
       if ('retry' in decision) {
         const other = await triggered(sql, turn);
         if (other) {
           flow = other;
           from = other.first;
+          for (const key of Object.keys(vars)) delete vars[key];
         } else if (session.retries >= MAX_RETRIES) {
           await leave();
           return { ...emptyTurn(flow.id), toEngine: true };
@@ -196,7 +221,7 @@ export async function runFlow(sql: Sql, turn: FlowConversation): Promise<FlowTur
     }
     from = flow.first;
   }
-  return walk(sql, turn, flow, from, say, leave);
+  return walk(sql, { turn, flow, say, leave, vars, ...(tools ? { tools } : {}) }, from);
 }
 
 function emptyTurn(flowId: string): FlowTurn {
@@ -209,14 +234,17 @@ function triggered(sql: Sql, turn: FlowConversation) {
   return loadFlow(sql, 'tenant_id = $1 and $2 = any(triggers)', [turn.tenantId, key]);
 }
 
-async function walk(
-  sql: Sql,
-  turn: FlowConversation,
-  flow: LoadedFlow,
-  from: string,
-  say: (value: FlowText) => string,
-  leave: () => Promise<unknown>,
-): Promise<FlowTurn> {
+interface Walk {
+  turn: FlowConversation;
+  flow: LoadedFlow;
+  say: (value: FlowText) => string;
+  leave: () => Promise<unknown>;
+  vars: Record<string, unknown>;
+  tools?: FlowToolDeps;
+}
+
+async function walk(sql: Sql, w: Walk, from: string): Promise<FlowTurn> {
+  const { turn, flow, say, leave, vars } = w;
   const out = emptyTurn(flow.id);
   let id: string | undefined = from;
   for (let walked = 0; id !== undefined && walked < MAX_WALK; walked++) {
@@ -241,19 +269,38 @@ async function walk(
         id = step.next;
         break;
       }
+      case 'call_tool': {
+        const result = await callFlowTool(sql, w.tools, step, {
+          tenantId: turn.tenantId,
+          conversationId: turn.conversationId,
+          contactId: turn.contactId,
+          message: turn.message,
+          vars,
+        });
+        if (result.ok) {
+          for (const keep of step.save) {
+            const value = fieldAt(result.response, keep.from);
+            if (value === undefined) continue;
+            if (keep.to.startsWith('vars.')) vars[keep.to.slice('vars.'.length)] = value;
+            else await saveField(sql, turn, keep.to as ContactField, value);
+          }
+        }
+        id = result.ok ? step.next : (step.on_failure ?? step.next);
+        break;
+      }
       case 'ask':
         out.texts.push(say(step.text));
         out.quickReplies = step.buttons ?? [];
         await sql.query(
           `insert into private.flow_sessions
-             (conversation_id, tenant_id, flow_id, step_id, expires_at)
-           values ($1, $2, $3, $4, now() + make_interval(mins => $5))
+             (conversation_id, tenant_id, flow_id, step_id, expires_at, vars)
+           values ($1, $2, $3, $4, now() + make_interval(mins => $5), $6::jsonb)
            on conflict (conversation_id) do update
               set flow_id = excluded.flow_id, step_id = excluded.step_id, retries = 0,
-                  updated_at = now(), expires_at = excluded.expires_at,
+                  updated_at = now(), expires_at = excluded.expires_at, vars = excluded.vars,
                   started_at = case when private.flow_sessions.flow_id = excluded.flow_id
                                     then private.flow_sessions.started_at else now() end`,
-          [turn.conversationId, turn.tenantId, flow.id, step.id, flow.timeout_minutes],
+          [turn.conversationId, turn.tenantId, flow.id, step.id, flow.timeout_minutes, vars],
         );
         return out;
       case 'handoff':

@@ -75,12 +75,76 @@ const media = z.object({
   caption: text.optional(),
   next,
 });
+/** A flow variable: kept while the conversation is in the flow, read by later steps. */
+export const flowVariable = z
+  .string()
+  .regex(/^vars\.[a-z][a-z0-9_]{0,39}$/, 'vars.<key> (a-z, 0-9, _)');
+
+/** Where a tool argument's value comes from: the customer's last message, the contact, a variable. */
+export const valueSource = z.union([z.literal('reply'), contactField, flowVariable]);
+export type ValueSource = z.infer<typeof valueSource>;
+
+/**
+ * A tool argument: a literal (text, number, true/false, null), `{"from": <source>}`, or
+ * `{"value": <any JSON>}` for a literal object or list.
+ */
+const toolArgument = z.union([
+  z.string().max(2000),
+  z.number(),
+  z.boolean(),
+  z.null(),
+  z.object({ from: valueSource }).strict(),
+  z.object({ value: z.unknown() }).strict(),
+]);
+export type ToolArgument = z.infer<typeof toolArgument>;
+
+/** A field of the tool's JSON answer (`order.status`, `items.0.name`); empty: the whole answer. */
+const resultPath = z
+  .string()
+  .max(200)
+  .regex(/^$|^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'a dotted path such as order.status');
+
+/**
+ * Calls one of the tenant's tools (by name) through the same signed path the bot uses, keeps parts
+ * of its answer, and goes on to `next` when the call succeeded, to `on_failure` when it did not.
+ */
+const callTool = z.object({
+  id: stepId,
+  type: z.literal('call_tool'),
+  tool: z.string().regex(/^[a-zA-Z0-9_-]{1,64}$/, 'a tool name'),
+  arguments: z.record(z.string().min(1).max(64), toolArgument).default({}),
+  save: z
+    .array(
+      z.object({
+        /** The field of the answer; absent or empty: the whole answer. */
+        from: resultPath.default(''),
+        to: z.union([contactField, flowVariable]),
+      }),
+    )
+    .max(20)
+    .default([]),
+  /** Per attempt; at most 10 s because the customer is waiting for the reply. */
+  timeout_ms: z.number().int().min(500).max(10_000).optional(),
+  next,
+  /** Where a failed call goes (an error answer, a timeout, an unknown or disabled tool). Absent: `next`. */
+  on_failure: next,
+});
+
 const handoff = z.object({ id: stepId, type: z.literal('handoff'), text: text.optional() });
 /** Leaves the flow and lets the bot engine answer the customer's message. */
 const ai = z.object({ id: stepId, type: z.literal('ai') });
 const end = z.object({ id: stepId, type: z.literal('end'), text: text.optional() });
 
-export const flowStep = z.discriminatedUnion('type', [message, ask, set, media, handoff, ai, end]);
+export const flowStep = z.discriminatedUnion('type', [
+  message,
+  ask,
+  set,
+  media,
+  callTool,
+  handoff,
+  ai,
+  end,
+]);
 export type FlowStep = z.infer<typeof flowStep>;
 
 /** How a trigger or an answer is compared: case, spacing and surrounding punctuation ignored. */
@@ -123,6 +187,7 @@ export const flowSchema = z
     };
     flow.steps.forEach((step, i) => {
       if ('next' in step) point(step.next, ['steps', i, 'next']);
+      if (step.type === 'call_tool') point(step.on_failure, ['steps', i, 'on_failure']);
       if (step.type === 'ask')
         step.branches?.forEach((b, j) => {
           point(b.next, ['steps', i, 'branches', j, 'next']);
@@ -130,6 +195,13 @@ export const flowSchema = z
     });
   });
 export type Flow = z.infer<typeof flowSchema>;
+
+/** The tools a flow's call_tool steps name, with where each is named. */
+export function toolsNamed(steps: readonly FlowStep[]): { tool: string; index: number }[] {
+  return steps.flatMap((step, index) =>
+    step.type === 'call_tool' ? [{ tool: step.tool, index }] : [],
+  );
+}
 
 /** The stored definition: the steps, as validated. */
 export const storedDefinition = z.object({ steps: z.array(flowStep).min(1).max(MAX_STEPS) });
