@@ -4,6 +4,7 @@
 //   - retrieval latency (embedding + hybrid search) p50/p95 at 1k, 20k and 100k chunks of text
 //     drawn from a Zipf-distributed vocabulary
 // Deterministic: the same data gives the same figures (latencies aside).
+import process from 'node:process';
 import { toSql } from 'pgvector';
 import { retrievePassages } from '../functions/_shared/agent/retrieval.ts';
 import { createPgliteDb } from '../functions/_shared/db/pglite.ts';
@@ -126,13 +127,21 @@ async function latency() {
       `insert into public.tenants (name, slug) values ('Retrieval', 'retrieval') returning id`,
     ),
   );
+  // The search indexes are built once per size after the bulk load, as a restore would: inserting
+  // row by row into HNSW and GIN costs far more than building them. Their definitions are read
+  // back from the catalog so they are rebuilt exactly as the migrations made them.
+  const indexes = await db.asService((sql) =>
+    sql.query<{ name: string; definition: string }>(
+      `select indexname as name, indexdef as definition from pg_indexes
+        where schemaname = 'public' and indexname in ('document_chunks_embedding_idx', 'document_chunks_fts_idx')`,
+    ),
+  );
   let inserted = 0;
   for (const target of sizes) {
-    // The index is built once per size after the bulk load, as a restore would: inserting row by
-    // row into HNSW costs far more than building it.
-    await local.pg.exec('drop index if exists public.document_chunks_embedding_idx');
+    for (const index of indexes) await local.pg.exec(`drop index if exists public.${index.name}`);
+    const loading = performance.now();
     while (inserted < target) {
-      const batch = Math.min(500, target - inserted);
+      const batch = Math.min(1000, target - inserted);
       await db.asService(async (sql) => {
         const [doc] = await sql.query<{ id: string }>(
           `insert into public.documents (tenant_id, title, status, language) values ($1, $2, 'ready', 'en') returning id`,
@@ -155,23 +164,32 @@ async function latency() {
       });
       inserted += batch;
     }
-    await local.pg.exec(
-      `create index document_chunks_embedding_idx on public.document_chunks
-         using hnsw (embedding extensions.vector_cosine_ops)`,
-    );
+    const indexing = performance.now();
+    for (const index of indexes) await local.pg.exec(index.definition);
     await local.pg.exec('analyze');
+    console.log(
+      `  ${String(target).padStart(6)} chunks   loaded in ${((indexing - loading) / 1000) | 0} s, indexed in ${((performance.now() - indexing) / 1000) | 0} s`,
+    );
+    // Wall time is what a visitor waits; CPU time (PGlite runs in this process) is the work
+    // itself, which other load on the machine does not inflate.
     const latencies: number[] = [];
-    for (let i = 0; i < 70; i++) {
+    const cpu: number[] = [];
+    for (let i = 0; i < 120; i++) {
       // Questions mix common words with one or two rarer ones, as real questions do.
       const question = `${text.sentence(5)} ${text.rareWord()} ${i % 2 ? text.rareWord() : ''}`;
       const started = performance.now();
+      const startedCpu = process.cpuUsage();
       await db.asService((sql) =>
         retrievePassages(sql, embedder, tenant?.id as string, question, 5),
       );
-      if (i >= 10) latencies.push(performance.now() - started);
+      const used = process.cpuUsage(startedCpu);
+      if (i >= 20) {
+        latencies.push(performance.now() - started);
+        cpu.push((used.user + used.system) / 1000);
+      }
     }
     console.log(
-      `  ${String(target).padStart(6)} chunks   p50 ${ms(percentile(latencies, 50))}  p95 ${ms(percentile(latencies, 95))}`,
+      `  ${String(target).padStart(6)} chunks   wall p50 ${ms(percentile(latencies, 50))}  p95 ${ms(percentile(latencies, 95))}   cpu p50 ${ms(percentile(cpu, 50))}  p95 ${ms(percentile(cpu, 95))}`,
     );
   }
   await local.close();
