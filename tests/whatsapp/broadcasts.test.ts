@@ -434,3 +434,189 @@ describe('a broadcast to 1,000 contacts', () => {
     expect(templateSends()).toHaveLength(0);
   }, 300_000);
 });
+
+describe('a broadcast that starts a flow', () => {
+  const flowWaId = (i: number) => `3475${String(i).padStart(6, '0')}`;
+  let flowId: string;
+
+  beforeAll(async () => {
+    await query(`update public.whatsapp_connections set access_token = $2 where id = $1`, [
+      connectionId,
+      ACCESS_TOKEN,
+    ]);
+    // Three in Lisbon on the tent list, one in Porto, one in Lisbon on another list.
+    await query(
+      `insert into public.contacts (tenant_id, identifier, wa_id, attributes, whatsapp_opt_in_at)
+       select $1, 'whatsapp:' || w, w, a::jsonb, now()
+         from (values ('3475000001', '{"list": "tents", "city": "Lisbon"}'),
+                      ('3475000002', '{"list": "tents", "city": "Lisbon", "vip": true}'),
+                      ('3475000003', '{"list": "tents", "city": "Lisbon"}'),
+                      ('3475000004', '{"list": "tents", "city": "Porto"}'),
+                      ('3475000005', '{"list": "boots", "city": "Lisbon"}')) v(w, a)`,
+      [a.id],
+    );
+    const [flow] = await query<{ id: string }>(
+      `insert into public.bot_flows (tenant_id, name, triggers, definition)
+       values ($1, 'Tent offer', '{}', $2::jsonb) returning id`,
+      [
+        a.id,
+        {
+          steps: [
+            {
+              id: 'offer',
+              type: 'ask',
+              text: 'Would you like the tent offer?',
+              buttons: ['Yes please', 'No thanks'],
+              branches: [
+                { when: ['Yes please'], next: 'size' },
+                { when: ['No thanks'], next: 'bye' },
+              ],
+            },
+            {
+              id: 'size',
+              type: 'ask',
+              text: 'For how many people?',
+              buttons: ['2', '4'],
+              save_as: 'attributes.tent_size',
+              next: 'thanks',
+            },
+            { id: 'thanks', type: 'end', text: 'Noted! We will send the details.' },
+            { id: 'bye', type: 'end', text: 'No problem.' },
+          ],
+        },
+      ],
+    );
+    flowId = flow?.id as string;
+  });
+
+  it('matches every condition of a multi-attribute segment, and refuses values it cannot compare', async () => {
+    const { data: id, error } = await clients.ownerA.rpc('create_whatsapp_broadcast', {
+      p_template_id: templateId,
+      p_name: 'Tents in Lisbon',
+      p_variables: ['friend'],
+      p_segment: { attributes: { list: 'tents', city: 'Lisbon' } },
+      p_scheduled_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect(error).toBeNull();
+    const recipients = await clients.ownerA
+      .from('whatsapp_broadcast_recipients')
+      .select('wa_id')
+      .eq('broadcast_id', id)
+      .order('wa_id');
+    expect(recipients.data?.map((r) => r.wa_id)).toEqual([flowWaId(1), flowWaId(2), flowWaId(3)]);
+    const vip = await clients.ownerA.rpc('create_whatsapp_broadcast', {
+      p_template_id: templateId,
+      p_name: 'VIPs',
+      p_variables: ['friend'],
+      p_segment: { attributes: { list: 'tents', vip: true } },
+      p_scheduled_at: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    expect((await summary(vip.data)).total).toBe(1);
+    const nested = await clients.ownerA.rpc('create_whatsapp_broadcast', {
+      p_template_id: templateId,
+      p_name: 'Nested',
+      p_variables: ['friend'],
+      p_segment: { attributes: { city: { in: ['Lisbon'] } } },
+    });
+    expect(nested.error?.code).toBe('22023');
+    for (const broadcast of [id, vip.data]) {
+      await clients.ownerA.rpc('set_whatsapp_broadcast_paused', {
+        p_broadcast_id: broadcast,
+        p_paused: true,
+      });
+    }
+  });
+
+  it('refuses a flow that does not open with a question, or is off, or belongs elsewhere', async () => {
+    const [opensWithText] = await query<{ id: string }>(
+      `insert into public.bot_flows (tenant_id, name, triggers, definition)
+       values ($1, 'Says hi', '{}', '{"steps": [{"id": "hi", "type": "message", "text": "Hi"}]}')
+       returning id`,
+      [a.id],
+    );
+    const [elsewhere] = await query<{ id: string }>(
+      `insert into public.bot_flows (tenant_id, name, triggers, definition)
+       values ($1, 'B flow', '{}', '{"steps": [{"id": "q", "type": "ask", "text": "Q?"}]}')
+       returning id`,
+      [b.id],
+    );
+    for (const flow of [opensWithText?.id, elsewhere?.id, crypto.randomUUID()]) {
+      const { error } = await clients.ownerA.rpc('create_whatsapp_broadcast', {
+        p_template_id: templateId,
+        p_name: 'Bad flow',
+        p_variables: ['friend'],
+        p_flow_id: flow,
+      });
+      expect(error?.code).toBe('22023');
+    }
+  });
+
+  it('opens with the template; the reply to it answers the flow's first question', async () => {
+    graph.reset();
+    graph.perSecond = undefined;
+    graph.refuse = undefined;
+    const { data: id, error } = await clients.ownerA.rpc('create_whatsapp_broadcast', {
+      p_template_id: templateId,
+      p_name: 'Tent offer',
+      p_variables: ['friend'],
+      p_segment: { attributes: { list: 'tents', city: 'Lisbon' } },
+      p_scheduled_at: new Date(Date.now() + 3_600_000).toISOString(),
+      p_flow_id: flowId,
+    });
+    expect(error).toBeNull();
+    await sendAll(id);
+    // Nobody had written to the number: outside any 24-hour window, only the template goes out.
+    const sent = graph.sent.filter((m) => m.wamid);
+    expect(sent.map((m) => m.body.type)).toEqual(['template', 'template', 'template']);
+    expect(new Set(sent.map((m) => m.body.to))).toEqual(
+      new Set([flowWaId(1), flowWaId(2), flowWaId(3)]),
+    );
+    expect(await summary(id)).toMatchObject({ status: 'completed', total: 3, sent: 3 });
+
+    const say = async (from: string, text: string) => {
+      const before = graph.sent.filter((m) => m.body.to === from && m.wamid).length;
+      const res = await deliver(
+        webhookUrl,
+        APP_SECRET,
+        delivery(number, inbound(from, 'text', { text: { body: text } })),
+      );
+      expect(res.status).toBe(200);
+      return until('the answer', async () => {
+        await runWorker(h);
+        return graph.sent.filter((m) => m.body.to === from && m.wamid)[before]?.body;
+      });
+    };
+    // The customer taps the template's quick-reply button: it is the answer to the first step.
+    const size = await say(flowWaId(1), 'Yes please');
+    expect(size.type).toBe('interactive');
+    expect(JSON.stringify(size)).toContain('For how many people?');
+    const done = await say(flowWaId(1), '4');
+    expect((done.text as { body: string }).body).toBe('Noted! We will send the details.');
+    const no = await say(flowWaId(2), 'No thanks');
+    expect((no.text as { body: string }).body).toBe('No problem.');
+    // Something else than the buttons: asked again, now inside the window the reply opened.
+    const other = await say(flowWaId(3), 'what tent?');
+    expect(JSON.stringify(other)).toContain('Would you like the tent offer?');
+
+    const [contact] = await query<{ attributes: Record<string, unknown> }>(
+      'select attributes from public.contacts where tenant_id = $1 and wa_id = $2',
+      [a.id, flowWaId(1)],
+    );
+    expect(contact?.attributes.tent_size).toBe('4');
+    expect(await summary(id)).toMatchObject({ total: 3, replied: 3 });
+    const states = await query<{ status: string; n: number }>(
+      `select status, count(*)::int as n from public.whatsapp_broadcast_recipients
+        where broadcast_id = $1 group by status`,
+      [id],
+    );
+    expect(states).toEqual([{ status: 'replied', n: 3 }]);
+    // A later message is an ordinary one: the broadcast starts the flow once.
+    const sessions = await query(
+      `select 1 from private.flow_sessions s join private.whatsapp_threads t
+           on t.conversation_id = s.conversation_id
+        where t.wa_id = any($1)`,
+      [[flowWaId(1), flowWaId(2)]],
+    );
+    expect(sessions).toHaveLength(0);
+  }, 300_000);
+});

@@ -234,6 +234,42 @@ function triggered(sql: Sql, turn: FlowConversation) {
   return loadFlow(sql, 'tenant_id = $1 and $2 = any(triggers)', [turn.tenantId, key]);
 }
 
+/** The conversation waits at a question of the flow: its next message is the answer. */
+async function waitAt(
+  sql: Sql,
+  at: { conversationId: string; tenantId: string },
+  flow: LoadedFlow,
+  stepId: string,
+  vars: Record<string, unknown>,
+) {
+  await sql.query(
+    `insert into private.flow_sessions
+       (conversation_id, tenant_id, flow_id, step_id, expires_at, vars)
+     values ($1, $2, $3, $4, now() + make_interval(mins => $5), $6::jsonb)
+     on conflict (conversation_id) do update
+        set flow_id = excluded.flow_id, step_id = excluded.step_id, retries = 0,
+            updated_at = now(), expires_at = excluded.expires_at, vars = excluded.vars,
+            started_at = case when private.flow_sessions.flow_id = excluded.flow_id
+                              then private.flow_sessions.started_at else now() end`,
+    [at.conversationId, at.tenantId, flow.id, stepId, flow.timeout_minutes, vars],
+  );
+}
+
+/**
+ * A flow started by something the business sent first (a broadcast's template): the conversation
+ * waits at the flow's first step, a question the template asked, so the customer's message that
+ * follows is its answer. False when the flow is gone, switched off or does not open with a question.
+ */
+export async function awaitFlowAnswer(
+  sql: Sql,
+  at: { conversationId: string; tenantId: string; flowId: string },
+): Promise<boolean> {
+  const flow = await loadFlow(sql, 'id = $1 and tenant_id = $2', [at.flowId, at.tenantId]);
+  if (flow?.steps.get(flow.first)?.type !== 'ask') return false;
+  await waitAt(sql, at, flow, flow.first, {});
+  return true;
+}
+
 interface Walk {
   turn: FlowConversation;
   flow: LoadedFlow;
@@ -291,17 +327,7 @@ async function walk(sql: Sql, w: Walk, from: string): Promise<FlowTurn> {
       case 'ask':
         out.texts.push(say(step.text));
         out.quickReplies = step.buttons ?? [];
-        await sql.query(
-          `insert into private.flow_sessions
-             (conversation_id, tenant_id, flow_id, step_id, expires_at, vars)
-           values ($1, $2, $3, $4, now() + make_interval(mins => $5), $6::jsonb)
-           on conflict (conversation_id) do update
-              set flow_id = excluded.flow_id, step_id = excluded.step_id, retries = 0,
-                  updated_at = now(), expires_at = excluded.expires_at, vars = excluded.vars,
-                  started_at = case when private.flow_sessions.flow_id = excluded.flow_id
-                                    then private.flow_sessions.started_at else now() end`,
-          [turn.conversationId, turn.tenantId, flow.id, step.id, flow.timeout_minutes, vars],
-        );
+        await waitAt(sql, turn, flow, step.id, vars);
         return out;
       case 'handoff':
         if (step.text) out.texts.push(say(step.text));

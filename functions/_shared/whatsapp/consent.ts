@@ -99,13 +99,25 @@ export async function applyConsent(
   );
 }
 
-/** A customer answering a broadcast: its recent messages to them count as replied. */
-export async function markBroadcastReplied(sql: Sql, tenantId: string, waId: string) {
-  await sql.query(
-    `update public.whatsapp_broadcast_recipients
-        set status = 'replied', updated_at = now()
-      where tenant_id = $1 and wa_id = $2 and status in ('sent', 'delivered', 'read')
-        and sent_at > now() - interval '7 days'`,
+/**
+ * A customer answering a broadcast: its recent messages to them count as replied. Returns the flow
+ * the latest of those broadcasts starts, if any (the reply is the answer to its first question).
+ */
+export async function markBroadcastReplied(
+  sql: Sql,
+  tenantId: string,
+  waId: string,
+): Promise<string | null> {
+  const [answered] = await sql.query<{ flow_id: string | null }>(
+    `with replied as (
+       update public.whatsapp_broadcast_recipients
+          set status = 'replied', updated_at = now()
+        where tenant_id = $1 and wa_id = $2 and status in ('sent', 'delivered', 'read')
+          and sent_at > now() - interval '7 days'
+       returning broadcast_id, sent_at)
+     select b.flow_id from replied r join public.whatsapp_broadcasts b on b.id = r.broadcast_id
+      order by r.sent_at desc limit 1`,
     [tenantId, waId],
   );
+  return answered?.flow_id ?? null;
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Sql } from '../db/port.ts';
+import { awaitFlowAnswer } from '../flows/run.ts';
 import { applyConsent, consentWord, markBroadcastReplied } from './consent.ts';
 
 // What Meta's webhook carries for a business phone number (field "messages"): the customers'
@@ -306,9 +307,16 @@ export async function storeInbound(
     message.id,
     stored.id,
   ]);
-  await markBroadcastReplied(sql, connection.tenant_id, message.from);
+  const broadcastFlow = await markBroadcastReplied(sql, connection.tenant_id, message.from);
   const word = described.media ? null : consentWord(described.content);
   if (word) await applyConsent(sql, word, contact.id, conversationId, stored.id);
+  // The first reply to a broadcast that starts a flow answers the question its template asked.
+  else if (broadcastFlow)
+    await awaitFlowAnswer(sql, {
+      conversationId,
+      tenantId: connection.tenant_id,
+      flowId: broadcastFlow,
+    });
   if (described.media) {
     await sql.query(
       `select private.enqueue_job('whatsapp_media', $1::jsonb, $2, now(), $3, 5, $4)`,
