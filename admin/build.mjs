@@ -11,7 +11,8 @@ import * as esbuild from 'esbuild';
 import { localPublishableKey } from '../supabase/local/publishable-key.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outdir = join(here, 'dist');
+// PARLEY_ADMIN_DIST builds elsewhere (the bundle test builds into a temporary folder).
+const outdir = process.env.PARLEY_ADMIN_DIST || join(here, 'dist');
 
 const supabaseUrl = (process.env.PARLEY_SUPABASE_URL || '').replace(/\/+$/, '');
 const supabaseKey = process.env.PARLEY_SUPABASE_KEY || (await localPublishableKey());

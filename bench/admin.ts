@@ -7,16 +7,19 @@
 //   - public.search_conversations on an in-memory database (the real migrations) holding one
 //     tenant with 10,000 conversations and 100,000 messages, called as one of its agents under
 //     RLS: p50/p95 of the first inbox page, of a filter, of a full-text search, of one row
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { createPgliteDb } from '../functions/_shared/db/pglite.ts';
 import { openLocalDatabase } from '../supabase/local/database.ts';
+import {
+  contents,
+  FIRST_LOAD_BUDGET,
+  readAdminBundle,
+  TOTAL_BUDGET,
+} from '../tests/support/admin-bundle.ts';
 import { seedConversations } from './seed-conversations.ts';
 import { ms, percentile, projectDir } from './support.ts';
 
 const dist = join(projectDir, 'admin', 'dist');
-const BUDGET = 80 * 1024;
 
 async function build() {
   const { code } = await new Deno.Command('node', {
@@ -28,41 +31,6 @@ async function build() {
 }
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
-const gz = (b: Uint8Array) => gzipSync(b, { level: 9 }).length;
-
-/** A module and every chunk it imports statically, transitively. */
-async function staticGraph(entry: string, seen = new Set<string>()): Promise<Set<string>> {
-  if (seen.has(entry)) return seen;
-  seen.add(entry);
-  const code = await readFile(join(dist, entry), 'utf8');
-  // esbuild's output: static imports are `import … from"./x.js"` / `import"./x.js"`, dynamic
-  // ones are `import("./x.js")` and are left for later.
-  for (const match of code.matchAll(/\bimport\s*(?:[^"'()]*?from\s*)?["']\.\/([^"']+\.js)["']/g)) {
-    if (match[1]) await staticGraph(match[1], seen);
-  }
-  return seen;
-}
-
-const TOTAL_BUDGET = 150 * 1024;
-
-/** What a chunk holds, from its source map: the packages and the admin's folders, biggest first. */
-async function contents(file: string): Promise<string> {
-  const map = JSON.parse(await readFile(join(dist, `${file}.map`), 'utf8')) as {
-    sources: string[];
-    sourcesContent?: (string | null)[];
-  };
-  const weight = new Map<string, number>();
-  map.sources.forEach((source, i) => {
-    const path = source.replace(/^(\.\.\/)+/, '');
-    const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path)?.[1];
-    const name = pkg ?? path.replace(/^(admin\/)?src\//, '').replace(/\/[^/]+$/, '/');
-    weight.set(name, (weight.get(name) ?? 0) + (map.sourcesContent?.[i]?.length ?? 0));
-  });
-  const names = [...weight].sort((a, b) => b[1] - a[1]).map(([name]) => name);
-  return names.length > 4
-    ? `${names.slice(0, 4).join(', ')} +${names.length - 4}`
-    : names.join(', ');
-}
 
 const verdict = (bytes: number, budget: number) =>
   `${kb(bytes)} of the ${kb(budget)} budget (${((100 * bytes) / budget).toFixed(0)} %): ${
@@ -70,46 +38,26 @@ const verdict = (bytes: number, budget: number) =>
   }`;
 
 async function sizes() {
-  const html = await readFile(join(dist, 'index.html'), 'utf8');
-  const script = /<script[^>]+src="\.\/([^"]+)"/.exec(html)?.[1];
-  const style = /<link[^>]+href="\.\/([^"]+\.css)"/.exec(html)?.[1];
-  if (!script) throw new Error('index.html loads no script');
-  const gzOf = new Map<string, number>();
-  const rawOf = new Map<string, number>();
-  for await (const entry of Deno.readDir(dist)) {
-    if (!entry.name.endsWith('.js')) continue;
-    const bytes = await readFile(join(dist, entry.name));
-    gzOf.set(entry.name, gz(bytes));
-    rawOf.set(entry.name, bytes.length);
-  }
-  const sum = (files: Iterable<string>, of = gzOf) =>
-    [...files].reduce((total, f) => total + (of.get(f) ?? 0), 0);
-  const initial = await staticGraph(script);
-  const js = sum(initial);
-  const css = style ? await readFile(join(dist, style)) : new Uint8Array();
-  const main = js + gz(css);
+  const bundle = await readAdminBundle(dist);
+  const { chunks, initial, style } = bundle;
+  const sum = (names: Iterable<string>, of: 'raw' | 'gz' = 'gz') =>
+    [...names].reduce((total, name) => total + (chunks.get(name)?.[of] ?? 0), 0);
   console.log('size of the first load: shell + inbox (minified → gzip -9)');
-  console.log(`  script  ${initial.size} file(s)   ${kb(sum(initial, rawOf))} → ${kb(js)}`);
-  console.log(`  style   ${style ?? '(none)'}   ${kb(css.length)} → ${kb(gz(css))}`);
-  console.log(`  main    ${verdict(main, BUDGET)}`);
+  console.log(
+    `  script  ${initial.size} file(s)   ${kb(sum(initial, 'raw'))} → ${kb(sum(initial))}`,
+  );
+  console.log(
+    `  style   ${style?.name ?? '(none)'}   ${kb(style?.raw ?? 0)} → ${kb(style?.gz ?? 0)}`,
+  );
+  console.log(`  main    ${verdict(bundle.firstLoad, FIRST_LOAD_BUDGET)}`);
 
-  // Each page's chunk, read from the page table in the first load: {id:"…",…,load:()=>import("./x.js")}.
   // A page costs its chunk and whatever that chunk imports that the first load did not bring.
-  const pages: [string, string][] = [];
-  for (const file of initial) {
-    const code = await readFile(join(dist, file), 'utf8');
-    for (const match of code.matchAll(
-      /\{id:"([\w-]+)"[^{}]*?load:\(\)=>import\("\.\/([^"]+\.js)"\)/g,
-    )) {
-      pages.push([match[1] as string, match[2] as string]);
-    }
-  }
   console.log(
     "\npages loaded on demand (gzip: the page's chunk + what it shares with others, not in the first load)",
   );
-  for (const [id, chunk] of pages) {
-    const graph = [...(await staticGraph(chunk))].filter((f) => !initial.has(f));
-    const own = gzOf.get(chunk) ?? 0;
+  for (const { id, chunk } of bundle.pages) {
+    const graph = [...bundle.graph(chunk)].filter((f) => !initial.has(f));
+    const own = chunks.get(chunk)?.gz ?? 0;
     const shared = sum(graph) - own;
     console.log(
       `  ${id.padEnd(12)} ${kb(own).padStart(9)}${shared ? `  + ${kb(shared)} shared (${graph.length - 1} chunk(s))` : ''}  = ${kb(own + shared)} on opening it`,
@@ -117,20 +65,18 @@ async function sizes() {
   }
 
   console.log('\nevery chunk (minified → gzip -9), biggest first: * = in the first load');
-  const files = [...gzOf.keys()].sort((a, b) => (gzOf.get(b) ?? 0) - (gzOf.get(a) ?? 0));
-  for (const file of files) {
+  for (const chunk of [...chunks.values()].sort((a, b) => b.gz - a.gz)) {
     console.log(
-      `  ${initial.has(file) ? '*' : ' '} ${file.padEnd(20)} ${kb(rawOf.get(file) ?? 0).padStart(9)} → ${kb(gzOf.get(file) ?? 0).padStart(8)}  ${await contents(file)}`,
+      `  ${initial.has(chunk.name) ? '*' : ' '} ${chunk.name.padEnd(20)} ${kb(chunk.raw).padStart(9)} → ${kb(chunk.gz).padStart(8)}  ${contents(chunk)}`,
     );
   }
   if (style) {
     console.log(
-      `  * ${style.padEnd(20)} ${kb(css.length).padStart(9)} → ${kb(gz(css)).padStart(8)}  styles.css`,
+      `  * ${style.name.padEnd(20)} ${kb(style.raw).padStart(9)} → ${kb(style.gz).padStart(8)}  styles.css`,
     );
   }
-  const everything = sum(gzOf.keys()) + gz(css);
   console.log(
-    `\n  total   ${gzOf.size + (style ? 1 : 0)} files, every script once and the style: ${verdict(everything, TOTAL_BUDGET)}`,
+    `\n  total   ${chunks.size + (style ? 1 : 0)} files, every script once and the style: ${verdict(bundle.total, TOTAL_BUDGET)}`,
   );
 }
 
