@@ -551,7 +551,7 @@ describe('a broadcast that starts a flow', () => {
     }
   });
 
-  it('opens with the template; the reply to it answers the flow's first question', async () => {
+  it("opens with the template; the reply to it answers the flow's first question", async () => {
     graph.reset();
     graph.perSecond = undefined;
     graph.refuse = undefined;
