@@ -50,7 +50,7 @@ try {
       rows = result.length;
     }
     console.log(
-      `  ${label.padEnd(44)} p50 ${ms(percentile(times, 50)).padStart(9)}  p95 ${ms(percentile(times, 95)).padStart(9)}  (${rows} rows)`,
+      `  ${label.padEnd(50)} p50 ${ms(percentile(times, 50)).padStart(9)}  p95 ${ms(percentile(times, 95)).padStart(9)}  (${rows} rows)`,
     );
   };
 
@@ -71,6 +71,11 @@ try {
   await measure(
     'analytics_daily, 90 days, Asia/Kolkata',
     'select * from public.analytics_daily($1, $2::date, $3::date, $4)',
+    [tenantId, daysBefore(89), to, 'Asia/Kolkata'],
+  );
+  await measure(
+    'conversation_metrics_daily, 90 days, Asia/Kolkata',
+    'select * from public.conversation_metrics_daily($1, $2::date, $3::date, $4)',
     [tenantId, daysBefore(89), to, 'Asia/Kolkata'],
   );
   await measure(

@@ -4,11 +4,13 @@ import type { Db, Sql } from '../../functions/_shared/db/port.ts';
 import { type LocalDatabase, openLocalDatabase } from '../../supabase/local/database.ts';
 import { createWorld, type World } from '../support/world.ts';
 
-// analytics_daily reads hourly roll-ups kept by triggers (supabase/migrations/*_analytics_rollups.sql).
-// Here a seeded random history of conversations, messages and tool calls is written, edited and
-// partly deleted, statement by statement and in bulk, and after every round the function's answer
-// must equal the same figures computed from the rows themselves, in zones whose days start on the
-// hour and in zones whose days start on a half or a quarter hour.
+// analytics_daily, conversation_metrics_daily and conversation_metrics_by_agent read roll-ups kept by
+// triggers (supabase/migrations/*_analytics_rollups.sql, *_analytics_metrics_rollups.sql). Here a
+// seeded random history of conversations (some of them Playground ones, which never count),
+// messages and tool calls is written, edited and partly deleted, statement by statement and in
+// bulk, and after every round each function's answer must equal the same figures computed from the
+// rows themselves, in zones whose days start on the hour and in zones whose days start on a half or
+// a quarter hour.
 
 let local: LocalDatabase;
 let db: Db;
@@ -73,6 +75,7 @@ const RAW = `
            )::int as bot_only
       from public.conversations c, b
      where c.tenant_id = $1 and c.created_at >= b.starts and c.created_at < b.ends
+       and c.playground_by is null
      group by 1
   ),
   msgs as (
@@ -85,6 +88,8 @@ const RAW = `
            coalesce(sum(m.cost_usd), 0)::numeric as cost_usd
       from public.messages m, b
      where m.tenant_id = $1 and m.created_at >= b.starts and m.created_at < b.ends
+       and not exists (select 1 from public.conversations p
+                        where p.id = m.conversation_id and p.playground_by is not null)
      group by 1
   ),
   tools as (
@@ -93,6 +98,8 @@ const RAW = `
            count(*) filter (where e.success)::int as successes
       from public.tool_executions e, b
      where e.tenant_id = $1 and e.created_at >= b.starts and e.created_at < b.ends
+       and not exists (select 1 from public.conversations p
+                        where p.id = e.conversation_id and p.playground_by is not null)
      group by 1
   ),
   result as (
@@ -118,6 +125,69 @@ const RAW = `
   )
   select ${COLUMNS} from result order by day`;
 
+// The support metrics' definition, read from every conversation and message: their first version
+// (supabase/migrations/*_metrics.sql), with exact decimal means and without Playground conversations.
+const FACTS = `
+  select c.id, (c.created_at at time zone $4)::date as day, c.assignee_id,
+         c.handoff_at is not null as handed_off,
+         extract(epoch from reply.at - start.at) as first_response,
+         case when c.status = 'resolved' and c.resolved_at is not null
+              then extract(epoch from c.resolved_at - c.created_at) end as resolution,
+         c.csat
+    from public.conversations c
+    cross join lateral (
+      select coalesce(c.handoff_at, (select min(m.created_at) from public.messages m
+                                      where m.conversation_id = c.id and m.role = 'user')) as at
+    ) start
+    left join lateral (
+      select min(m.created_at) as at from public.messages m
+       where m.conversation_id = c.id and m.role = 'agent' and not m.is_private
+         and m.created_at >= start.at
+    ) reply on true
+   where c.tenant_id = $1 and c.playground_by is null
+     and c.created_at >= ($2::date::timestamp at time zone $4)
+     and c.created_at < (($3::date + 1)::timestamp at time zone $4)`;
+
+const METRIC_COLUMNS = `to_char(day, 'YYYY-MM-DD') as day, conversations, handoffs, handoff_rate,
+  first_response_seconds, first_response_p90_seconds, resolved, resolution_seconds, csat_count,
+  csat_average`;
+
+const RAW_METRICS = `
+  with f as (${FACTS}),
+  result as (
+    select d.day::date as day,
+           count(f.id)::int as conversations,
+           count(*) filter (where f.handed_off)::int as handoffs,
+           case when count(f.id) > 0
+                then round(count(*) filter (where f.handed_off)::numeric / count(f.id), 4)::float8
+           end as handoff_rate,
+           round(avg(f.first_response), 1)::float8 as first_response_seconds,
+           round((percentile_cont(0.9) within group (order by f.first_response::float8))::numeric, 1)::float8
+             as first_response_p90_seconds,
+           count(f.resolution)::int as resolved,
+           round(avg(f.resolution), 1)::float8 as resolution_seconds,
+           count(f.csat)::int as csat_count,
+           round(avg(f.csat), 2)::float8 as csat_average
+      from generate_series($2::date, $3::date, interval '1 day') as d (day)
+      left join f on f.day = d.day::date
+     group by d.day
+  )
+  select ${METRIC_COLUMNS} from result order by day`;
+
+const RAW_BY_AGENT = `
+  with f as (${FACTS})
+  select f.assignee_id as agent_id, tm.display_name, count(*)::int as conversations,
+         round(avg(f.first_response), 1)::float8 as first_response_seconds,
+         count(f.resolution)::int as resolved,
+         round(avg(f.resolution), 1)::float8 as resolution_seconds,
+         count(f.csat)::int as csat_count,
+         round(avg(f.csat), 2)::float8 as csat_average
+    from f
+    left join public.tenant_members tm on tm.tenant_id = $1 and tm.user_id = f.assignee_id
+   where f.assignee_id is not null
+   group by f.assignee_id, tm.display_name
+   order by count(*) desc, f.assignee_id`;
+
 const service = <T>(fn: (sql: Sql) => Promise<T>) => db.asService(fn);
 
 const compare = async (tenantId: string, round: string) => {
@@ -132,6 +202,25 @@ const compare = async (tenantId: string, round: string) => {
       ]),
     );
     expect(actual, `${round}, ${zone}, seed ${SEED}`).toEqual(expected);
+    const args = [tenantId, FROM, TO, zone];
+    const metrics = await db.asUser(w.claims.ownerA, (sql) =>
+      sql.query(
+        `select ${METRIC_COLUMNS} from public.conversation_metrics_daily($1, $2::date, $3::date, $4)`,
+        args,
+      ),
+    );
+    expect(metrics, `metrics: ${round}, ${zone}, seed ${SEED}`).toEqual(
+      await service((sql) => sql.query(RAW_METRICS, args)),
+    );
+    const byAgent = await db.asUser(w.claims.ownerA, (sql) =>
+      sql.query(
+        'select * from public.conversation_metrics_by_agent($1, $2::date, $3::date, $4)',
+        args,
+      ),
+    );
+    expect(byAgent, `by agent: ${round}, ${zone}, seed ${SEED}`).toEqual(
+      await service((sql) => sql.query(RAW_BY_AGENT, args)),
+    );
   }
 };
 
@@ -140,18 +229,27 @@ const ROLES = ['user', 'user', 'assistant', 'assistant', 'agent', 'note', 'syste
 /** Writes conversations with their messages and tool calls, each kind in one statement. */
 const addConversations = async (tenantId: string, count: number) => {
   const created = Array.from({ length: count }, instant);
+  const ours = tenantId === w.a.tenantId;
+  // Resolved some minutes to hours after the start, rated 1 to 5, assigned to one of two people,
+  // opened from the Playground.
   const conversations = await service((sql) =>
     sql.query<{ id: string; created_at: Date }>(
-      `insert into public.conversations (tenant_id, created_at, handoff_at, assignee_id)
-       select $1, c, case when h then c + interval '5 minutes' end, case when a then $4::uuid end
-         from unnest($2::timestamptz[], $3::boolean[], $5::boolean[]) as x (c, h, a)
+      `insert into public.conversations
+         (tenant_id, created_at, handoff_at, assignee_id, status, resolved_at, csat, playground_by)
+       select $1, c, case when h then c + interval '5 minutes' end, a,
+              case when r is null then 'open' else 'resolved' end,
+              c + (r || ' seconds')::interval, s, p
+         from unnest($2::timestamptz[], $3::boolean[], $4::uuid[], $5::int[], $6::smallint[],
+                     $7::uuid[]) as x (c, h, a, r, s, p)
        returning id, created_at`,
       [
         tenantId,
         created,
         created.map(() => chance(0.15)),
-        tenantId === w.a.tenantId ? w.users.agentA : null,
-        created.map(() => tenantId === w.a.tenantId && chance(0.1)),
+        created.map(() => (ours && chance(0.15) ? pick([w.users.agentA, w.users.adminA]) : null)),
+        created.map(() => (chance(0.3) ? int(20_000) : null)),
+        created.map(() => (chance(0.2) ? 1 + int(4) : null)),
+        created.map(() => (ours && chance(0.1) ? w.users.ownerA : null)),
       ],
     ),
   );
@@ -231,13 +329,15 @@ describe('analytics roll-ups', () => {
     // One row at a time, as the chat writes them.
     const ids = await addConversations(a, 5);
     for (const id of ids) {
-      await service((sql) =>
-        sql.query(
-          `insert into public.messages (conversation_id, role, content, created_at, tokens_in, cost_usd)
-           values ($1, 'assistant', 'one more', $2, 7, 0.000123)`,
-          [id, instant()],
-        ),
-      );
+      for (const role of ['assistant', 'user', 'agent']) {
+        await service((sql) =>
+          sql.query(
+            `insert into public.messages (conversation_id, role, content, created_at, tokens_in, cost_usd)
+             values ($1, $2, 'one more', $3, 7, 0.000123)`,
+            [id, role, instant()],
+          ),
+        );
+      }
     }
     await compare(a, 'after single inserts');
 
@@ -262,6 +362,7 @@ describe('analytics roll-ups', () => {
         handoffs: await sample(conversations, [a], 0.1),
         assigned: await sample(conversations, [a], 0.1),
         rated: await sample(conversations, [a], 0.2),
+        resolved: await sample(conversations, [a], 0.15),
         moved: await sample(conversations, [a], 0.05),
         tools: await sample(toolRuns, [a], 0.2),
       };
@@ -295,6 +396,15 @@ describe('analytics roll-ups', () => {
         await sql.query(`update public.conversations set csat = 4 where id = any ($1::uuid[])`, [
           edits.rated,
         ]);
+        // Resolved now, or reopened (resolved_at stays, the status no longer says resolved).
+        await sql.query(
+          `update public.conversations
+              set status = case status when 'resolved' then 'open' else 'resolved' end,
+                  resolved_at = case when status = 'resolved' then resolved_at
+                                     else created_at + interval '17 minutes 3.25 seconds' end
+            where id = any ($1::uuid[])`,
+          [edits.resolved],
+        );
         await sql.query(
           `update public.conversations set created_at = created_at + interval '45 minutes'
             where id = any ($1::uuid[])`,
@@ -310,7 +420,15 @@ describe('analytics roll-ups', () => {
       // Retention removes old messages in one statement; conversations and tool calls are deleted.
       const removed = {
         messages: await sample(messages, [a], 0.05),
-        conversations: await sample(conversations, [a], 0.08),
+        conversations: [
+          ...(await sample(conversations, [a], 0.08)),
+          // Playground ones too: their messages and tool calls must leave no trace going.
+          ...(await sample(
+            `select id from public.conversations where tenant_id = $1 and playground_by is not null order by id`,
+            [a],
+            0.3,
+          )),
+        ],
         tools: await sample(toolRuns, [a], 0.1),
       };
       await service(async (sql) => {
@@ -338,19 +456,24 @@ describe('analytics roll-ups', () => {
       sql.query<{ n: number }>(
         `select count(*)::int as n from public.analytics_hourly
           where least(conversations, bot_only, user_messages, bot_messages, agent_messages,
-                      tool_calls, tool_successes) < 0 or least(tokens_in, tokens_out) < 0
-             or cost_usd < 0`,
+                      tool_calls, tool_successes, handoffs, first_responses, resolved, csat_count,
+                      csat_sum) < 0 or least(tokens_in, tokens_out) < 0
+             or least(cost_usd, first_response_seconds, resolution_seconds) < 0`,
       ),
     );
     expect(negative?.n).toBe(0);
 
     // Recounting from the rows (after a bulk load with triggers off) gives the same roll-up.
     const hourly = `select hour, conversations, bot_only, user_messages, bot_messages, agent_messages,
-        tokens_in::text, tokens_out::text, cost_usd::float8, tool_calls, tool_successes
+        tokens_in::text, tokens_out::text, cost_usd::float8, tool_calls, tool_successes, handoffs,
+        first_responses, first_response_seconds::float8, resolved, resolution_seconds::float8,
+        csat_count, csat_sum
         from public.analytics_hourly
        where tenant_id = $1
          and (conversations, bot_only, user_messages, bot_messages, agent_messages, tool_calls,
-              tool_successes, tokens_in, tokens_out, cost_usd) <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+              tool_successes, tokens_in, tokens_out, cost_usd, handoffs, first_responses,
+              first_response_seconds, resolved, resolution_seconds, csat_count, csat_sum)
+             <> (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
        order by hour`;
     const kept = await service((sql) => sql.query(hourly, [a]));
     await service((sql) => sql.query('select private.analytics_rebuild($1)', [a]));
@@ -411,5 +534,134 @@ describe('analytics roll-ups', () => {
       sql.query('select 1 from public.analytics_hourly'),
     );
     expect(agentRows).toEqual([]);
+  });
+
+  it("a Playground conversation counts nowhere, a customer's like it does", async () => {
+    const a = w.a.tenantId;
+    const day = ['2026-06-14', '2026-06-16', 'Asia/Kolkata'];
+    const figures = async () => ({
+      daily: await db.asUser(w.claims.ownerA, (sql) =>
+        sql.query(`select ${COLUMNS} from public.analytics_daily($1, $2::date, $3::date, $4)`, [
+          a,
+          ...day,
+        ]),
+      ),
+      metrics: await db.asUser(w.claims.ownerA, (sql) =>
+        sql.query(
+          `select ${METRIC_COLUMNS} from public.conversation_metrics_daily($1, $2::date, $3::date, $4)`,
+          [a, ...day],
+        ),
+      ),
+      byAgent: await db.asUser(w.claims.ownerA, (sql) =>
+        sql.query(
+          'select * from public.conversation_metrics_by_agent($1, $2::date, $3::date, $4)',
+          [a, ...day],
+        ),
+      ),
+      hourly: await service((sql) =>
+        sql.query(
+          `select * from public.analytics_hourly
+            where tenant_id = $1 and hour >= '2026-06-13' and hour < '2026-06-17' order by hour`,
+          [a],
+        ),
+      ),
+    });
+    // A conversation with everything the figures count: a handoff at 05:20 UTC (10:50 in Kolkata),
+    // an assignee, bot tokens and cost, a staff answer, a tool call, a rating and a resolution.
+    const converse = (playgroundBy: string | null) =>
+      service(async (sql) => {
+        const [c] = await sql.query<{ id: string }>(
+          `insert into public.conversations
+             (tenant_id, created_at, handoff_at, assignee_id, playground_by)
+           values ($1, '2026-06-15T05:15:00Z', '2026-06-15T05:20:00Z', $2, $3) returning id`,
+          [a, w.users.agentA, playgroundBy],
+        );
+        const id = c?.id as string;
+        await sql.query(
+          `insert into public.messages (conversation_id, role, content, created_at, tokens_in, tokens_out, cost_usd)
+           values ($1, 'user', 'where is my order', '2026-06-15T05:15:00Z', 0, 0, 0),
+                  ($1, 'assistant', 'let me look', '2026-06-15T05:15:05Z', 120, 30, 0.0042)`,
+          [id],
+        );
+        await sql.query(
+          `insert into public.messages (conversation_id, role, content, created_at)
+           values ($1, 'agent', 'here it is', '2026-06-15T05:21:30Z')`,
+          [id],
+        );
+        await sql.query(
+          `insert into public.tool_executions (tenant_id, conversation_id, tool_name, call_id, success, created_at)
+           values ($1, $2, 'order_status', gen_random_uuid()::text, true, '2026-06-15T05:15:03Z')`,
+          [a, id],
+        );
+        await sql.query(
+          `update public.conversations set status = 'resolved', csat = 5 where id = $1`,
+          [id],
+        );
+        return id;
+      });
+
+    const before = await figures();
+    const staff = await service(async (sql) => {
+      await sql.query(`select set_config('role', 'none', true)`);
+      const [u] = await sql.query<{ id: string }>(
+        `insert into auth.users (email) values ('playground-analytics@example.test') returning id`,
+      );
+      return u?.id as string;
+    });
+    const playground = await converse(staff);
+    expect(await figures()).toEqual(before);
+
+    // The mark is for good: otherwise a Playground conversation could turn into a customer's.
+    const refused = await service((sql) =>
+      sql.query('update public.conversations set playground_by = null where id = $1', [playground]),
+    ).then(
+      () => 'ok',
+      (error) => (error as { code?: string }).code,
+    );
+    expect(refused).toBe('42501');
+
+    await converse(null);
+    const after = await figures();
+    const daily = after.daily as { day: string; conversations: number; bot_messages: number }[];
+    expect(daily.find((d) => d.day === '2026-06-15')).toMatchObject({
+      conversations: 1,
+      user_messages: 1,
+      bot_messages: 1,
+      agent_messages: 1,
+      tokens_in: '120',
+      cost_usd: '0.004200',
+      tool_calls: 1,
+      tool_successes: 1,
+    });
+    expect((after.metrics as { day: string }[]).find((d) => d.day === '2026-06-15')).toEqual({
+      day: '2026-06-15',
+      conversations: 1,
+      handoffs: 1,
+      handoff_rate: 1,
+      first_response_seconds: 90,
+      first_response_p90_seconds: 90,
+      resolved: 1,
+      // Resolving stamps resolved_at with the time it happened.
+      resolution_seconds: expect.any(Number),
+      csat_count: 1,
+      csat_average: 5,
+    });
+    expect(after.byAgent).toEqual([
+      expect.objectContaining({ agent_id: w.users.agentA, conversations: 1, csat_count: 1 }),
+    ]);
+
+    // The person who opened it leaves: the Playground conversation goes with them, nothing moves.
+    await service(async (sql) => {
+      await sql.query(`select set_config('role', 'none', true)`);
+      await sql.query('delete from auth.users where id = $1', [staff]);
+    });
+    const [left] = await service((sql) =>
+      sql.query<{ n: number }>(
+        'select count(*)::int as n from public.conversations where id = $1',
+        [playground],
+      ),
+    );
+    expect(left?.n).toBe(0);
+    expect(await figures()).toEqual(after);
   });
 });

@@ -75,6 +75,16 @@ const deliveries = () =>
     ),
   );
 
+/** What a conversation from start to rating sends, with one message. */
+const LIFECYCLE = [
+  'conversation.assigned',
+  'conversation.created',
+  'conversation.handoff',
+  'conversation.resolved',
+  'csat.submitted',
+  'message.created',
+];
+
 /** Verified here with the package itself, as a tenant's receiver would. */
 function verifiedWithPackage(rawBody: string, headers: Record<string, unknown>): unknown {
   return new Webhook(secret).verify(rawBody, {
@@ -147,16 +157,7 @@ describe('conversation events', () => {
 
     await drain();
     const rows = await deliveries();
-    expect(rows.map((d) => d.event).sort()).toEqual(
-      [
-        'conversation.assigned',
-        'conversation.created',
-        'conversation.handoff',
-        'conversation.resolved',
-        'csat.submitted',
-        'message.created',
-      ].sort(),
-    );
+    expect(rows.map((d) => d.event).sort()).toEqual([...LIFECYCLE].sort());
     for (const row of rows) {
       expect(row).toMatchObject({ status: 'succeeded', attempts: 1, response_code: 200 });
       expect(row.latency_ms).toBeGreaterThanOrEqual(0);
@@ -212,6 +213,51 @@ describe('conversation events', () => {
         sql.query(`update public.webhook_endpoints set events = '{*}' where id = $1`, [endpointId]),
       );
     }
+  });
+
+  it("a Playground conversation sends nothing, a visitor's beside it does", async () => {
+    const before = receiver.deliveries('/hooks').length;
+    const run = (playgroundBy: string | null) =>
+      service(async (sql) => {
+        const [c] = await sql.query<{ id: string }>(
+          `insert into public.conversations (tenant_id, visitor_id, playground_by)
+           values ($1, $2, $3) returning id`,
+          [w.a.tenantId, w.users.visitorA, playgroundBy],
+        );
+        await sql.query(
+          `insert into public.messages (conversation_id, role, content)
+           values ($1, 'user', 'Does the bot know returns?'), ($1, 'assistant', 'It does.')`,
+          [c?.id],
+        );
+        await sql.query(
+          `update public.conversations set status = 'handoff', assignee_id = $2 where id = $1`,
+          [c?.id, w.users.agentA],
+        );
+        await sql.query(
+          `update public.conversations set status = 'resolved', csat = 4 where id = $1`,
+          [c?.id],
+        );
+        return c?.id as string;
+      });
+
+    await run(w.users.ownerA);
+    await drain();
+    expect(await deliveries()).toEqual([]);
+    expect(receiver.deliveries('/hooks')).toHaveLength(before);
+
+    const real = await run(null);
+    await drain();
+    const rows = await deliveries();
+    // The visitor's message and the bot's answer.
+    expect(rows.map((d) => d.event).sort()).toEqual([...LIFECYCLE, 'message.created'].sort());
+    for (const row of rows) {
+      const data = row.payload.data as {
+        conversation?: { id: string };
+        message?: { conversation_id: string };
+      };
+      expect(data.conversation?.id ?? data.message?.conversation_id).toBe(real);
+    }
+    expect(receiver.deliveries('/hooks')).toHaveLength(before + rows.length);
   });
 
   it('billing notices go out through the same hook', async () => {
