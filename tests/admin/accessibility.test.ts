@@ -6,9 +6,9 @@ import { useBrowserHarness } from '../support/browser-harness.ts';
 import { createTenant, type TestTenant } from '../support/chat.ts';
 
 // axe-core finds no violations in the admin SPA — the sign-in page, and the inbox with a
-// conversation open (transcript with a bot reply and its sources, an agent reply, an internal
-// note, the visitor's details, the composer in both modes) — in light and dark, English and
-// right-to-left Hebrew.
+// conversation open (transcript with a bot reply and its sources, an agent reply with buttons and
+// a card, an internal note, the visitor's details, the composer in both modes and with its buttons
+// and card editor) — in light and dark, English and right-to-left Hebrew.
 
 const ui = useBrowserHarness();
 let tenant: TestTenant;
@@ -40,6 +40,19 @@ beforeAll(async () => {
          ($1, 'agent', 'Hi, I am Dana.', '[]', $2, false, now() - interval '2 minutes'),
          ($1, 'agent', 'VIP customer', '[]', $2, true, now() - interval '1 minute')`,
       [id, agent.id],
+    );
+    // What the agent sent with buttons and a card, as the transcript shows it.
+    await sql.query(
+      `update public.messages set rich = $2::jsonb where conversation_id = $1 and content = 'Hi, I am Dana.'`,
+      [
+        id,
+        {
+          buttons: [{ label: 'Track it', url: 'https://shop.example/track' }],
+          cards: [
+            { title: 'Boots', text: 'Size 42', buttons: [{ label: 'More', payload: 'More' }] },
+          ],
+        },
+      ],
     );
     return id;
   });
@@ -76,6 +89,14 @@ describe('accessibility (axe-core)', () => {
       await a.details.waitFor({ state: 'visible' });
       await poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe(c.theme);
       expect(await axe(page), 'inbox, reply mode').toEqual([]);
+
+      // The buttons-and-card composer, with a button and a card open.
+      await page.locator('[data-admin="rich-toggle"]').click();
+      const rich = page.locator('[data-admin="rich-composer"]');
+      await rich.locator('[data-admin="rich-add-card"]').click();
+      await rich.locator('[data-admin="rich-add-button"]').first().click();
+      await rich.locator('[data-admin="rich-card"]').waitFor({ state: 'visible' });
+      expect(await axe(page), 'inbox, buttons and card composer').toEqual([]);
 
       await a.modeNote.click();
       await page.locator('[data-admin="sources"] summary').click();
