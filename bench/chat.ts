@@ -5,6 +5,7 @@
 //     runner's look for more): SQL statements, transactions and database round trips per reply,
 //     and the time spent outside the LLM
 // Retrieval on its own, with realistic text, is `npm run bench:rag`.
+import process from 'node:process';
 import { createClient, type SupabaseClient } from '@supabase/supabase-js';
 import { createReplyHandler } from '../functions/_shared/agent/reply.ts';
 import { createPgliteDb } from '../functions/_shared/db/pglite.ts';
@@ -21,6 +22,21 @@ import { createWorld } from '../tests/support/world.ts';
 import { ms as millis, percentile, startStack } from './support.ts';
 
 const ms = (n: number) => millis(n).padStart(9);
+
+/**
+ * CPU time a process has used so far, in ms (Linux's /proc, in 10 ms ticks), or null elsewhere.
+ * Other work on the machine stretches wall-clock latency; it does not change this.
+ */
+async function cpuMs(pid: number): Promise<number | null> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    // After "pid (name) " come state (field 3) … utime (14) and stime (15).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
 
 async function endToEnd() {
   const keys = await createLocalKeys();
@@ -71,6 +87,7 @@ async function endToEnd() {
       });
     }
     const latencies: number[] = [];
+    const cpuBefore = await cpuMs(stack.pid);
     const started = performance.now();
     await Promise.all(
       clients.map(async ({ client, conversationId, token }) => {
@@ -107,8 +124,15 @@ async function endToEnd() {
       }),
     );
     const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = await cpuMs(stack.pid);
+    // The whole stack (functions, database, Auth, Realtime) is one process: its CPU per reply
+    // bounds the replies per second one core can make, whatever else the machine is doing.
+    const cpu =
+      cpuBefore === null || cpuAfter === null
+        ? ''
+        : `   stack CPU ${ms((cpuAfter - cpuBefore) / latencies.length)} per reply`;
     console.log(
-      `  ${String(visitors).padStart(2)} visitor(s) × ${perVisitor}   p50 ${ms(percentile(latencies, 50))}  p95 ${ms(percentile(latencies, 95))}  p99 ${ms(percentile(latencies, 99))}   ${(latencies.length / seconds).toFixed(1)} replies/s`,
+      `  ${String(visitors).padStart(2)} visitor(s) × ${perVisitor}   p50 ${ms(percentile(latencies, 50))}  p95 ${ms(percentile(latencies, 95))}  p99 ${ms(percentile(latencies, 99))}   ${(latencies.length / seconds).toFixed(1)} replies/s${cpu}`,
     );
   }
   await stack.stop();
@@ -183,6 +207,7 @@ async function replyPath() {
   // Whatever the fixtures queued is answered first.
   await runner.drain({ orderingKey });
   const outside: number[] = [];
+  const cpu: number[] = [];
   const perReply: { transactions: number; statements: number }[] = [];
   for (let i = 0; i < 60; i++) {
     // The visitor's message enqueues its reply job, as POST /chat/messages does.
@@ -196,11 +221,14 @@ async function replyPath() {
     counts.statements = 0;
     llmMs = 0;
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const drained = await runner.drain({ orderingKey });
+    const cpuUsed = process.cpuUsage(cpuBefore);
     if (drained.succeeded !== 1)
       throw new Error(`reply job not worked: ${JSON.stringify(drained)}`);
     if (i >= 10) {
       outside.push(performance.now() - started - llmMs);
+      cpu.push((cpuUsed.user + cpuUsed.system) / 1000);
       perReply.push({ ...counts });
     }
   }
@@ -209,7 +237,7 @@ async function replyPath() {
     `  ${last.statements} SQL statements in ${last.transactions} transactions = ${last.statements + 3 * last.transactions} round trips per reply (${slugs.size} documents)`,
   );
   console.log(
-    `  time outside the LLM   p50 ${ms(percentile(outside, 50))}  p95 ${ms(percentile(outside, 95))}`,
+    `  time outside the LLM   p50 ${ms(percentile(outside, 50))}  p95 ${ms(percentile(outside, 95))}   CPU p50 ${ms(percentile(cpu, 50))}  p95 ${ms(percentile(cpu, 95))}`,
   );
   console.log('  statements, by median time:');
   const rows = [...timings].map(

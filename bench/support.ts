@@ -74,6 +74,8 @@ export async function startStack(
     port,
     dbPort,
     readyMs,
+    /** The stack's process, for benchmarks that read its CPU time. */
+    pid: child.pid,
     async stop() {
       child.kill('SIGTERM');
       await child.status;
