@@ -62,8 +62,11 @@ beforeAll(async () => {
   await ui.h.db.asService(async (sql) => {
     await sql.query(
       `insert into public.contacts (tenant_id, identifier, wa_id, attributes, whatsapp_opt_in_at)
-       select $1, 'whatsapp:' || w, w, '{"list": "vip"}', now() from unnest($2::text[]) w`,
-      [tenant.id, VIP],
+       select $1, 'whatsapp:' || w, w,
+              jsonb_build_object('list', 'vip', 'city', case when w = $3 then 'Eilat' else 'Haifa' end),
+              now()
+         from unnest($2::text[]) w`,
+      [tenant.id, VIP, VIP[3]],
     );
     // Around them: one who opted out and one who never opted in; neither may be messaged.
     await sql.query(
@@ -179,8 +182,8 @@ describe('the WhatsApp page', () => {
     await part(page, 'wa-broadcast-create').click();
     await poll(() => part(page, 'wa-broadcast-error').textContent()).toContain('Variable 1');
     await bform.locator('input[name="variable-1"]').fill('friend');
-    await bform.locator('input[name="segment_key"]').fill('list');
-    await bform.locator('input[name="segment_value"]').fill('vip');
+    await bform.locator('input[name="segment_key-1"]').fill('list');
+    await bform.locator('input[name="segment_value-1"]').fill('vip');
     await part(page, 'wa-broadcast-create').click();
     const card2 = page.locator('[data-broadcast="Spring VIP"]');
     await card2.waitFor({ state: 'visible', timeout: 30_000 });
@@ -225,10 +228,35 @@ describe('the WhatsApp page', () => {
     expect(await count('sent')).toBe('2');
     expect(await count('skipped')).toBe('0');
 
-    // A broadcast for tomorrow waits; it is paused and resumed from the page.
+    // A broadcast for tomorrow to the VIPs in Haifa (two conditions, both must hold) that starts
+    // the flow; it waits, and is paused and resumed from the page. Only a switched-on flow opening
+    // with a question is offered.
     await part(page, 'wa-new-broadcast').click();
     await bform.locator('input[name="name"]').fill('Tomorrow');
     await bform.locator('input[name="variable-1"]').fill('friend');
+    expect(await bform.locator('select[name="flow"] option').count()).toBe(1);
+    await part(page, 'wa-add-condition').click();
+    await part(page, 'wa-add-condition').click();
+    await bform.locator('input[name="segment_key-1"]').fill('list');
+    await bform.locator('input[name="segment_value-1"]').fill('vip');
+    await bform.locator('input[name="segment_key-2"]').fill('city');
+    await bform.locator('input[name="segment_value-2"]').fill('Haifa');
+    await bform.locator('input[name="segment_key-3"]').fill('unused');
+    await bform.locator('[data-condition="3"] [data-admin="wa-remove-condition"]').click();
+    expect(await bform.locator('[data-condition]').count()).toBe(2);
+    await part(page, 'wa-broadcast-form').locator('button', { hasText: 'Cancel' }).click();
+    await row.locator('[data-admin="wa-flow-toggle"]').click();
+    await poll(() => row.getAttribute('data-enabled')).toBe('true');
+    await part(page, 'wa-new-broadcast').click();
+    await bform.locator('input[name="name"]').fill('Tomorrow');
+    await bform.locator('input[name="variable-1"]').fill('friend');
+    await part(page, 'wa-add-condition').click();
+    await bform.locator('input[name="segment_key-1"]').fill('list');
+    await bform.locator('input[name="segment_value-1"]').fill('vip');
+    await bform.locator('input[name="segment_key-2"]').fill('city');
+    await bform.locator('input[name="segment_value-2"]').fill('Haifa');
+    await poll(() => bform.locator('select[name="flow"] option').count()).toBe(2);
+    await bform.locator('select[name="flow"]').selectOption({ label: 'Finnegans' });
     const tomorrow = new Date(Date.now() + 86_400_000);
     const local = new Date(tomorrow.getTime() - tomorrow.getTimezoneOffset() * 60_000);
     await bform.locator('input[name="scheduled_at"]').fill(local.toISOString().slice(0, 16));
@@ -239,6 +267,17 @@ describe('the WhatsApp page', () => {
     await poll(() => later.getAttribute('data-status')).toBe('paused');
     await later.locator('[data-admin="wa-resume"]').click();
     await poll(() => later.getAttribute('data-status')).toBe('scheduled');
+    expect(await later.locator('[data-count="total"] dd').textContent()).toBe('3');
+    const [stored] = await ui.h.db.asService((sql) =>
+      sql.query<{ segment: unknown; flow: string }>(
+        `select b.segment, f.name as flow from public.whatsapp_broadcasts b
+           join public.bot_flows f on f.id = b.flow_id where b.name = 'Tomorrow'`,
+      ),
+    );
+    expect(stored).toEqual({
+      segment: { attributes: { list: 'vip', city: 'Haifa' } },
+      flow: 'Finnegans',
+    });
     expect(graph.sent.filter((x) => x.body.type === 'template')).toHaveLength(4);
 
     const violations = await axeViolations(page, { mustCheck: ['button-name', 'label'] });
@@ -270,6 +309,16 @@ describe('the WhatsApp page', () => {
         ).toEqual([]);
         expect(await overflowing(page, '.whatsapp')).toEqual([]);
         await part(page, 'wa-flow-form').locator('button[type="button"]').click();
+        // The broadcast form with two segment conditions and the flow choice.
+        await part(page, 'wa-new-broadcast').click();
+        await part(page, 'wa-add-condition').click();
+        await part(page, 'wa-broadcast-form').locator('select[name="flow"]').waitFor();
+        expect(
+          await axeViolations(page, { mustCheck: ['label', 'color-contrast', 'button-name'] }),
+          `${colorScheme} ${locale} broadcast form`,
+        ).toEqual([]);
+        expect(await overflowing(page, '.whatsapp')).toEqual([]);
+        await part(page, 'wa-broadcast-form').locator('.actions button[type="button"]').click();
       }
     }
   }, 180_000);
@@ -293,6 +342,7 @@ describe('the WhatsApp page', () => {
       'wa-new-broadcast',
       'wa-pause',
       'wa-resume',
+      'wa-delete-connection',
     ])
       expect(await part(page, action).count(), action).toBe(0);
     expect(await page.locator('.whatsapp').textContent()).toContain('read-only');
@@ -363,5 +413,43 @@ describe('the WhatsApp page', () => {
       verify_token: true,
     });
     expect(JSON.stringify(mine.data)).not.toContain('secret-x');
+  }, 120_000);
+
+  it('an owner disconnects a number after confirming: its URL is refused, the other stays', async () => {
+    const { page } = await ui.newPage();
+    await signInAt(page, ui.h, owner, `#/${tenant.id}/whatsapp`);
+    const cards = page.locator('[data-connection]');
+    await poll(() => cards.count()).toBe(2);
+    const ids = await cards.evaluateAll((els) => els.map((e) => e.getAttribute('data-connection')));
+    const [keep, drop] = ids as string[];
+    const target = page.locator(`[data-connection="${drop}"]`);
+    // Dismissed: nothing happens.
+    page.once('dialog', (d) => void d.dismiss());
+    await target.locator('[data-admin="wa-delete-connection"]').click();
+    await page.waitForTimeout(500);
+    expect(await cards.count()).toBe(2);
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await target.locator('[data-admin="wa-delete-connection"]').click();
+    await poll(() => cards.count()).toBe(1);
+    expect(asked).toContain('conversations stay');
+    expect(await cards.first().getAttribute('data-connection')).toBe(keep);
+    expect(
+      await ui.h.db.asService((sql) =>
+        sql.query('select 1 from public.whatsapp_connections where id = $1', [drop]),
+      ),
+    ).toHaveLength(0);
+    const refused = await fetch(
+      `${ui.h.stack.url}/functions/v1/whatsapp/${drop}?hub.mode=subscribe&hub.verify_token=verify-xx&hub.challenge=1`,
+    );
+    expect(refused.status).toBe(403);
+    const still = await fetch(
+      `${ui.h.stack.url}/functions/v1/whatsapp/${keep}?hub.mode=subscribe&hub.verify_token=admin-page-verify&hub.challenge=5`,
+    );
+    expect(await still.text()).toBe('5');
+    expect(await axeViolations(page, { mustCheck: ['button-name'] })).toEqual([]);
   }, 120_000);
 });

@@ -140,7 +140,12 @@ export function templateMessage(
 }
 
 /** A message that will not reach the customer: marked failed, and the inbox is told why. */
-async function markFailed(sql: Sql, message: Outgoing, reason: string, errors: unknown[]) {
+async function markFailed(
+  sql: Sql,
+  message: Pick<Outgoing, 'id' | 'conversation_id'>,
+  reason: string,
+  errors: unknown[],
+) {
   await sql.query(
     `update public.messages set status = 'failed' where id = $1 and status in ('pending', 'sent')`,
     [message.id],
@@ -260,7 +265,18 @@ export function createWhatsappSendHandler(deps: WhatsappJobDeps) {
         [message_id],
       ),
     );
-    if (!message) return { skipped: 'message_gone' };
+    if (!message) {
+      // The number was disconnected: its conversations stay, but nothing reaches the customer now.
+      return deps.db.asService(async (sql) => {
+        const [orphan] = await sql.query<{ id: string; conversation_id: string }>(
+          `select id, conversation_id from public.messages where id = $1 and status = 'pending'`,
+          [message_id],
+        );
+        return orphan
+          ? markFailed(sql, orphan, 'the WhatsApp number was disconnected', [])
+          : { skipped: 'message_gone' };
+      });
+    }
     if (message.sent_wamid) return { skipped: 'already_sent', wamid: message.sent_wamid };
     const fail = (reason: string, errors: unknown[] = []) =>
       deps.db.asService((sql) => markFailed(sql, message, reason, errors));

@@ -3,9 +3,12 @@ import { problem } from '../../data/client.ts';
 import {
   type Broadcast,
   createBroadcast,
+  type Flow,
   listBroadcasts,
+  listFlows,
   type Summary,
   setPaused,
+  startableFlows,
   summaryOf,
   type Template,
   variableCount,
@@ -94,6 +97,7 @@ export function Broadcasts({
       </p>
       {creating && (
         <BroadcastForm
+          tenantId={tenantId}
           templates={approved}
           onDone={async (name) => {
             setCreating(false);
@@ -147,23 +151,35 @@ export function Broadcasts({
 }
 
 function BroadcastForm({
+  tenantId,
   templates,
   onDone,
 }: {
+  tenantId: string;
   templates: Template[];
   onDone: (createdName: string | null) => void;
 }) {
   const [name, setName] = useState('');
   const [templateId, setTemplateId] = useState(templates[0]?.id ?? '');
   const [variables, setVariables] = useState<string[]>([]);
-  const [key, setKey] = useState('');
-  const [value, setValue] = useState('');
+  const [conditions, setConditions] = useState([{ key: '', value: '' }]);
+  const [flows, setFlows] = useState<Flow[]>([]);
+  const [flowId, setFlowId] = useState('');
   const [at, setAt] = useState('');
   const [rate, setRate] = useState('80');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const template = templates.find((t) => t.id === templateId);
   const wanted = template ? variableCount(template) : 0;
+  useEffect(() => {
+    // Without the list the broadcast can still go out with the template alone.
+    listFlows(tenantId).then(
+      (list) => setFlows(startableFlows(list)),
+      () => setFlows([]),
+    );
+  }, [tenantId]);
+  const setCondition = (i: number, part: 'key' | 'value', text: string) =>
+    setConditions(conditions.map((c, j) => (j === i ? { ...c, [part]: text } : c)));
 
   const submit = async (event: Event) => {
     event.preventDefault();
@@ -186,9 +202,10 @@ function BroadcastForm({
         templateId,
         name: name.trim(),
         variables: Array.from({ length: wanted }, (_, i) => variables[i]?.trim() ?? ''),
-        segment: key.trim() ? { attributes: { [key.trim()]: value } } : {},
+        conditions,
         scheduledAt: at ? new Date(at).toISOString() : null,
         perSecond: Number(rate) || 80,
+        flowId: flowId || null,
       });
       onDone(name.trim());
     } catch (e) {
@@ -245,25 +262,68 @@ function BroadcastForm({
           />
         </label>
       ))}
-      <div class="form-row">
-        <label>
-          <span>{m('segmentKey')}</span>
-          <input
-            name="segment_key"
-            dir="ltr"
-            value={key}
-            onInput={(e) => setKey(e.currentTarget.value)}
-          />
-        </label>
-        <label>
-          <span>{m('segmentValue')}</span>
-          <input
-            name="segment_value"
-            value={value}
-            onInput={(e) => setValue(e.currentTarget.value)}
-          />
-        </label>
-      </div>
+      <fieldset class="wa-segment" data-admin="wa-segment">
+        <legend>{m('segment')}</legend>
+        <p class="muted small">{m('segmentHelp')}</p>
+        {conditions.map((c, i) => (
+          <div class="form-row" key={i} data-condition={i + 1}>
+            <label>
+              <span>{m('segmentKey', { n: i + 1 })}</span>
+              <input
+                name={`segment_key-${i + 1}`}
+                dir="ltr"
+                value={c.key}
+                onInput={(e) => setCondition(i, 'key', e.currentTarget.value)}
+              />
+            </label>
+            <label>
+              <span>{m('segmentValue', { n: i + 1 })}</span>
+              <input
+                name={`segment_value-${i + 1}`}
+                value={c.value}
+                onInput={(e) => setCondition(i, 'value', e.currentTarget.value)}
+              />
+            </label>
+            {conditions.length > 1 && (
+              <button
+                type="button"
+                data-admin="wa-remove-condition"
+                aria-label={m('removeCondition', { n: i + 1 })}
+                onClick={() => setConditions(conditions.filter((_, j) => j !== i))}
+              >
+                ×
+              </button>
+            )}
+          </div>
+        ))}
+        <button
+          type="button"
+          data-admin="wa-add-condition"
+          disabled={conditions.length >= 10}
+          onClick={() => setConditions([...conditions, { key: '', value: '' }])}
+        >
+          {m('addCondition')}
+        </button>
+      </fieldset>
+      <label>
+        <span>{m('startFlow')}</span>
+        <select
+          name="flow"
+          value={flowId}
+          aria-describedby="wa-start-flow-help"
+          onChange={(e) => setFlowId(e.currentTarget.value)}
+        >
+          <option value="">{m('noFlow')}</option>
+          {flows.map((f) => (
+            <option key={f.id} value={f.id}>
+              {f.name}
+            </option>
+          ))}
+        </select>
+      </label>
+      <p class="muted small" id="wa-start-flow-help">
+        {m('startFlowHelp')}
+      </p>
       <div class="form-row">
         <label>
           <span>{m('scheduledAt')}</span>

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { problem } from '../../data/client.ts';
 import {
   type Connection,
+  deleteConnection,
   SETTINGS,
   type SettingName,
   saveConnection,
@@ -41,6 +42,18 @@ export function Connections({ tenantId, connections, templates, readOnly, onChan
       setNote(m('syncQueued', { label: c.label }));
       // The job reads Meta in the background: look again a few times.
       for (const wait of [2000, 4000, 8000]) setTimeout(() => void onChange(), wait);
+    } catch (e) {
+      setError(m('failed', { reason: problem(e) }));
+    }
+  };
+
+  const remove = async (c: Connection) => {
+    if (!window.confirm(m('confirmDeleteConnection', { label: c.label }))) return;
+    setError(null);
+    try {
+      await deleteConnection(c.id);
+      setNote(m('deleted', { label: c.label }));
+      await onChange();
     } catch (e) {
       setError(m('failed', { reason: problem(e) }));
     }
@@ -114,6 +127,14 @@ export function Connections({ tenantId, connections, templates, readOnly, onChan
                     onClick={() => void sync(c)}
                   >
                     {m('sync', { label: c.label })}
+                  </button>
+                  <button
+                    type="button"
+                    class="danger"
+                    data-admin="wa-delete-connection"
+                    onClick={() => void remove(c)}
+                  >
+                    {m('deleteConnection', { label: c.label })}
                   </button>
                 </div>
               )}

@@ -105,6 +105,19 @@ export async function saveConnection(
   if (result.error) throw result.error;
 }
 
+/**
+ * Disconnects a number: the row and its settings go, so its webhook URL no longer verifies; its
+ * conversations stay. Counted, so a row RLS hid is not taken for a deletion.
+ */
+export async function deleteConnection(id: string): Promise<void> {
+  const result = await supabase()
+    .from('whatsapp_connections')
+    .delete({ count: 'exact' })
+    .eq('id', id);
+  if (result.error) throw result.error;
+  if (result.count === 0) throw new Error('not allowed');
+}
+
 export async function listTemplates(tenantId: string): Promise<Template[]> {
   return must(
     await supabase()
@@ -170,9 +183,28 @@ export interface NewBroadcast {
   templateId: string;
   name: string;
   variables: string[];
-  segment: Record<string, unknown>;
+  /** Every condition must hold (AND): attribute key → the value it equals. */
+  conditions: { key: string; value: string }[];
   scheduledAt: string | null;
   perSecond: number;
+  /** A flow whose first question the template asks; null: the template alone. */
+  flowId: string | null;
+}
+
+/** The segment the API takes: {attributes: {key: value, …}}, every condition at once. */
+export function segmentOf(conditions: NewBroadcast['conditions']): Record<string, unknown> {
+  const used = conditions.filter((c) => c.key.trim());
+  return used.length === 0
+    ? {}
+    : { attributes: Object.fromEntries(used.map((c) => [c.key.trim(), c.value])) };
+}
+
+/** Flows a broadcast may start: switched on, opening with a question. */
+export function startableFlows(flows: Flow[]): Flow[] {
+  return flows.filter((f) => {
+    const steps = (f.definition as { steps?: { type?: string }[] }).steps;
+    return f.enabled && steps?.[0]?.type === 'ask';
+  });
 }
 
 export async function createBroadcast(b: NewBroadcast): Promise<string> {
@@ -181,9 +213,10 @@ export async function createBroadcast(b: NewBroadcast): Promise<string> {
       p_template_id: b.templateId,
       p_name: b.name,
       p_variables: b.variables,
-      p_segment: b.segment,
+      p_segment: segmentOf(b.conditions),
       p_scheduled_at: b.scheduledAt,
       p_messages_per_second: b.perSecond,
+      p_flow_id: b.flowId,
     }),
   ) as string;
 }

@@ -64,8 +64,17 @@ const en = {
   template: 'Approved template',
   noApproved: 'There is no approved template to send yet.',
   variable: 'Variable {n}',
-  segmentKey: 'Contact attribute (empty: every opted-in contact)',
-  segmentValue: 'equal to',
+  segment: 'Segment',
+  segmentHelp:
+    'Contacts who opted in and never opted out, and whose attributes match every condition below (none: all of them).',
+  segmentKey: 'Contact attribute {n}',
+  segmentValue: 'equals (condition {n})',
+  addCondition: 'Add a condition',
+  removeCondition: 'Remove condition {n}',
+  startFlow: 'Then start a flow (optional)',
+  noFlow: 'No flow: the template alone',
+  startFlowHelp:
+    'The template opens the conversation; the reply to it answers the first question of the flow. Only switched-on flows that start with a question are listed.',
   scheduledAt: 'Send at (empty: now)',
   rate: 'Messages per second',
   create: 'Create broadcast',
@@ -87,6 +96,10 @@ const en = {
   st_completed: 'completed',
   st_stopped: 'stopped',
   stoppedBecause: 'Stopped: {reason}',
+  deleteConnection: 'Disconnect {label}',
+  confirmDeleteConnection:
+    'Disconnect {label}? Its settings are deleted, and its webhook URL refuses Meta from now on. Its conversations stay in the inbox; its templates and broadcasts are removed.',
+  deleted: '{label} was disconnected.',
 };
 
 export const m = defineMessages({
@@ -154,8 +167,17 @@ export const m = defineMessages({
     template: 'תבנית מאושרת',
     noApproved: 'אין עדיין תבנית מאושרת לשליחה.',
     variable: 'משתנה {n}',
-    segmentKey: 'מאפיין איש קשר (ריק: כל מי שהסכים)',
-    segmentValue: 'שווה ל',
+    segment: 'פלח',
+    segmentHelp:
+      'אנשי קשר שהסכימו לקבל הודעות ולא ביטלו, ושהמאפיינים שלהם עונים על כל התנאים שלמטה (בלי תנאים: כולם).',
+    segmentKey: 'מאפיין איש קשר {n}',
+    segmentValue: 'שווה ל (תנאי {n})',
+    addCondition: 'הוספת תנאי',
+    removeCondition: 'הסרת תנאי {n}',
+    startFlow: 'ואז להתחיל זרימה (לא חובה)',
+    noFlow: 'בלי זרימה: התבנית בלבד',
+    startFlowHelp:
+      'התבנית פותחת את השיחה; התשובה אליה עונה על השאלה הראשונה של הזרימה. מוצגות רק זרימות פעילות שמתחילות בשאלה.',
     scheduledAt: 'מועד שליחה (ריק: עכשיו)',
     rate: 'הודעות לשנייה',
     create: 'יצירת שידור',
@@ -177,6 +199,10 @@ export const m = defineMessages({
     st_completed: 'הושלם',
     st_stopped: 'נעצר',
     stoppedBecause: 'נעצר: {reason}',
+    deleteConnection: 'ניתוק {label}',
+    confirmDeleteConnection:
+      'לנתק את {label}? ההגדרות שלו יימחקו, וכתובת ה-Webhook שלו תסרב ל-Meta מעכשיו. השיחות שלו נשארות בתיבה; התבניות והשידורים שלו יוסרו.',
+    deleted: '{label} נותק.',
   },
 });
 
