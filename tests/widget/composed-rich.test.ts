@@ -123,6 +123,27 @@ describe('rich replies in the browser', () => {
       await staff.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned),
     ).toBeUndefined();
     expect(await sent.locator('img, script, svg').count()).toBe(0);
+
+    // Filled, closed and opened again empty, the composer adds nothing to the next reply.
+    const toggle = staff.locator('[data-admin="rich-toggle"]');
+    await toggle.click();
+    await composer.locator('[data-admin="rich-add-button"]').first().click();
+    await composer.locator('[data-admin="rich-label"]').fill('Hidden');
+    await composer.locator('[data-admin="rich-value"]').fill('https://shop.example/hidden');
+    await toggle.click();
+    await toggle.click();
+    await composer.waitFor({ state: 'visible' });
+    expect(await composer.locator('[data-admin="rich-button"]').count()).toBe(0);
+    await a.input.fill('Anything else?');
+    await a.send.click();
+    await waitForMessage(shop, 'agent', 'Anything else?', 20_000);
+    const [plain] = await ui.h.db.asService((sql) =>
+      sql.query<{ rich: unknown }>(
+        `select rich from public.messages where conversation_id = $1 and content = 'Anything else?'`,
+        [conversation.id],
+      ),
+    );
+    expect(plain?.rich).toBeNull();
   }, 120_000);
 
   it('the model’s buttons and cards reach the widget as nodes', async () => {

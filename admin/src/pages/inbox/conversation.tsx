@@ -335,7 +335,11 @@ function Composer({ view, mode, textarea, onError }: ComposerProps) {
             type="button"
             class="chip"
             aria-expanded={richOpen.value}
-            onClick={() => (richOpen.value = !richOpen.value)}
+            onClick={() => {
+              // The composer starts empty each time it opens: nothing hidden goes out.
+              richOpen.value = !richOpen.value;
+              rich.value = { rich: null, error: null };
+            }}
             data-admin="rich-toggle"
           >
             {t('richOpen')}
