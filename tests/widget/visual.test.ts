@@ -12,9 +12,10 @@ import { compareScreenshot, UPDATE_SCREENSHOTS } from '../support/visual.ts';
 // for what is forgiven). A change meant to alter the look is committed with new baselines:
 // PARLEY_UPDATE_SCREENSHOTS=1 npx vitest run tests/widget/visual.test.ts
 //
-// Kept still for the camera: the host page sets a generic sans-serif, motion is reduced and CSS
-// animations are finished, the caret is hidden, the pointer is parked in a corner, and message
-// times (the server's clock) are masked.
+// Kept still for the camera: the host page sets DejaVu Sans (Debian's default sans-serif, with
+// Hebrew; the generic family where it is missing), motion is reduced and CSS animations are
+// finished, the caret is hidden, the pointer is parked in a corner, and message times (the
+// server's clock) are masked.
 
 const ui = useBrowserHarness({ env: { CHAT_VISITOR_MESSAGES_PER_MINUTE: '100' } });
 let tenant: TestTenant;
@@ -60,7 +61,7 @@ async function picture({ screen, scheme, locale }: State, attributes: Record<str
   const words = WORDS[locale];
   const { page, problems } = await ui.openShop(
     tenant,
-    { locale, attributes, css: 'html,body{font-family:sans-serif}' },
+    { locale, attributes, css: 'html,body{font-family:"DejaVu Sans",sans-serif}' },
     { ...SCREENS[screen], deviceScaleFactor: 1, colorScheme: scheme, reducedMotion: 'reduce' },
   );
   const w = widget(page);
