@@ -1,6 +1,5 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import type { SupabaseClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { createStaff } from '../support/admin.ts';
 import {
   type ChatHarness,
@@ -19,6 +18,7 @@ import {
   type SentMessage,
   startFakeGraph,
 } from './fake-meta.ts';
+import { signedIn, until } from './support.ts';
 
 // Broadcasts on the local stack against a fake Graph API that allows a fixed number of messages
 // per second and refuses some recipients: 1,000 opted-in contacts, opt-outs that are never
@@ -47,30 +47,6 @@ const waId = (i: number) => `3471${String(i).padStart(6, '0')}`;
 
 function query<T>(text: string, params: unknown[] = []) {
   return h.db.asService((sql) => sql.query<T>(text, params));
-}
-
-async function signedIn(staff: { email: string; password: string }) {
-  const client = createClient(h.stack.url, h.stack.keys.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    realtime: { transport: WebSocket as never },
-  });
-  const { error } = await client.auth.signInWithPassword(staff);
-  if (error) throw error;
-  return client;
-}
-
-async function until<T>(
-  what: string,
-  probe: () => Promise<T | undefined | null | false>,
-  ms = 120_000,
-) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 async function summary(id: string) {
@@ -112,9 +88,9 @@ beforeAll(async () => {
     createStaff(h, b, 'owner', 'Owner B'),
   ]);
   clients = {
-    ownerA: await signedIn(ownerA),
-    agentA: await signedIn(agentA),
-    ownerB: await signedIn(ownerB),
+    ownerA: await signedIn(h, ownerA),
+    agentA: await signedIn(h, agentA),
+    ownerB: await signedIn(h, ownerB),
   };
   const [conn] = await query<{ id: string }>(
     `insert into public.whatsapp_connections

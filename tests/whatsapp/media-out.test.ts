@@ -1,6 +1,5 @@
-import { createClient, type SupabaseClient } from '@supabase/supabase-js';
+import type { SupabaseClient } from '@supabase/supabase-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
 import { createStaff } from '../support/admin.ts';
 import {
   type ChatHarness,
@@ -17,6 +16,7 @@ import {
   type MetaNumber,
   startFakeGraph,
 } from './fake-meta.ts';
+import { signedIn, until } from './support.ts';
 
 // Files to WhatsApp customers on the local stack: staff send a Storage file of their workspace
 // (checked for type and size), the send job uploads the bytes to the fake Graph API's media
@@ -45,26 +45,6 @@ function query<T>(text: string, params: unknown[] = []) {
   return h.db.asService((sql) => sql.query<T>(text, params));
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | null | false>) {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-async function signedIn(staff: { email: string; password: string }) {
-  const client = createClient(h.stack.url, h.stack.keys.anonKey, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    realtime: { transport: WebSocket as never },
-  });
-  const { error } = await client.auth.signInWithPassword(staff);
-  if (error) throw error;
-  return client;
-}
-
 async function store(bucket: string, path: string, bytes: Uint8Array, type: string) {
   const res = await fetch(`${h.stack.url}/storage/v1/object/${bucket}/${path}`, {
     method: 'POST',
@@ -89,7 +69,7 @@ beforeAll(async () => {
     createStaff(h, a, 'agent', 'Agent A'),
     createStaff(h, b, 'owner', 'Owner B'),
   ]);
-  clients = { agentA: await signedIn(agentA), ownerB: await signedIn(ownerB) };
+  clients = { agentA: await signedIn(h, agentA), ownerB: await signedIn(h, ownerB) };
   const [conn] = await query<{ id: string }>(
     `insert into public.whatsapp_connections
        (tenant_id, phone_number_id, access_token, app_secret, verify_token)

@@ -9,7 +9,7 @@ import type { ChatHarness } from '../support/chat.ts';
 export async function until<T>(
   what: string,
   probe: () => Promise<T | undefined | null | false>,
-  ms = 60_000,
+  ms = 120_000,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
