@@ -1,17 +1,17 @@
-import { AuthClient } from '@supabase/auth-js';
 import { PostgrestClient } from '@supabase/postgrest-js';
 import { RealtimeClient } from '@supabase/realtime-js';
 import type { AdminConfig } from '../config.ts';
+import { type Auth, createAuth } from './auth.ts';
 
-// The SPA's Supabase client, composed from the official clients supabase-js itself is made of:
-// Auth (the staff session, kept in localStorage), the Data API and Realtime, all running with the
+// The SPA's Supabase client: the staff session (auth.ts, kept in localStorage), and the official
+// clients supabase-js itself is made of for the Data API and Realtime, all running with the
 // session's JWT so RLS decides everything the SPA reads and does. Storage and Functions are left
 // out of the first load; pages that need them import those clients on their own. The wiring is
 // supabase-js's: apikey on every request, the user's token as bearer, Realtime re-authorised
 // whenever the token changes.
 
 export interface AdminClient {
-  auth: InstanceType<typeof AuthClient>;
+  auth: Auth;
   rest: PostgrestClient;
   realtime: RealtimeClient;
   from: PostgrestClient['from'];
@@ -27,12 +27,10 @@ let client: AdminClient | null = null;
 
 export function initClient(config: AdminConfig): AdminClient {
   const { supabaseUrl: url, supabaseKey: key } = config;
-  const auth = new AuthClient({
+  const auth = createAuth({
     url: `${url}/auth/v1`,
-    headers: { apikey: key, Authorization: `Bearer ${key}` },
+    key,
     storageKey: 'parley-admin-auth',
-    persistSession: true,
-    autoRefreshToken: true,
     // Invitation links land with the session in the fragment (Auth's implicit redirect).
     detectSessionInUrl: true,
   });

@@ -1,4 +1,4 @@
-import { AuthClient } from '@supabase/auth-js';
+import { createAuth } from './auth.ts';
 import { must, supabase } from './client.ts';
 import { callFunction } from './functions.ts';
 
@@ -25,14 +25,8 @@ export interface Playground {
 
 export async function openPlayground(tenantId: string, locale: string): Promise<Playground> {
   const db = supabase();
-  const visitor = new AuthClient({
-    url: `${db.url}/auth/v1`,
-    headers: { apikey: db.key, Authorization: `Bearer ${db.key}` },
-    storageKey: 'parley-playground-visitor',
-    persistSession: false,
-    autoRefreshToken: true,
-    detectSessionInUrl: false,
-  });
+  // No storage key: the visitor's session lives in memory, apart from the staff one.
+  const visitor = createAuth({ url: `${db.url}/auth/v1`, key: db.key });
   const { data, error } = await visitor.signInAnonymously();
   if (error || !data.session) throw error ?? new Error('no visitor session');
   const first = data.session.access_token;

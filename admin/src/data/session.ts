@@ -1,5 +1,5 @@
 import { signal } from '@preact/signals';
-import type { Session } from '@supabase/auth-js';
+import type { Session } from './auth.ts';
 import { supabase } from './client.ts';
 
 /** undefined while the stored session is being restored; null when signed out. */
