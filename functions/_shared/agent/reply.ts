@@ -446,6 +446,8 @@ function flowDraft(content: string, quickReplies: string[], handoff: boolean): D
  * reply commit together, so a retried job finds either both or neither. Null: the engine answers.
  */
 async function replyFromFlow(deps: ReplyDeps, context: ReplyContext, started: number) {
+  // No flow enabled and none under way: runFlow would find nothing, so its transaction is skipped.
+  if (context.mayRunFlow === false) return null;
   try {
     return await deps.db.asService(async (sql) => {
       const [conversation] = await sql.query<{ channel: string }>(
