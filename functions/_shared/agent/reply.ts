@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { outOfQuotaDraft } from '../billing/quota.ts';
 import type { Sql } from '../db/port.ts';
 import { runFlow } from '../flows/run.ts';
+import { withFlowTools } from '../flows/tool-step.ts';
 import type { Job, JobRun } from '../jobs/types.ts';
 import { estimateCostUsd, priceOverridesFromEnv } from '../llm/cost.ts';
 import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
@@ -448,49 +449,53 @@ function flowDraft(content: string, quickReplies: string[], handoff: boolean): D
 async function replyFromFlow(deps: ReplyDeps, context: ReplyContext, started: number) {
   // No flow enabled and none under way: runFlow would find nothing, so its transaction is skipped.
   if (context.mayRunFlow === false) return null;
+  // A call_tool step's request is made between two runs of this transaction, never inside it.
+  const toolDeps = {
+    fetch: deps.fetch,
+    scope: deps.callScope ?? `message:${context.message.id}`,
+    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+  };
   try {
-    return await deps.db.asService(async (sql) => {
-      const [conversation] = await sql.query<{ channel: string }>(
-        'select channel from public.conversations where id = $1',
-        [context.conversation.id],
-      );
-      const turn = await runFlow(
-        sql,
-        {
-          channel: conversation?.channel ?? 'web',
-          tenantId: context.tenant.id,
-          conversationId: context.conversation.id,
-          locale: context.conversation.locale,
-          contactId: context.conversation.contact?.id ?? null,
-          message: context.message.content,
-        },
-        {
-          fetch: deps.fetch,
-          scope: deps.callScope ?? `message:${context.message.id}`,
-          ...(deps.sleep ? { sleep: deps.sleep } : {}),
-        },
-      );
-      if (!turn) return null;
-      const content = turn.texts.filter(Boolean).join('\n\n');
-      const draft = flowDraft(content, turn.quickReplies, turn.handoff);
-      if (turn.toEngine) {
-        // What the flow said before handing over goes first; the engine's reply answers the message.
-        if (content) await writeReply(sql, context, draft, Date.now() - started, null);
-        return null;
-      }
-      if (!content && !turn.handoff && turn.media.length === 0)
-        return { flow: turn.flowId, ended: true };
-      const replyId = await writeReply(
-        sql,
-        context,
-        draft,
-        Date.now() - started,
-        context.message.id,
-      );
-      if (!replyId) throw new TakenOver();
-      await sendFlowMedia(sql, context, turn.media, deps.log);
-      return { reply_id: replyId, engine: 'flow', flow: turn.flowId, handoff: turn.handoff };
-    });
+    return await withFlowTools(deps.db, toolDeps, (tools) =>
+      deps.db.asService(async (sql) => {
+        const [conversation] = await sql.query<{ channel: string }>(
+          'select channel from public.conversations where id = $1',
+          [context.conversation.id],
+        );
+        const turn = await runFlow(
+          sql,
+          {
+            channel: conversation?.channel ?? 'web',
+            tenantId: context.tenant.id,
+            conversationId: context.conversation.id,
+            locale: context.conversation.locale,
+            contactId: context.conversation.contact?.id ?? null,
+            message: context.message.content,
+          },
+          tools,
+        );
+        if (!turn) return null;
+        const content = turn.texts.filter(Boolean).join('\n\n');
+        const draft = flowDraft(content, turn.quickReplies, turn.handoff);
+        if (turn.toEngine) {
+          // What the flow said before handing over goes first; the engine's reply answers the message.
+          if (content) await writeReply(sql, context, draft, Date.now() - started, null);
+          return null;
+        }
+        if (!content && !turn.handoff && turn.media.length === 0)
+          return { flow: turn.flowId, ended: true };
+        const replyId = await writeReply(
+          sql,
+          context,
+          draft,
+          Date.now() - started,
+          context.message.id,
+        );
+        if (!replyId) throw new TakenOver();
+        await sendFlowMedia(sql, context, turn.media, deps.log);
+        return { reply_id: replyId, engine: 'flow', flow: turn.flowId, handoff: turn.handoff };
+      }),
+    );
   } catch (error) {
     if (error instanceof TakenOver) return { skipped: 'conversation_taken_over' };
     throw error;
