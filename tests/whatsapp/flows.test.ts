@@ -625,6 +625,30 @@ describe('steps that call a tool', () => {
     expect(refused?.error).toContain('invalid arguments');
   }, 120_000);
 
+  it('makes the call outside any transaction: the conversation is free while the tool works', async () => {
+    // Slower than the step's 800 ms: both attempts time out, and the flow takes on_failure.
+    h.receiver.on('/order', { status: 200, body: { order: { eta: 'never' } }, delayMs: 3000 });
+    const waiting = await chat(a);
+    await waiting.say('where is my order');
+    const before = orders('/order').length;
+    const answered = waiting.say('F-6');
+    const call = await until('the call to arrive', async () => orders('/order')[before]);
+    // While the call is out, the reply's rows are not locked and nothing of the reply is written.
+    const rows = await query(
+      'select 1 from private.flow_sessions where conversation_id = $1 for update nowait',
+      [waiting.conversationId],
+    );
+    expect(rows).toHaveLength(1);
+    const replied = await query(
+      `select 1 from public.messages where conversation_id = $1 and role = 'assistant'
+          and content like '%could not check%'`,
+      [waiting.conversationId],
+    );
+    expect(replied).toHaveLength(0);
+    expect(call.status).toBeUndefined();
+    expect((await answered).content).toContain('I could not check that right now.');
+  }, 120_000);
+
   it('never reaches a private address: the outbound guard refuses a redirect there', async () => {
     h.receiver.on('/order', { status: 302, headers: { Location: 'http://10.20.30.40/order' } });
     const inside = await chat(a);

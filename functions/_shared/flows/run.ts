@@ -7,7 +7,7 @@ import {
   storedDefinition,
   textFor,
 } from './schema.ts';
-import { callFlowTool, type FlowToolDeps, fieldAt } from './tool-step.ts';
+import { callFlowTool, type FlowTools, fieldAt } from './tool-step.ts';
 
 // Runs a tenant's keyword flows for one customer message, inside the reply's transaction: the
 // conversation's place in a flow moves only if the reply that goes with it is stored. A message
@@ -140,12 +140,13 @@ function fillVariables(text: string, vars: Record<string, unknown>): string {
 
 /**
  * The customer's message walked through the tenant's flows; null when no flow takes it. `tools`
- * lets call_tool steps call the tenant's tools; without it they take their failure branch.
+ * (from withFlowTools, around the transaction) lets call_tool steps call the tenant's tools;
+ * without it they take their failure branch.
  */
 export async function runFlow(
   sql: Sql,
   turn: FlowConversation,
-  tools?: FlowToolDeps,
+  tools?: FlowTools,
 ): Promise<FlowTurn | null> {
   const [session] = await sql.query<{
     flow_id: string;
@@ -276,7 +277,7 @@ interface Walk {
   say: (value: FlowText) => string;
   leave: () => Promise<unknown>;
   vars: Record<string, unknown>;
-  tools?: FlowToolDeps;
+  tools?: FlowTools;
 }
 
 async function walk(sql: Sql, w: Walk, from: string): Promise<FlowTurn> {

@@ -1,7 +1,12 @@
 import { loadTenantTools } from '../agent/tools.ts';
-import type { Sql } from '../db/port.ts';
-import { outcomeOf, recordToolExecution } from '../tools/audit.ts';
-import { callToolWebhook } from '../tools/call-tool.ts';
+import type { Db, Sql } from '../db/port.ts';
+import {
+  outcomeOf,
+  recordToolExecution,
+  type ToolCallOutcome,
+  type ToolExecutionRecord,
+} from '../tools/audit.ts';
+import { callToolWebhook, type ToolCallBody } from '../tools/call-tool.ts';
 import { toolSigningSecrets } from '../tools/secrets.ts';
 import { validateArguments } from '../tools/validate-arguments.ts';
 import { canonicalJson, webhookIdFor } from '../webhooks/webhook-id.ts';
@@ -80,22 +85,96 @@ export interface FlowToolOutcome {
   response: unknown;
 }
 
-/** Calls the step's tool; never throws for a remote failure (the step's on_failure handles it). */
+/**
+ * A flow's tools for one reply: the calls already made, by step and arguments. A call is never
+ * made inside the reply's transaction (an HTTP request of up to seconds would hold the
+ * conversation's rows, and on a single-connection database everything): the walk stops there with
+ * ToolCallNeeded, the transaction rolls back, the call is made, and the walk runs again from the
+ * start, finding the answer here. The walk reads the same rows both times, so it takes the same path.
+ */
+export interface FlowTools {
+  deps: FlowToolDeps;
+  done: Map<string, FlowToolOutcome>;
+}
+
+/** Calls per reply at most: a flow may loop through a call_tool step. */
+const MAX_CALLS = 5;
+
+interface PreparedCall {
+  key: string;
+  url: string;
+  secrets: string[];
+  timeoutMs: number;
+  deliveryId: string;
+  body: ToolCallBody;
+  record: Omit<ToolExecutionRecord, keyof ToolCallOutcome>;
+}
+
+/** Thrown inside the reply's transaction: this call has to be made first, outside it. */
+export class ToolCallNeeded extends Error {
+  constructor(readonly call: PreparedCall) {
+    super(`flow tool call needed: ${call.record.toolName}`);
+  }
+}
+
+/**
+ * Runs `work` (a transaction that walks a flow) until it no longer needs a tool call, making each
+ * call it asks for between two tries, with the outbound guard's fetch, and logging it.
+ */
+export async function withFlowTools<T>(
+  db: Db,
+  deps: FlowToolDeps,
+  work: (tools: FlowTools) => Promise<T>,
+): Promise<T> {
+  const tools: FlowTools = { deps, done: new Map() };
+  for (;;) {
+    try {
+      return await work(tools);
+    } catch (error) {
+      if (!(error instanceof ToolCallNeeded)) throw error;
+      const { call } = error;
+      const result = await callToolWebhook({
+        url: call.url,
+        deliveryId: call.deliveryId,
+        secret: call.secrets,
+        timeoutMs: call.timeoutMs,
+        // The customer is waiting for the reply: one retry, no more.
+        maxAttempts: 2,
+        body: call.body,
+        fetch: deps.fetch,
+        ...(deps.sleep ? { sleep: deps.sleep } : {}),
+      });
+      await db.asService((sql) =>
+        recordToolExecution(sql, { ...call.record, ...outcomeOf(result) }),
+      );
+      tools.done.set(call.key, { ok: result.ok, response: result.response });
+    }
+  }
+}
+
+/**
+ * The step's call: its answer when it was made already for this reply, else ToolCallNeeded. A
+ * failure (a tool gone or switched off, arguments its schema refuses) is an answer, for on_failure.
+ */
 export async function callFlowTool(
   sql: Sql,
-  deps: FlowToolDeps | undefined,
+  tools: FlowTools | undefined,
   step: CallToolStep,
   call: FlowToolCall,
 ): Promise<FlowToolOutcome> {
   const tool = (await loadTenantTools(sql, call.tenantId)).find((t) => t.name === step.tool);
   // Deleted or switched off since the flow was saved.
-  if (!tool || !deps) return { ok: false, response: null };
+  if (!tool || !tools) return { ok: false, response: null };
   const contact = await contactRow(sql, call.contactId);
   const args = Object.fromEntries(
     Object.entries(step.arguments).map(([key, arg]) => [key, argumentValue(arg, call, contact)]),
   );
+  const key = JSON.stringify([tool.id, step.id, canonicalJson(args)]);
+  const known = tools.done.get(key);
+  if (known) return known;
+  if (tools.done.size >= MAX_CALLS) return { ok: false, response: null };
   const callId = `flow:${step.id}`;
-  const base = {
+  const record = {
     tenantId: call.tenantId,
     toolId: tool.id,
     conversationId: call.conversationId,
@@ -106,7 +185,7 @@ export async function callFlowTool(
   const validation = validateArguments(tool.parameters, args);
   if (!validation.ok) {
     await recordToolExecution(sql, {
-      ...base,
+      ...record,
       response: null,
       success: false,
       error: `invalid arguments: ${validation.errors.join('; ')}`,
@@ -117,23 +196,21 @@ export async function callFlowTool(
     });
     return { ok: false, response: null };
   }
-  const deliveryId = await webhookIdFor(
-    'flow-tool',
-    deps.scope,
-    tool.id,
-    step.id,
-    canonicalJson(args),
-  );
-  const result = await callToolWebhook({
+  throw new ToolCallNeeded({
+    key,
     url: tool.webhook_url,
-    deliveryId,
-    secret: toolSigningSecrets(tool),
+    secrets: toolSigningSecrets(tool),
     timeoutMs: Math.min(
       step.timeout_ms ?? Math.min(tool.timeout_ms, DEFAULT_TIMEOUT_MS),
       MAX_TIMEOUT_MS,
     ),
-    // The conversation's place in the flow is held while the call runs: one retry, no more.
-    maxAttempts: 2,
+    deliveryId: await webhookIdFor(
+      'flow-tool',
+      tools.deps.scope,
+      tool.id,
+      step.id,
+      canonicalJson(args),
+    ),
     body: {
       tool: tool.name,
       arguments: args,
@@ -151,9 +228,6 @@ export async function callFlowTool(
           : null,
       },
     },
-    fetch: deps.fetch,
-    ...(deps.sleep ? { sleep: deps.sleep } : {}),
+    record,
   });
-  await recordToolExecution(sql, { ...base, ...outcomeOf(result) });
-  return { ok: result.ok, response: result.response };
 }
