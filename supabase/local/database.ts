@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
@@ -61,11 +63,20 @@ export interface LocalDatabaseOptions {
   embedder?: Embedder | null;
   /** Where migrations and seed.sql live; defaults to this project's supabase/ folder. */
   supabaseDir?: string;
+  /**
+   * An in-memory database starts from a cached copy of the migrated schema when one matches
+   * compat.sql and the migrations byte for byte (see docs/testing.md). False replays them all
+   * from nothing, as does PARLEY_DB_TEMPLATE=off. Ignored for a data directory on disk.
+   */
+  template?: boolean;
 }
 
 export interface LocalDatabase {
   pg: PGlite;
-  /** Migration versions applied by this open (empty when the data directory was up to date). */
+  /**
+   * Migration versions applied by this open, replayed or through the cached template (empty when
+   * the data directory was up to date).
+   */
   applied: string[];
   seeded: boolean;
   close(): Promise<void>;
@@ -233,25 +244,170 @@ async function analyzeChanged(pg: PGlite): Promise<void> {
   if (rows.length > 0) await pg.exec(`analyze ${rows.map((r) => r.name).join(', ')}`);
 }
 
+const EXTENSIONS = { vector, pgcrypto, unaccent };
+
+function createPglite(dataDir: string, loadDataDir?: Blob) {
+  return PGlite.create({
+    dataDir,
+    extensions: EXTENSIONS,
+    serializers: TEXT_FRIENDLY_SERIALIZERS,
+    ...(loadDataDir ? { loadDataDir } : {}),
+  });
+}
+
+// Role-level search_path applies to new sessions; PGlite has exactly one, already open. Being a
+// session setting, it is not part of a data directory and is set again after every load.
+const SESSION_SQL = 'set search_path to "$user", public, extensions';
+
+const compatPath = join(dirname(fileURLToPath(import.meta.url)), 'compat.sql');
+
+/** What `supabase db reset` builds before the seed: Supabase's own objects, then the migrations. */
+async function replaySchema(pg: PGlite, dir: string): Promise<string[]> {
+  await pg.exec(await readFile(compatPath, 'utf8'));
+  await pg.exec(SESSION_SQL);
+  await pg.exec(TRACKING_SQL);
+  return applyMigrations(pg, join(dir, 'migrations'));
+}
+
+// Starting Postgres from nothing (initdb) and replaying every migration costs seconds per
+// in-memory database, and the test suite opens one per file: the migrated data directory is kept
+// once as a tarball and later opens start from it. The key covers everything the schema is built
+// from, so any change to compat.sql, a migration or PGlite builds a new one.
+const TEMPLATE_FORMAT = 'parley-db-template-1';
+const TEMPLATES_KEPT = 4;
+
+interface Template {
+  path: string;
+  versions: string[];
+}
+
+function templateDir() {
+  return process.env.PARLEY_DB_TEMPLATE_DIR || join(tmpdir(), 'parley-db-templates');
+}
+
+async function pgliteVersion(): Promise<string> {
+  const entry = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const manifest = JSON.parse(await readFile(join(dirname(entry), '..', 'package.json'), 'utf8'));
+  return String(manifest.version);
+}
+
+async function findTemplate(dir: string): Promise<Template | null> {
+  try {
+    const hash = createHash('sha256').update(TEMPLATE_FORMAT);
+    const field = (value: string) => hash.update(`${value.length}:${value}`);
+    field(await pgliteVersion());
+    field(Object.keys(EXTENSIONS).sort().join(','));
+    field(await readFile(compatPath, 'utf8'));
+    field(TRACKING_SQL);
+    field(SESSION_SQL);
+    const migrations = await listMigrations(join(dir, 'migrations'));
+    for (const migration of migrations) {
+      field(`${migration.version}_${migration.name}`);
+      field(await readFile(migration.path, 'utf8'));
+    }
+    return {
+      path: join(templateDir(), `${hash.digest('hex').slice(0, 32)}.tar.gz`),
+      versions: migrations.map((m) => m.version),
+    };
+  } catch {
+    return null;
+  }
+}
+
+async function trackedVersions(pg: PGlite): Promise<string[]> {
+  const { rows } = await pg.query<{ version: string }>(
+    'select version from supabase_migrations.schema_migrations order by version',
+  );
+  return rows.map((r) => r.version);
+}
+
+/** A template that is missing, unreadable or not the schema it claims to be yields null. */
+async function loadTemplate(template: Template): Promise<PGlite | null> {
+  const tarball = await readFile(template.path).catch(() => null);
+  if (!tarball) return null;
+  let pg: PGlite | undefined;
+  try {
+    pg = await createPglite('memory://', new Blob([tarball]));
+    const versions = await trackedVersions(pg);
+    if (versions.join() === template.versions.join()) return pg;
+  } catch {
+    // Replayed and written again below.
+  }
+  await pg?.close().catch(() => {});
+  return null;
+}
+
+/** Written aside then renamed, so a concurrent open reads a whole template or none. */
+async function saveTemplate(pg: PGlite, template: Template): Promise<void> {
+  const temporary = `${template.path}.${process.pid}.${randomUUID()}.tmp`;
+  try {
+    // Flushed first, so a load replays no write-ahead log.
+    await pg.exec('checkpoint');
+    const tarball = await pg.dumpDataDir('gzip');
+    await mkdir(dirname(template.path), { recursive: true });
+    await writeFile(temporary, new Uint8Array(await tarball.arrayBuffer()));
+    await rename(temporary, template.path);
+    await pruneTemplates(dirname(template.path));
+  } catch (error) {
+    await rm(temporary, { force: true }).catch(() => {});
+    console.warn('local database: could not cache the migrated schema', error);
+  }
+}
+
+/** Each schema change leaves a template behind: keep the few most recent. */
+async function pruneTemplates(dir: string): Promise<void> {
+  const names = (await readdir(dir)).filter((name) => name.endsWith('.tar.gz'));
+  const files = await Promise.all(
+    names.map(async (name) => {
+      const path = join(dir, name);
+      const modified = await stat(path).then(
+        (s) => s.mtimeMs,
+        () => Number.POSITIVE_INFINITY,
+      );
+      return { path, modified };
+    }),
+  );
+  files.sort((a, b) => b.modified - a.modified);
+  await Promise.all(files.slice(TEMPLATES_KEPT).map((f) => rm(f.path, { force: true })));
+}
+
+async function openSchema(
+  options: LocalDatabaseOptions,
+  dir: string,
+): Promise<{ pg: PGlite; applied: string[] }> {
+  const onDisk = options.dataDir && !options.dataDir.startsWith('memory://');
+  const template =
+    onDisk || options.template === false || process.env.PARLEY_DB_TEMPLATE === 'off'
+      ? null
+      : await findTemplate(dir);
+  if (template) {
+    const pg = await loadTemplate(template);
+    if (pg) {
+      await pg.exec(SESSION_SQL);
+      return { pg, applied: template.versions };
+    }
+  }
+  if (onDisk) await mkdir(dirname(options.dataDir as string), { recursive: true });
+  const pg = await createPglite(options.dataDir ?? 'memory://');
+  try {
+    const applied = await replaySchema(pg, dir);
+    // PGlite learns array types when it starts; a schema just created has its own (one per table
+    // row type, enum, extension type), which a loaded template or a re-opened directory knows.
+    if (applied.length > 0) await pg.refreshArrayTypes();
+    if (template) await saveTemplate(pg, template);
+    return { pg, applied };
+  } catch (error) {
+    await pg.close().catch(() => {});
+    throw error;
+  }
+}
+
 export async function openLocalDatabase(
   options: LocalDatabaseOptions = {},
 ): Promise<LocalDatabase> {
   const dir = options.supabaseDir ?? supabaseDir;
-  const onDisk = options.dataDir && !options.dataDir.startsWith('memory://');
-  if (onDisk) await mkdir(dirname(options.dataDir as string), { recursive: true });
-  const pg = await PGlite.create({
-    dataDir: options.dataDir ?? 'memory://',
-    extensions: { vector, pgcrypto, unaccent },
-    serializers: TEXT_FRIENDLY_SERIALIZERS,
-  });
+  const { pg, applied } = await openSchema(options, dir);
   try {
-    await pg.exec(
-      await readFile(join(dirname(fileURLToPath(import.meta.url)), 'compat.sql'), 'utf8'),
-    );
-    // Role-level search_path applies to new sessions; PGlite has exactly one, already open.
-    await pg.exec('set search_path to "$user", public, extensions');
-    await pg.exec(TRACKING_SQL);
-    const applied = await applyMigrations(pg, join(dir, 'migrations'));
     // Secrets first: the seed reads the stack's own addresses from the vault.
     if (options.vaultSecrets) await upsertVaultSecrets(pg, options.vaultSecrets);
     const seeded = options.seed === false ? false : await applySeed(pg, join(dir, 'seed.sql'));
