@@ -3,6 +3,7 @@ import { render } from 'preact';
 import { useEffect } from 'preact/hooks';
 import { loadConfig } from './config.ts';
 import { initClient, supabase } from './data/client.ts';
+import { acceptInvitation } from './data/invitations.ts';
 import { session, watchSession } from './data/session.ts';
 import {
   chooseTenant,
@@ -38,9 +39,7 @@ function Workspace({ userId }: { userId: string }) {
       // An invitation link lands here with ?accept=…: the new workspace opens on its welcome.
       const accept = new URLSearchParams(window.location.search).get('accept');
       const accepted = accept
-        ? await import('./data/invitations.ts')
-            .then((m) => m.acceptInvitation(accept))
-            .catch((error: unknown) => ({ problem: String(error) }))
+        ? await acceptInvitation(accept).catch((error: unknown) => ({ problem: String(error) }))
         : null;
       if (accepted && 'problem' in accepted) invitationProblem.value = accepted.problem;
       await loadMemberships(userId);

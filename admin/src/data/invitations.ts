@@ -2,8 +2,7 @@ import { problem, supabase } from './client.ts';
 
 // An invitation link leads back to the admin with ?accept=<invitation id> (and the session Auth
 // started in the fragment, which auth.ts takes). Accepting is the database's call: the invitation
-// must be pending, unexpired and for the signed-in address, and a seat must be free. Loaded only
-// when the address carries an invitation, so the first load does not grow for it.
+// must be pending, unexpired and for the signed-in address, and a seat must be free.
 
 export type Accepted = { tenantId: string } | { problem: string };
 

@@ -12,11 +12,12 @@ import { currentMembership, team } from '../../data/tenants.ts';
 import { t } from '../../i18n/index.ts';
 import { memberName, visitorName } from '../../ui/names.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
+import { CopilotPanel } from './copilot.tsx';
 import { VisitorDetails } from './details.tsx';
-import { LazyCopilot, LazyRichComposer } from './lazy-parts.tsx';
-import { VisitorReceipt } from './live-lazy.tsx';
 import { TranscriptMessage } from './message.tsx';
+import { VisitorReceipt } from './receipt.tsx';
 import type { RichOutcome } from './rich-composer.tsx';
+import { RichComposer } from './rich-composer.tsx';
 import { StatusBadge } from './status.tsx';
 
 export function EmptyPane() {
@@ -163,7 +164,7 @@ export function ConversationPane({ tenantId, conversationId, onRead }: Props) {
         )}
         <Transcript view={view} />
         {staff && (
-          <LazyCopilot
+          <CopilotPanel
             view={view}
             onUse={(text) => {
               // Into the reply box, to be read, edited and sent by the person: never sent from here.
@@ -328,7 +329,7 @@ function Composer({ view, mode, textarea, onError }: ComposerProps) {
           data-admin="input"
         />
       </label>
-      {withRich && <LazyRichComposer outcome={rich} />}
+      {withRich && <RichComposer outcome={rich} />}
       <div class="composer-bar">
         {!note && (
           <button

@@ -2,8 +2,8 @@ import { Fragment } from 'preact';
 import { safeHref } from '../../../../widget/src/shared/markdown.ts';
 import type { ConversationView } from '../../data/conversation.ts';
 import { formatTime, t } from '../../i18n/index.ts';
-import { LazyEarlier } from './lazy-parts.tsx';
-import { HandoffFacts } from './live-lazy.tsx';
+import { EarlierConversations } from './earlier.tsx';
+import { HandoffFacts } from './receipt.tsx';
 
 const text = (value: unknown) =>
   value === null || value === undefined || value === ''
@@ -78,7 +78,7 @@ export function VisitorDetails({ view }: { view: ConversationView }) {
           </dl>
         </>
       )}
-      <LazyEarlier conversation={c} />
+      <EarlierConversations conversation={c} />
     </aside>
   );
 }

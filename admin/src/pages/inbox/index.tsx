@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef } from 'preact/hooks';
-import type { createAlerts } from '../../data/alerts.ts';
+import { createAlerts } from '../../data/alerts.ts';
 import { createInbox } from '../../data/inbox.ts';
 import { navigate } from '../../router.ts';
 import { useShortcut } from '../../ui/shortcuts.ts';
@@ -12,22 +12,17 @@ export function InboxPage({ tenantId, params }: PageProps) {
   const inbox = useMemo(() => createInbox(tenantId), [tenantId]);
   useEffect(() => () => inbox.dispose(), [inbox]);
   const selected = params[0] ?? null;
-  // The title count and the chime: a chunk of their own, loaded once the inbox shows.
+  // The title count and the chime. data/alerts.ts is part of the shell (the settings page shares
+  // it), so it is there as soon as the inbox is.
   const alerts = useRef<ReturnType<typeof createAlerts> | null>(null);
   const viewing = useRef(selected);
   viewing.current = selected;
   useEffect(() => {
-    let live = true;
-    import('../../data/alerts.ts')
-      .then((module) => {
-        if (!live) return;
-        alerts.current = module.createAlerts(tenantId);
-        alerts.current.view(viewing.current);
-      })
-      .catch((error) => console.warn('[parley] alerts could not load', error));
+    const current = createAlerts(tenantId);
+    current.view(viewing.current);
+    alerts.current = current;
     return () => {
-      live = false;
-      alerts.current?.dispose();
+      current.dispose();
       alerts.current = null;
     };
   }, [tenantId]);

@@ -1,6 +1,6 @@
 import { defineMessages } from '../../i18n/messages.ts';
 
-// Strings of the conversation view's parts loaded on demand: Copilot, earlier conversations.
+// Strings of the conversation view's Copilot and earlier conversations.
 
 export const m = defineMessages({
   en: {

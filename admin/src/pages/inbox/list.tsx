@@ -3,8 +3,8 @@ import { type Channel, FILTERS, type Filter, type Inbox, type InboxRow } from '.
 import { formatTime, type MessageKey, t } from '../../i18n/index.ts';
 import { href } from '../../router.ts';
 import { visitorName } from '../../ui/names.ts';
-import { LazySoundToggle } from './lazy-parts.tsx';
-import { PresenceBar } from './live-lazy.tsx';
+import { PresenceBar } from './presence.tsx';
+import { SoundToggle } from './sound.tsx';
 import { StatusBadge } from './status.tsx';
 
 const FILTER_LABEL: Record<Filter, MessageKey> = {
@@ -78,7 +78,7 @@ export function ConversationList({ inbox, tenantId, selected, searchRef }: Props
             <option value="whatsapp">{t('channelWhatsapp')}</option>
           </select>
         </label>
-        <LazySoundToggle />
+        <SoundToggle />
       </div>
       <PresenceBar tenantId={tenantId} />
       {inbox.error.value && (

@@ -2,9 +2,9 @@ import type { Signal } from '@preact/signals';
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n/index.ts';
 
-// Buttons and a card under a staff reply: a chunk of its own, loaded when someone opens it. The
-// draft is checked here against the rules post_agent_message and the widget apply (the database
-// checks again), and the composer reads the outcome: a reply is not sent while it does not fit.
+// Buttons and a card under a staff reply. The draft is checked here against the rules
+// post_agent_message and the widget apply (the database checks again), and the composer reads
+// the outcome: a reply is not sent while it does not fit.
 
 interface DraftButton {
   label: string;

@@ -19,6 +19,7 @@ import {
   uploadDocument,
 } from '../../data/knowledge.ts';
 import { listen, live } from '../../data/realtime.ts';
+import { t } from '../../i18n/index.ts';
 import type { PageProps } from '../types.ts';
 import { m } from './messages.ts';
 
@@ -407,7 +408,7 @@ function DocumentList({
   return (
     <section class="panel" aria-labelledby="documents-title">
       <h2 id="documents-title">{m('documentsTitle')}</h2>
-      {documents === null && <p aria-live="polite">{m('loading')}</p>}
+      {documents === null && <p aria-live="polite">{t('loading')}</p>}
       {documents?.length === 0 && <p class="empty-note">{m('noDocuments')}</p>}
       {documents && documents.length > 0 && (
         <div class="table-scroll">
@@ -522,7 +523,7 @@ function ChunkPreview({ doc }: { doc: KnowledgeDocument }) {
           {error}
         </p>
       )}
-      {chunks === null && !error && <p>{m('loading')}</p>}
+      {chunks === null && !error && <p>{t('loading')}</p>}
       {chunks?.length === 0 && <p class="empty-note">{m('noChunks')}</p>}
       <ol class="chunk-list">
         {chunks?.map((chunk) => (

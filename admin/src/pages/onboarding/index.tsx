@@ -15,6 +15,7 @@ import { must, problem, supabase } from '../../data/client.ts';
 import { ACCEPT, addCrawl, MAX_FILE_BYTES, typeOf, uploadDocument } from '../../data/knowledge.ts';
 import { session } from '../../data/session.ts';
 import { loadMemberships } from '../../data/tenants.ts';
+import { t } from '../../i18n/index.ts';
 import { href, navigate } from '../../router.ts';
 import { Copyable } from '../settings/copyable.tsx';
 import type { PageProps } from '../types.ts';
@@ -119,7 +120,7 @@ function CreateWorkspace() {
         />
       </label>
       <button class="primary" type="submit" disabled={busy} data-admin="create-workspace">
-        {busy ? m('creating') : m('create')}
+        {busy ? t('creating') : m('create')}
       </button>
       {error && (
         <p class="error" role="alert">
@@ -182,7 +183,7 @@ function Voice({
           greeting: { [language]: GREETINGS[language] ?? GREETINGS.en ?? '', ...greeting },
         },
       });
-      setFeedback({ ok: true, text: m('saved') });
+      setFeedback({ ok: true, text: t('saved') });
       onSaved();
     } catch (e) {
       setFeedback({ ok: false, text: m('failed', { reason: problem(e) }) });
@@ -191,7 +192,7 @@ function Voice({
   return (
     <form class="onboarding-form" onSubmit={submit}>
       <label>
-        {m('language')}
+        {t('language')}
         <select
           name="bot-language"
           value={language}
@@ -444,7 +445,7 @@ function Install({
     setFeedback(null);
     try {
       await saveTenant(tenantId, { allowed_origins: originLines(text) });
-      setFeedback({ ok: true, text: m('saved') });
+      setFeedback({ ok: true, text: t('saved') });
       onSaved();
     } catch (e) {
       setFeedback({ ok: false, text: m('failed', { reason: problem(e) }) });
@@ -468,8 +469,8 @@ function Install({
         <Said feedback={feedback} name="origins-feedback" />
       </form>
       <Copyable
-        copy={m('copy')}
-        copied={m('copied')}
+        copy={t('copy')}
+        copied={t('copied')}
         label={m('snippet')}
         value={embedSnippet(settings.widget_key)}
         name="snippet"

@@ -9,7 +9,7 @@ import {
   type TenantView,
   viewTenant,
 } from '../../data/platform.ts';
-import { formatTime, locale } from '../../i18n/index.ts';
+import { formatTime, locale, t } from '../../i18n/index.ts';
 import type { PageProps } from '../types.ts';
 import { m } from './messages.ts';
 
@@ -101,72 +101,72 @@ export default function PlatformPage(_: PageProps) {
             <tr>
               <th scope="col">{m('name')}</th>
               <th scope="col">{m('plan')}</th>
-              <th scope="col">{m('status')}</th>
+              <th scope="col">{t('status')}</th>
               <th scope="col">{m('members')}</th>
               <th scope="col">{m('conversations')}</th>
               <th scope="col">{m('replies')}</th>
               <th scope="col">{m('documents')}</th>
               <th scope="col">{m('lastActivity')}</th>
-              <th scope="col">{m('actions')}</th>
+              <th scope="col">{t('actions')}</th>
             </tr>
           </thead>
           <tbody>
-            {tenants.map((t) => (
-              <tr key={t.id} data-tenant={t.slug}>
+            {tenants.map((row) => (
+              <tr key={row.id} data-tenant={row.slug}>
                 <th scope="row">
-                  {t.name} <span class="muted">({t.slug})</span>
+                  {row.name} <span class="muted">({row.slug})</span>
                 </th>
-                <td data-label={m('plan')}>{t.plan_id}</td>
-                <td data-label={m('status')}>
+                <td data-label={m('plan')}>{row.plan_id}</td>
+                <td data-label={t('status')}>
                   <span
-                    class={`tag ${t.status === 'suspended' ? 'tag-danger' : ''}`}
+                    class={`tag ${row.status === 'suspended' ? 'tag-danger' : ''}`}
                     data-admin="tenant-status"
                   >
-                    {m(t.status)}
+                    {m(row.status)}
                   </span>
-                  {t.suspended_at && (
+                  {row.suspended_at && (
                     <span class="muted">
                       {' '}
-                      {m('suspendedSince', { when: formatTime(t.suspended_at) })}
+                      {m('suspendedSince', { when: formatTime(row.suspended_at) })}
                     </span>
                   )}
                 </td>
-                <td data-label={m('members')}>{int(t.members)}</td>
-                <td data-label={m('conversations')}>{int(t.conversations_this_month)}</td>
-                <td data-label={m('replies')}>{int(t.bot_replies_this_month)}</td>
-                <td data-label={m('documents')}>{int(t.documents)}</td>
+                <td data-label={m('members')}>{int(row.members)}</td>
+                <td data-label={m('conversations')}>{int(row.conversations_this_month)}</td>
+                <td data-label={m('replies')}>{int(row.bot_replies_this_month)}</td>
+                <td data-label={m('documents')}>{int(row.documents)}</td>
                 <td data-label={m('lastActivity')}>
-                  {t.last_activity_at ? formatTime(t.last_activity_at) : m('never')}
+                  {row.last_activity_at ? formatTime(row.last_activity_at) : m('never')}
                 </td>
                 <td class="platform-actions">
-                  <button type="button" data-admin="view-tenant" onClick={() => void open(t)}>
+                  <button type="button" data-admin="view-tenant" onClick={() => void open(row)}>
                     {m('view')}
-                    <span class="visually-hidden"> {t.name}</span>
+                    <span class="visually-hidden"> {row.name}</span>
                   </button>{' '}
-                  {t.status === 'suspended' ? (
+                  {row.status === 'suspended' ? (
                     <button
                       type="button"
                       data-admin="resume-tenant"
-                      onClick={() => void change(t, false)}
+                      onClick={() => void change(row, false)}
                     >
                       {m('resume')}
-                      <span class="visually-hidden"> {t.name}</span>
+                      <span class="visually-hidden"> {row.name}</span>
                     </button>
-                  ) : suspending === t.id ? (
+                  ) : suspending === row.id ? (
                     <SuspendForm
-                      tenant={t}
+                      tenant={row}
                       onCancel={() => setSuspending(null)}
-                      onConfirm={(reason) => void change(t, true, reason)}
+                      onConfirm={(reason) => void change(row, true, reason)}
                     />
                   ) : (
                     <button
                       type="button"
                       class="danger"
                       data-admin="suspend-tenant"
-                      onClick={() => setSuspending(t.id)}
+                      onClick={() => setSuspending(row.id)}
                     >
                       {m('suspend')}
-                      <span class="visually-hidden"> {t.name}</span>
+                      <span class="visually-hidden"> {row.name}</span>
                     </button>
                   )}
                 </td>
@@ -244,7 +244,7 @@ function SuspendForm(props: {
         {m('suspend')}
       </button>{' '}
       <button type="button" onClick={props.onCancel}>
-        {m('cancel')}
+        {t('cancel')}
       </button>
     </form>
   );
@@ -253,35 +253,35 @@ function SuspendForm(props: {
 function ViewPanel({ view, onClose }: { view: TenantView; onClose: () => void }) {
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), [view.tenant.id]);
-  const t = view.tenant;
+  const tenant = view.tenant;
   return (
     <section class="tenant-view" aria-labelledby="tenant-view-title" data-admin="tenant-view">
       <div class="tenant-view-head">
         <h2 id="tenant-view-title" tabIndex={-1} ref={heading}>
-          {m('viewTitle', { name: t.name })}
+          {m('viewTitle', { name: tenant.name })}
         </h2>
         <button type="button" onClick={onClose}>
-          {m('close')}
+          {t('close')}
         </button>
       </div>
       <p class="muted">{m('viewAudited')}</p>
       <dl class="tenant-facts">
         <dt>{m('slug')}</dt>
-        <dd>{t.slug}</dd>
+        <dd>{tenant.slug}</dd>
         <dt>{m('plan')}</dt>
-        <dd>{t.plan_id}</dd>
-        <dt>{m('status')}</dt>
-        <dd>{m(t.status === 'suspended' ? 'suspended' : 'active')}</dd>
+        <dd>{tenant.plan_id}</dd>
+        <dt>{t('status')}</dt>
+        <dd>{m(tenant.status === 'suspended' ? 'suspended' : 'active')}</dd>
         <dt>{m('engine')}</dt>
-        <dd>{t.bot_engine}</dd>
+        <dd>{tenant.bot_engine}</dd>
         <dt>{m('origins')}</dt>
         <dd dir="ltr">
-          {t.allowed_origins.length ? t.allowed_origins.join(', ') : m('anyOrigin')}
+          {tenant.allowed_origins.length ? tenant.allowed_origins.join(', ') : m('anyOrigin')}
         </dd>
         <dt>{m('identity')}</dt>
-        <dd>{m(t.enforce_identity ? 'on' : 'off')}</dd>
+        <dd>{m(tenant.enforce_identity ? 'on' : 'off')}</dd>
         <dt>{m('created')}</dt>
-        <dd>{formatTime(t.created_at)}</dd>
+        <dd>{formatTime(tenant.created_at)}</dd>
       </dl>
       <h3>{m('usage')}</h3>
       <table class="team-table">
@@ -318,7 +318,7 @@ function ViewPanel({ view, onClose }: { view: TenantView; onClose: () => void })
           <thead>
             <tr>
               <th scope="col">{m('started')}</th>
-              <th scope="col">{m('status')}</th>
+              <th scope="col">{t('status')}</th>
               <th scope="col">{m('channel')}</th>
               <th scope="col">{m('lastActivity')}</th>
             </tr>
@@ -327,7 +327,7 @@ function ViewPanel({ view, onClose }: { view: TenantView; onClose: () => void })
             {view.conversations.map((c) => (
               <tr key={c.id}>
                 <td data-label={m('started')}>{formatTime(c.created_at)}</td>
-                <td data-label={m('status')}>{c.status}</td>
+                <td data-label={t('status')}>{c.status}</td>
                 <td data-label={m('channel')}>{c.channel}</td>
                 <td data-label={m('lastActivity')}>
                   {c.last_message_at ? formatTime(c.last_message_at) : m('never')}

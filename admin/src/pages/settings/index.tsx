@@ -19,6 +19,7 @@ import {
 } from '../../data/bot-settings.ts';
 import { problem } from '../../data/client.ts';
 import { currentMembership } from '../../data/tenants.ts';
+import { t } from '../../i18n/index.ts';
 import { href } from '../../router.ts';
 import type { PageProps } from '../types.ts';
 import { Copyable } from './copyable.tsx';
@@ -166,8 +167,8 @@ function Persona({ settings, readOnly, saveConfig }: Ctx) {
 function ShownOnce({ value, note, name }: { value: string | null; note: string; name: string }) {
   return value ? (
     <Copyable
-      copy={m('copy')}
-      copied={m('copied')}
+      copy={t('copy')}
+      copied={t('copied')}
       label={m('secretLabel')}
       value={value}
       name={name}
@@ -474,7 +475,7 @@ function Words({ settings, readOnly, saveConfig }: Ctx) {
       </label>
       <div class="settings-row">
         <label>
-          {m('language')}
+          {t('language')}
           <select
             name="language"
             value={current}
@@ -796,15 +797,15 @@ function WidgetKey({ tenantId, settings, readOnly }: Ctx) {
   return (
     <Section id="widget" title={m('widget')} readOnly={readOnly}>
       <Copyable
-        copy={m('copy')}
-        copied={m('copied')}
+        copy={t('copy')}
+        copied={t('copied')}
         label={m('widgetKey')}
         value={key}
         name="widget-key"
       />
       <Copyable
-        copy={m('copy')}
-        copied={m('copied')}
+        copy={t('copy')}
+        copied={t('copied')}
         label={m('snippet')}
         value={embedSnippet(key)}
         name="snippet"
@@ -823,7 +824,7 @@ function WidgetKey({ tenantId, settings, readOnly }: Ctx) {
               {m('confirm')}
             </button>
             <button type="button" onClick={() => setConfirming(false)}>
-              {m('cancel')}
+              {t('cancel')}
             </button>
           </div>
         </div>

@@ -1,6 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { problem } from '../../data/client.ts';
+import { t } from '../../i18n/index.ts';
 import { m } from './messages.ts';
 
 // A settings section that saves on its own and says how it went.
@@ -49,10 +50,10 @@ export function Section(props: {
                 disabled={status.kind === 'busy'}
                 data-admin={`save-${props.id}`}
               >
-                {status.kind === 'busy' ? m('saving') : m('save')}
+                {status.kind === 'busy' ? t('saving') : m('save')}
               </button>
               <span role="status" class="ok" data-admin={`saved-${props.id}`}>
-                {status.kind === 'saved' ? m('saved') : ''}
+                {status.kind === 'saved' ? t('saved') : ''}
               </span>
             </div>
           )}

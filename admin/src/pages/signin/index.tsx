@@ -1,16 +1,12 @@
 import { useSignal } from '@preact/signals';
-import type { ComponentType } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { signIn } from '../../data/session.ts';
 import { t } from '../../i18n/index.ts';
 import { Preferences } from '../../ui/preferences.tsx';
-
-type SignUpForm = ComponentType<{ onBack(): void }>;
+import SignUp from './signup.tsx';
 
 export function SignInPage() {
-  // Sign-up is its own chunk: most visits here are staff signing in.
-  const [SignUp, setSignUp] = useState<SignUpForm | null>(null);
-  const [signUpFailed, setSignUpFailed] = useState(false);
+  const [signingUp, setSigningUp] = useState(false);
   const busy = useSignal(false);
   const failed = useSignal(false);
   const email = useRef<HTMLInputElement>(null);
@@ -29,18 +25,10 @@ export function SignInPage() {
     }
   };
 
-  const openSignUp = () => {
-    setSignUpFailed(false);
-    import('./signup.tsx').then(
-      (module) => setSignUp(() => module.default),
-      () => setSignUpFailed(true),
-    );
-  };
-
-  if (SignUp) {
+  if (signingUp) {
     return (
       <main class="signin" id="main">
-        <SignUp onBack={() => setSignUp(null)} />
+        <SignUp onBack={() => setSigningUp(false)} />
         <Preferences />
       </main>
     );
@@ -72,14 +60,14 @@ export function SignInPage() {
         <button class="primary" type="submit" disabled={busy.value}>
           {busy.value ? t('signingIn') : t('signIn')}
         </button>
-        <button type="button" class="link" data-admin="to-signup" onClick={openSignUp}>
+        <button
+          type="button"
+          class="link"
+          data-admin="to-signup"
+          onClick={() => setSigningUp(true)}
+        >
           {t('signUpInstead')}
         </button>
-        {signUpFailed && (
-          <p class="error" role="alert">
-            {t('pageLoadFailed')}
-          </p>
-        )}
       </form>
       <Preferences />
     </main>

@@ -14,7 +14,7 @@ import {
   withdrawInvitation,
 } from '../../data/team.ts';
 import { currentMembership } from '../../data/tenants.ts';
-import { formatTime } from '../../i18n/index.ts';
+import { formatTime, t } from '../../i18n/index.ts';
 import type { PageProps } from '../types.ts';
 import { m } from './messages.ts';
 
@@ -115,7 +115,7 @@ export default function TeamPage({ tenantId }: PageProps) {
               <th scope="col">{m('name')}</th>
               <th scope="col">{m('role')}</th>
               <th scope="col">{m('joined')}</th>
-              {manager && <th scope="col">{m('actions')}</th>}
+              {manager && <th scope="col">{t('actions')}</th>}
             </tr>
           </thead>
           <tbody>
@@ -171,7 +171,7 @@ export default function TeamPage({ tenantId }: PageProps) {
                             {m('yes')}
                           </button>{' '}
                           <button type="button" onClick={() => setConfirming(null)}>
-                            {m('cancel')}
+                            {t('cancel')}
                           </button>
                         </span>
                       ) : (
@@ -310,7 +310,7 @@ function CopyButton({ text }: { text: string }) {
           .catch(() => setCopied(false))
       }
     >
-      {copied ? m('copied') : m('copy')}
+      {copied ? t('copied') : m('copy')}
     </button>
   );
 }
@@ -333,7 +333,7 @@ function Pending(props: {
                 <th scope="col">{m('email')}</th>
                 <th scope="col">{m('role')}</th>
                 <th scope="col">{m('expires')}</th>
-                <th scope="col">{m('actions')}</th>
+                <th scope="col">{t('actions')}</th>
               </tr>
             </thead>
             <tbody>

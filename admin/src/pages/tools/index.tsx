@@ -8,6 +8,7 @@ import {
   type ToolStats,
   toolStats,
 } from '../../data/tools.ts';
+import { t } from '../../i18n/index.ts';
 import { href, navigate } from '../../router.ts';
 import type { PageProps } from '../types.ts';
 import { millis, percent } from './format.ts';
@@ -57,7 +58,7 @@ function ToolList({ tenantId }: { tenantId: string }) {
           {error}
         </p>
       )}
-      {tools === null && !error && <p aria-live="polite">{m('loading')}</p>}
+      {tools === null && !error && <p aria-live="polite">{t('loading')}</p>}
       {tools?.length === 0 && <p class="empty-note">{m('empty')}</p>}
       {tools && tools.length > 0 && (
         <div class="table-scroll">
@@ -65,7 +66,7 @@ function ToolList({ tenantId }: { tenantId: string }) {
             <thead>
               <tr>
                 <th scope="col">{m('name')}</th>
-                <th scope="col">{m('status')}</th>
+                <th scope="col">{t('status')}</th>
                 <th scope="col">{m('calls')}</th>
                 <th scope="col">{m('successRate')}</th>
                 <th scope="col">{m('p50')}</th>
@@ -125,7 +126,7 @@ function Catalog({ tenantId }: { tenantId: string }) {
           {error}
         </p>
       )}
-      {templates === null && !error && <p aria-live="polite">{m('loading')}</p>}
+      {templates === null && !error && <p aria-live="polite">{t('loading')}</p>}
       <ul class="card-grid" data-admin="catalog">
         {(templates ?? []).map((template) => (
           <li key={template.id} class="card">

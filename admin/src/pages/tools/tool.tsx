@@ -18,6 +18,7 @@ import {
   toolStats,
   updateTool,
 } from '../../data/tools.ts';
+import { t } from '../../i18n/index.ts';
 import { href, navigate } from '../../router.ts';
 import { millis, percent } from './format.ts';
 import { m } from './messages.ts';
@@ -102,7 +103,7 @@ export function ToolPage({ tenantId, toolId, template }: Props) {
             {error}
           </p>
         ) : (
-          <p aria-live="polite">{m('loading')}</p>
+          <p aria-live="polite">{t('loading')}</p>
         )}
       </section>
     );
@@ -131,7 +132,7 @@ export function ToolPage({ tenantId, toolId, template }: Props) {
     try {
       if (tool) {
         setTool(await updateTool(tool.id, next));
-        setStatus(m('saved'));
+        setStatus(t('saved'));
       } else {
         const created = await createTool(tenantId, next);
         // The first secret is made now, so that it can be shown: the one the insert generated was
@@ -268,7 +269,7 @@ export function ToolPage({ tenantId, toolId, template }: Props) {
         )}
         <div class="actions">
           <button type="submit" class="primary" disabled={busy} data-admin="tool-save">
-            {busy ? m('saving') : tool ? m('save') : m('create')}
+            {busy ? t('saving') : tool ? t('save') : m('create')}
           </button>
           {tool && (
             <button type="button" class="danger" onClick={remove}>
@@ -341,9 +342,9 @@ function SecretPanel({ tool, onRotated }: { tool: Tool; onRotated: (tool: Tool) 
             {shown}
           </code>
           <button type="button" onClick={copy}>
-            {m('copy')}
+            {t('copy')}
           </button>
-          <p role="status">{copied ? m('copied') : m('secretOnce')}</p>
+          <p role="status">{copied ? t('copied') : m('secretOnce')}</p>
         </div>
       )}
       {until && until.getTime() > Date.now() && (

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { problem, supabase } from '../../data/client.ts';
 import { currentMembership } from '../../data/tenants.ts';
+import { t } from '../../i18n/index.ts';
 import { href } from '../../router.ts';
 import type { PageProps } from '../types.ts';
 import { m } from './messages.ts';
@@ -50,7 +51,7 @@ export default function WelcomePage({ tenantId }: PageProps) {
             />
           </label>
           <button type="submit" class="primary" disabled={busy}>
-            {busy ? m('saving') : m('save')}
+            {busy ? t('saving') : m('save')}
           </button>
         </div>
         <p role="status" class={result?.error ? 'error' : 'muted'}>

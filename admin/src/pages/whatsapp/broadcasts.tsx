@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { problem } from '../../data/client.ts';
+import { t } from '../../i18n/index.ts';
 import {
   type Broadcast,
   createBroadcast,
@@ -108,7 +109,7 @@ export function Broadcasts({
           }}
         />
       )}
-      {broadcasts === null && !error && <p>{m('loading')}</p>}
+      {broadcasts === null && !error && <p>{t('loading')}</p>}
       {broadcasts?.length === 0 && <p class="empty-note">{m('noBroadcasts')}</p>}
       <ul class="wa-cards">
         {(broadcasts ?? []).map((b) => {
@@ -220,7 +221,7 @@ function BroadcastForm({
       <div>
         <p class="empty-note">{m('noApproved')}</p>
         <button type="button" onClick={() => onDone(null)}>
-          {m('cancel')}
+          {t('cancel')}
         </button>
       </div>
     );
@@ -353,10 +354,10 @@ function BroadcastForm({
       )}
       <div class="actions">
         <button type="submit" class="primary" disabled={busy} data-admin="wa-broadcast-create">
-          {busy ? m('saving') : m('create')}
+          {busy ? t('saving') : m('create')}
         </button>
         <button type="button" onClick={() => onDone(null)}>
-          {m('cancel')}
+          {t('cancel')}
         </button>
       </div>
     </form>

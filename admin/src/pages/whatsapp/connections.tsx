@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
 import { problem } from '../../data/client.ts';
+import { t } from '../../i18n/index.ts';
 import {
   type Connection,
   deleteConnection,
@@ -85,7 +86,7 @@ export function Connections({ tenantId, connections, templates, readOnly, onChan
             onDone={async (saved) => {
               setEditing(null);
               if (saved) {
-                setNote(m('saved'));
+                setNote(t('saved'));
                 await onChange();
               }
             }}
@@ -233,10 +234,10 @@ function ConnectionForm({
       )}
       <div class="actions">
         <button type="submit" class="primary" disabled={busy} data-admin="wa-connection-save">
-          {busy ? m('saving') : m('save')}
+          {busy ? t('saving') : t('save')}
         </button>
         <button type="button" onClick={() => onDone(false)}>
-          {m('cancel')}
+          {t('cancel')}
         </button>
       </div>
     </form>
@@ -272,7 +273,7 @@ function Templates({
                 <th scope="col">{m('name')}</th>
                 <th scope="col">{m('language')}</th>
                 <th scope="col">{m('category')}</th>
-                <th scope="col">{m('status')}</th>
+                <th scope="col">{t('status')}</th>
                 <th scope="col">{m('number')}</th>
               </tr>
             </thead>

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { problem } from '../../data/client.ts';
+import { t } from '../../i18n/index.ts';
 import { type Flow, listFlows, saveFlow, setFlowEnabled } from './data.ts';
 import { m } from './messages.ts';
 
@@ -69,7 +70,7 @@ export function Flows({ tenantId, readOnly }: { tenantId: string; readOnly: bool
           }}
         />
       )}
-      {flows === null && !error && <p>{m('loading')}</p>}
+      {flows === null && !error && <p>{t('loading')}</p>}
       {flows?.length === 0 && <p class="empty-note">{m('noFlows')}</p>}
       {flows && flows.length > 0 && (
         // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling table is reached by keyboard
@@ -79,8 +80,8 @@ export function Flows({ tenantId, readOnly }: { tenantId: string; readOnly: bool
               <tr>
                 <th scope="col">{m('name')}</th>
                 <th scope="col">{m('triggers')}</th>
-                <th scope="col">{m('status')}</th>
-                {!readOnly && <th scope="col">{m('actions')}</th>}
+                <th scope="col">{t('status')}</th>
+                {!readOnly && <th scope="col">{t('actions')}</th>}
               </tr>
             </thead>
             <tbody>
@@ -185,10 +186,10 @@ function FlowForm({
       )}
       <div class="actions">
         <button type="submit" class="primary" disabled={busy} data-admin="wa-flow-save">
-          {busy ? m('saving') : m('save')}
+          {busy ? t('saving') : t('save')}
         </button>
         <button type="button" onClick={() => onDone(null)}>
-          {m('cancel')}
+          {t('cancel')}
         </button>
       </div>
     </form>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { problem } from '../../data/client.ts';
 import { currentMembership } from '../../data/tenants.ts';
+import { t } from '../../i18n/index.ts';
 import type { PageProps } from '../types.ts';
 import { Broadcasts } from './broadcasts.tsx';
 import { Connections } from './connections.tsx';
@@ -39,7 +40,7 @@ export default function WhatsAppPage({ tenantId }: PageProps) {
           {error}
         </p>
       )}
-      {connections === null && !error && <p aria-live="polite">{m('loading')}</p>}
+      {connections === null && !error && <p aria-live="polite">{t('loading')}</p>}
       {connections && (
         <>
           <Connections
