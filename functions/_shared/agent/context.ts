@@ -1,5 +1,5 @@
 import type { Sql } from '../db/port.ts';
-import type { TenantTool } from './tools.ts';
+import type { TenantTool } from './tenant-tool.ts';
 
 export interface ReplyContext {
   message: { id: string; content: string; created_at: Date };

@@ -8,18 +8,9 @@ import { validateArguments } from '../tools/validate-arguments.ts';
 import { canonicalJson, webhookIdFor } from '../webhooks/webhook-id.ts';
 import type { ReplyContext } from './context.ts';
 import { RICH_TOOL, richFromCall, richToolSpec } from './rich-tool.ts';
+import type { TenantTool } from './tenant-tool.ts';
 
-export interface TenantTool {
-  id: string;
-  name: string;
-  description: string;
-  parameters: Record<string, unknown>;
-  webhook_url: string;
-  secret: string;
-  previous_secret: string | null;
-  previous_secret_expires_at: Date | null;
-  timeout_ms: number;
-}
+export type { TenantTool } from './tenant-tool.ts';
 
 export const HANDOFF_TOOL = 'handoff_to_human';
 
