@@ -36,7 +36,7 @@ async function sizes() {
   console.log(
     `  full    loader + app     ${kb(loader.length + app.length)} → ${kb(gz(loader) + gz(app))}`,
   );
-  // Chunks fetched only when used (a language's words, for now), each on its own.
+  // Chunks fetched only when used (languages' words, the extras, the rarer parts of the window).
   for (const name of (await readdir(dist)).filter((f) => /^parley-.+\.js$/.test(f)).sort()) {
     if (name === 'parley-app.js') continue;
     const chunk = await readFile(join(dist, name));

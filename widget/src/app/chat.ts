@@ -27,7 +27,11 @@ interface StoredConversation {
   identifier: string | null;
 }
 
-export function createChat(host: Host) {
+/**
+ * `preparePrechat` fetches the pre-chat form's chunk: the configuration waits for it when it asks
+ * for a form, so the window never shows the form missing.
+ */
+export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
   const { options } = host;
   const store = keyStore(options.key);
   const auth = createAuth(options.supabaseUrl, options.supabaseKey, store);
@@ -268,14 +272,23 @@ export function createChat(host: Host) {
 
   function setConfig(value: unknown) {
     const config = toConfig(value, baseLanguage(state.locale.value));
-    if (!config) return;
+    if (config) applyConfig(config);
+  }
+
+  function applyConfig(config: PublicConfig) {
     state.config.value = config;
     store.set('config', config);
     store.set('look', look(config));
   }
 
   async function loadConfig() {
-    setConfig(await api.config(options.key, baseLanguage(state.locale.value)));
+    const config = toConfig(
+      await api.config(options.key, baseLanguage(state.locale.value)),
+      baseLanguage(state.locale.value),
+    );
+    if (!config) return;
+    if (config.prechat_form?.enabled === true) await preparePrechat?.();
+    applyConfig(config);
   }
   // Opening waits for the tenant's current settings, since they decide whether a form comes first.
   const configReady = loadConfig().catch(fail);

@@ -76,13 +76,6 @@ button:disabled{cursor:default;opacity:.55}
 .typing i:nth-child(2){animation-delay:.2s}.typing i:nth-child(3){animation-delay:.4s}
 @keyframes blink{50%{opacity:.25}}
 .notice{font-size:13px;color:var(--muted);text-align:center;padding:0 16px 6px;margin:0}
-.csat{align-self:stretch;text-align:center;border:1px solid var(--line);border-radius:12px;padding:10px}
-.csat p{margin:0}.csat fieldset{border:0;margin:0;padding:0}.csat legend{padding:0;margin:0 auto 8px}
-.csat .stars{display:flex;justify-content:center;gap:6px}
-.csat button{width:38px;height:38px;border-radius:50%;border:1px solid var(--line);background:var(--bg)}
-.csat button:hover,.csat button[aria-pressed=true]{background:var(--p-color);color:var(--p-on-color)}
-.csat textarea{display:block;width:100%;box-sizing:border-box;margin:8px 0;font:inherit;border:1px solid var(--line);border-radius:8px;padding:6px;resize:vertical}
-.csat button.csat-send{width:auto;height:auto;border-radius:8px;padding:6px 14px}
 .actions{display:flex;justify-content:center;gap:12px;padding:0 12px 6px}
 .composer{position:relative;display:flex;align-items:flex-end;gap:8px;padding:10px 12px 12px;border-top:1px solid var(--line)}
 .tool{all:unset;width:28px;height:40px;text-align:center;font-size:18px;cursor:pointer;border-radius:8px}
@@ -96,12 +89,6 @@ textarea:focus-visible{outline-offset:0}
 [dir=rtl] .send svg{transform:scaleX(-1)}
 .send:disabled{opacity:.5;cursor:default}
 .send svg{width:20px;height:20px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}
-.prechat{display:flex;flex-direction:column;gap:10px;padding:12px 16px 16px;border-top:1px solid var(--line)}
-.prechat p{margin:0;font-size:14px}
-.q{display:flex;flex-direction:column;gap:4px;font-size:13px}
-.q input{font:inherit;font-size:16px;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:10px;padding:8px 10px}
-.q input[aria-invalid=true]{border-color:var(--danger)}
-.start{border:0;border-radius:10px;padding:10px;background:var(--p-color);color:var(--p-on-color);font-weight:600}
 .sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (prefers-reduced-motion:reduce){*{animation:none!important;transition:none!important}}
 `;

@@ -3,9 +3,9 @@ import { markdown } from '../../shared/markdown.ts';
 import type { Chat } from '../chat.ts';
 import { textDirection } from '../direction.ts';
 import type { Strings } from '../i18n.ts';
-import { Csat } from './csat.tsx';
 import { Isolate } from './isolate.tsx';
 import { MessageItem } from './message-item.tsx';
+import { csatPart } from './parts.ts';
 
 interface Props {
   chat: Chat;
@@ -25,6 +25,10 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
   const typing = state.typing.value;
   const locale = state.locale.value;
   const resolved = conversation?.status === 'resolved';
+  // The survey is fetched once a person has the conversation (they are who resolves it), or
+  // when it is resolved without one.
+  const Csat = csatPart.part.value;
+  if (conversation && conversation.status !== 'bot' && !Csat) void csatPart.preload();
   const last = messages[messages.length - 1];
   // Once a person was asked for, the bot's suggestions would only talk over them.
   const botless = resolved || conversation?.status === 'handoff';
@@ -141,7 +145,7 @@ export function Conversation({ chat, t, uiDir, greeting }: Props) {
           ))}
         </div>
       )}
-      {resolved && (
+      {resolved && Csat && (
         <Csat t={t} rated={state.rated.value === conversation?.id} onRate={actions.csat} />
       )}
     </div>

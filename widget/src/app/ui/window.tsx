@@ -12,7 +12,7 @@ import { openTranscript } from './extras.tsx';
 import { trapTab } from './focus.ts';
 import type { HistoryProps } from './history.ts';
 import { CloseIcon, NewIcon } from './icons.tsx';
-import { Prechat } from './prechat.tsx';
+import { prechatPart } from './parts.ts';
 
 export function Window({ chat, host }: { chat: Chat; host: Host }) {
   const { state, actions } = chat;
@@ -35,6 +35,11 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
       : null;
   const avatar = imageUrl(agent ? agent.avatar_url : config?.avatar_url);
   const prechat = chat.prechatFields.value;
+  const Prechat = prechatPart.part.value;
+  if (prechat && !Prechat) void prechatPart.preload();
+  // A window that would open on a form still on its way waits for it rather than showing a
+  // composer that then gives way (the app preloads it with the configuration, so this is rare).
+  const waiting = !!prechat && !Prechat && !prechatPart.failed.value;
   const refused = notice === 'identityRequired' || notice === 'unavailable';
   const [confirming, setConfirming] = useState(false);
   const [Past, setPast] = useState<FunctionComponent<HistoryProps> | null>(null);
@@ -53,7 +58,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
     );
     if (field && !matchMedia('(pointer: coarse)').matches) field.focus();
     else dialog.current.focus();
-  }, [open, !!prechat]);
+  }, [open && !waiting, !!prechat]);
 
   // The full-screen phone view would otherwise scroll the page underneath it.
   useEffect(() => {
@@ -84,7 +89,7 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
       role="dialog"
       tabIndex={-1}
       aria-label={name}
-      hidden={!open}
+      hidden={!open || waiting}
       dir={uiDir}
       lang={locale}
       style={config?.font ? { '--p-font': config.font } : undefined}
@@ -163,7 +168,9 @@ export function Window({ chat, host }: { chat: Chat; host: Host }) {
         </p>
       )}
       {prechat ? (
-        <Prechat t={t} locale={locale} fields={prechat} onSubmit={actions.submitPrechat} />
+        Prechat && (
+          <Prechat t={t} locale={locale} fields={prechat} onSubmit={actions.submitPrechat} />
+        )
       ) : refused ? null : resolved ? (
         <p class="notice">
           {t.resolved}{' '}
