@@ -182,7 +182,10 @@ describe('platform page', () => {
     ).toMatch(/suspended.*Unpaid invoices/);
 
     const { page: shop } = await ui.openShop(tenant);
-    await openWidget(shop);
+    // A suspended tenant's composer never takes a message, so wait for the window, not for the
+    // composer: it may be enabled for a moment before the refusal arrives, or never.
+    await widget(shop).launcher.click();
+    await widget(shop).window.waitFor({ state: 'visible', timeout: 15_000 });
     await poll(() => widget(shop).window.locator('[data-parley="notice"]').textContent(), {
       timeout: 20_000,
     }).toBe('This chat is not available right now.');
