@@ -6,17 +6,37 @@ import { ChannelRegistry } from '../../supabase/local/realtime/registry.ts';
 
 function fakeDatabase(rows: Record<string, { topic: string; event: string; payload: unknown }>) {
   let notify: (payload: string) => void = () => {};
+  const reads: string[][] = [];
   const pg = {
     listen: async (_channel: string, callback: (payload: string) => void) => {
       notify = callback;
       return async () => {};
     },
+    // `where id = any($1)`: the rows of those ids, in no particular order.
     query: async <T>(_sql: string, params: unknown[]) => {
-      const row = rows[String(params[0])];
-      return { rows: (row ? [{ ...row, private: true }] : []) as T[] };
+      const ids = params[0] as string[];
+      reads.push(ids);
+      return {
+        rows: [...ids].reverse().flatMap((id) => {
+          const row = rows[id];
+          return row ? [{ ...row, id, private: true }] : [];
+        }) as T[],
+      };
     },
   };
-  return { pg, notify: (payload: string) => notify(payload) };
+  return { pg, reads, notify: (payload: string) => notify(payload) };
+}
+
+function reader(topic: string, delivered: unknown[]) {
+  return {
+    topic,
+    private: true,
+    selfBroadcast: false,
+    readsBroadcast: () => true,
+    readsPresence: () => false,
+    deliverBroadcast: (message: unknown) => delivered.push(message),
+    deliverPresenceDiff: () => {},
+  };
 }
 
 describe('database broadcasts', () => {
@@ -42,6 +62,35 @@ describe('database broadcasts', () => {
     expect(delivered).toEqual([
       { type: 'broadcast', event: 'typing', payload: { n: 1 }, meta: { id: 'a' } },
       { type: 'broadcast', event: 'typing', payload: { n: 2 }, meta: { id: 'b' } },
+    ]);
+  });
+
+  it('reads the rows of one commit with one query, and none whose topic no channel reads', async () => {
+    const { pg, reads, notify } = fakeDatabase({
+      a: { topic: 'conversation:1', event: 'message_created', payload: { n: 1 } },
+      b: { topic: 'tenant:1:inbox', event: 'conversation_updated', payload: { n: 2 } },
+      c: { topic: 'conversation:1', event: 'message_created', payload: { n: 3 } },
+      d: { topic: 'conversation:1', event: 'message_created', payload: { n: 4 } },
+    });
+    const registry = new ChannelRegistry();
+    const delivered: unknown[] = [];
+    registry.add(reader('realtime:conversation:1', delivered));
+    // A public channel of the same name is another room: it does not make the private row wanted.
+    registry.add({ ...reader('realtime:tenant:1:inbox', []), private: false });
+    const stop = await deliverDatabaseBroadcasts(pg as never, registry, () => {});
+    const note = (id: string, topic: string) =>
+      notify(JSON.stringify({ id, topic, event: 'x', private: true }));
+    note('a', 'conversation:1');
+    note('b', 'tenant:1:inbox');
+    note('c', 'conversation:1');
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    note('d', 'conversation:1');
+    await stop();
+    expect(reads).toEqual([['a', 'c'], ['d']]);
+    expect(delivered).toEqual([
+      { type: 'broadcast', event: 'message_created', payload: { n: 1 }, meta: { id: 'a' } },
+      { type: 'broadcast', event: 'message_created', payload: { n: 3 }, meta: { id: 'c' } },
+      { type: 'broadcast', event: 'message_created', payload: { n: 4 }, meta: { id: 'd' } },
     ]);
   });
 });

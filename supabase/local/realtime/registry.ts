@@ -66,6 +66,14 @@ export class ChannelRegistry {
     }
   }
 
+  /** Whether a broadcast to this room would reach anyone (so its content is worth reading). */
+  hasReaders(topic: string, isPrivate: boolean) {
+    for (const member of this.#room({ topic, private: isPrivate })?.members ?? []) {
+      if (member.readsBroadcast()) return true;
+    }
+    return false;
+  }
+
   presenceState(member: Member): PresenceState {
     return this.#room(member)?.presence.state() ?? {};
   }
