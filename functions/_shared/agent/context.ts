@@ -63,45 +63,8 @@ export async function loadReplyContext(
     })[];
     may_run_flow: boolean;
   }>(
-    `select jsonb_build_object('id', m.id, 'content', concat_ws(E'\n\n', nullif(m.content, ''), private.attachment_note(m.attachments)), 'created_at', m.created_at) as message,
-            jsonb_build_object(
-              'id', c.id, 'tenant_id', c.tenant_id, 'status', c.status, 'locale', c.locale,
-              'channel', c.channel,
-              'contact', case when ct.id is null then null else jsonb_build_object(
-                'id', ct.id, 'identifier', ct.identifier, 'name', ct.name, 'email', ct.email) end
-            ) as conversation,
-            jsonb_build_object(
-              'id', t.id, 'name', t.name, 'bot_engine', t.bot_engine, 'bot_config', t.bot_config,
-              'llm_config', t.llm_config, 'n8n_webhook_url', t.n8n_webhook_url,
-              'handoff_rules', t.handoff_rules
-            ) as tenant,
-            jsonb_build_object(
-              'llm_api_key', s.llm_api_key, 'n8n_secret', s.n8n_secret,
-              'n8n_previous_secret', s.n8n_previous_secret,
-              'n8n_previous_expires_at', s.n8n_previous_expires_at
-            ) as secrets,
-            (select r.id from public.messages r where r.in_reply_to = m.id and r.role = 'assistant') as existing_reply_id,
-            -- The history in the same statement: one round trip for the whole context.
-            (select coalesce(jsonb_agg(jsonb_build_object('role', h.role, 'content',
-                                         concat_ws(E'\n\n', nullif(h.content, ''), private.attachment_note(h.attachments)))
-                                       order by h.created_at, h.id), '[]'::jsonb)
-               from (select role, content, attachments, created_at, id from public.messages
-                      where conversation_id = m.conversation_id and not is_private and id <> m.id
-                        and created_at <= m.created_at
-                      order by created_at desc, id desc limit $2) h) as history,
-            (select coalesce(jsonb_agg(to_jsonb(x) order by x.name), '[]'::jsonb)
-               from (select id, name, description, parameters, webhook_url, secret, previous_secret,
-                            previous_secret_expires_at, timeout_ms
-                       from public.tenant_tools where tenant_id = t.id and enabled) x) as tools,
-            exists (select 1 from public.bot_flows f where f.tenant_id = t.id and f.enabled)
-              or exists (select 1 from private.flow_sessions fs where fs.conversation_id = c.id)
-              as may_run_flow
-       from public.messages m
-       join public.conversations c on c.id = m.conversation_id
-       join public.tenants t on t.id = c.tenant_id
-       join public.tenant_secrets s on s.tenant_id = t.id
-       left join public.contacts ct on ct.id = c.contact_id
-      where m.id = $1`,
+    // A function, so the statement's plan is kept for the session (private.reply_context).
+    'select * from private.reply_context($1, $2)',
     [messageId, historyLimit],
   );
   if (!row) return null;
