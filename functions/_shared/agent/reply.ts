@@ -9,7 +9,7 @@ import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
 import type { ChatMessage, LlmProvider } from '../llm/types.ts';
 import type { Rich } from '../messages/rich.ts';
 import { createDeltaBroadcaster } from './broadcast.ts';
-import { ANSWER_CACHE_CONFLICT, questionHash } from './cache.ts';
+import { questionHash } from './cache.ts';
 import { loadReplyContext, type ReplyContext } from './context.ts';
 import { answerConfidence, retrievalDraft } from './fallback.ts';
 import {
@@ -268,39 +268,11 @@ export async function writeReply(
   // whichever commits first (one committed meanwhile is seen: FOR UPDATE checks the status again
   // on the row the takeover left). Nothing is inserted when this message already has its reply,
   // so a retried job counts its usage once.
+  // A function, so the statement's plan is kept for the session (private.store_reply).
   const [reply] = await sql.query<{ id: string | null }>(
-    `with bot as (
-       select id from public.conversations where id = $1 and status = 'bot' for update
-     ), reply as (
-       insert into public.messages
-           (conversation_id, role, content, quick_replies, sources, tokens_in, tokens_out, cost_usd, model, in_reply_to, rich)
-         select bot.id, 'assistant', $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9, $19::jsonb from bot
-         on conflict (in_reply_to) where in_reply_to is not null and role = 'assistant' do nothing
-         returning id
-     ), grounding as (
-       insert into public.reply_groundings
-           (message_id, tenant_id, conversation_id, question, retrieval_query, chunks, tool_calls, engine,
-            provider, model, fallback_reason, rounds, latency_ms)
-       select reply.id, $10, $1, $11, $11, $12::jsonb, $13::jsonb, $14, $15, $8, $16, $17, $18
-         from reply
-     ), usage as (
-       -- The day's row gains this reply; the daily roll-up recounts every column from the rows.
-       insert into public.usage_daily as u (tenant_id, day, bot_messages, tokens_in, tokens_out, cost_usd)
-       select $10, (now() at time zone 'utc')::date, 1, $5, $6, $7 from reply
-       on conflict (tenant_id, day) do update
-          set bot_messages = u.bot_messages + 1, tokens_in = u.tokens_in + excluded.tokens_in,
-              tokens_out = u.tokens_out + excluded.tokens_out, cost_usd = u.cost_usd + excluded.cost_usd,
-              updated_at = now()
-     ), cached as (
-       insert into public.answer_cache (tenant_id, question_hash, reply, sources, quick_replies, grounding)
-       select $10, $20::text, $2, $4::jsonb, $3::jsonb, $21::jsonb from reply where $20::text is not null
-       ${ANSWER_CACHE_CONFLICT}
-     )
-     select (select id from reply) as id,
-            case when $22::bigint is not null
-                 then private.complete_job($22::bigint, $23::text,
-                        $24::jsonb || jsonb_build_object('reply_id', (select id from reply)))
-            end as completed`,
+    `select private.store_reply($1, $2, $3::jsonb, $4::jsonb, $5, $6, $7, $8, $9, $10, $11, $12::jsonb,
+              $13::jsonb, $14, $15, $16, $17, $18, $19::jsonb, $20::text, $21::jsonb, $22::bigint,
+              $23::text, $24::jsonb) as id`,
     [
       context.conversation.id,
       content,
