@@ -24,8 +24,8 @@ export async function cachedAnswer(
   hash: string,
 ): Promise<CachedAnswer | null> {
   const [row] = await sql.query<CachedAnswer>(
-    `select reply, sources, quick_replies, grounding from public.answer_cache
-      where tenant_id = $1 and question_hash = $2 and created_at > now() - interval '5 minutes'`,
+    // A function, so the statement's plan is kept for the session (private.cached_answer).
+    'select reply, sources, quick_replies, grounding from private.cached_answer($1, $2)',
     [tenantId, hash],
   );
   return row ?? null;

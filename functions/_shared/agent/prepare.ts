@@ -19,12 +19,8 @@ export interface PreparedReply {
 
 // One unit of the plan's quota, idempotent per visitor message; `typing` only when the bot is
 // going to answer (realtime.send never raises, so a lost indicator never fails the reply).
-const RESERVE_AND_TYPE = `with quota as (select private.reserve_bot_reply($1, $2, $3) as refusal)
-  select q.refusal,
-         case when q.refusal is null
-              then (select true from realtime.send($4::jsonb, 'typing', 'conversation:' || $2, true))
-         end as typing
-    from quota q`;
+// A function, so the statement's plan is kept for the session (private.reserve_reply_and_type).
+const RESERVE_AND_TYPE = 'select private.reserve_reply_and_type($1, $2, $3, $4::jsonb) as refusal';
 
 /**
  * Reads the cache and retrieves (when `retrieve`: the AI engine), then reserves the reply's quota

@@ -60,13 +60,8 @@ export function createJobRunner({
   ): Promise<{ job: Job | null; leaseSeconds: number | null }> {
     const [row] = await db.asService((sql) =>
       sql.query<{ job: Job | null; seconds: number | null }>(
-        `with job as (
-           select id, tenant_id, kind, payload, attempts, max_attempts, ordering_key
-             from private.claim_jobs($1, 1, $2::interval, $3::text[], $4))
-         select (select to_jsonb(job) from job) as job,
-                case when not exists (select 1 from job)
-                     then extract(epoch from private.next_lease_expiry($3::text[], $4) - now())::float8
-                end as seconds`,
+        // A function, so the statement's plan is kept for the session (private.claim_next_job).
+        'select job, seconds from private.claim_next_job($1, $2::interval, $3::text[], $4)',
         [workerId, lease, options.kinds ?? null, options.orderingKey ?? null],
       ),
     );
