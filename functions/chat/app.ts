@@ -144,8 +144,10 @@ type Conversation = {
 };
 
 async function visitorConversation(sql: Sql, id: string): Promise<Conversation> {
+  // Functions, so the statements' plans are kept for the session (private.visitor_conversation,
+  // private.visitor_message_by_client_id, private.visitor_post_message); the caller's rights.
   const [conversation] = await sql.query<Conversation>(
-    'select id, tenant_id, status, identity_verified, locale, created_at, staff_read_at from public.conversations where id = $1',
+    'select * from private.visitor_conversation($1)',
     [id],
   );
   // Someone else's conversation and no conversation look the same from outside.
@@ -327,10 +329,10 @@ export function createChatApp(deps: ChatDeps) {
     const { conversation, stored } = await db.asUser(visitor, async (sql) => ({
       conversation: await visitorConversation(sql, body.conversation_id),
       stored: (
-        await sql.query(
-          `select ${MESSAGE_COLUMNS} from public.messages where conversation_id = $1 and client_msg_id = $2`,
-          [body.conversation_id, body.client_msg_id],
-        )
+        await sql.query('select * from private.visitor_message_by_client_id($1, $2)', [
+          body.conversation_id,
+          body.client_msg_id,
+        ])
       )[0],
     }));
     if (stored) {
@@ -344,8 +346,7 @@ export function createChatApp(deps: ChatDeps) {
     await db.asService(async (sql) => {
       // A playground conversation is the tenant's own staff trying the bot: no identity to verify.
       const [quota] = await sql.query<{ reason: string | null; enforce: boolean }>(
-        `select private.quota_exceeded(t.id) as reason, t.enforce_identity and c.playground_by is null as enforce
-           from public.conversations c join public.tenants t on t.id = c.tenant_id where c.id = $1`,
+        'select reason, enforce from private.visitor_post_check($1)',
         [conversation.id],
       );
       if (quota?.reason === 'tenant_suspended') throw tenantSuspended();
@@ -378,15 +379,12 @@ export function createChatApp(deps: ChatDeps) {
     const { message, duplicate } = await db.asUser(visitor, async (sql) => {
       const files = await storedAttachments(sql, conversation, body.attachments ?? []);
       const [inserted] = await sql.query(
-        `insert into public.messages (conversation_id, role, content, client_msg_id, attachments)
-         values ($1, 'user', $2, $3, $4::jsonb)
-         on conflict (conversation_id, client_msg_id) do nothing
-         returning ${MESSAGE_COLUMNS}`,
+        'select * from private.visitor_post_message($1, $2, $3, $4::jsonb)',
         [body.conversation_id, body.content, body.client_msg_id, files],
       );
       if (inserted) return { message: inserted, duplicate: false };
       const [existing] = await sql.query(
-        `select ${MESSAGE_COLUMNS} from public.messages where conversation_id = $1 and client_msg_id = $2`,
+        'select * from private.visitor_message_by_client_id($1, $2)',
         [body.conversation_id, body.client_msg_id],
       );
       return { message: existing, duplicate: true };
