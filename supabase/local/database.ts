@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { fuzzystrmatch } from '@electric-sql/pglite/contrib/fuzzystrmatch';
 import { pgcrypto } from '@electric-sql/pglite/contrib/pgcrypto';
 import { unaccent } from '@electric-sql/pglite/contrib/unaccent';
 import { vector } from '@electric-sql/pglite/vector';
@@ -244,7 +245,7 @@ async function analyzeChanged(pg: PGlite): Promise<void> {
   if (rows.length > 0) await pg.exec(`analyze ${rows.map((r) => r.name).join(', ')}`);
 }
 
-const EXTENSIONS = { vector, pgcrypto, unaccent };
+const EXTENSIONS = { vector, pgcrypto, unaccent, fuzzystrmatch };
 
 function createPglite(dataDir: string, loadDataDir?: Blob) {
   return PGlite.create({

@@ -188,9 +188,11 @@ interface SearchOptions {
   ftWeight?: number;
   semWeight?: number;
   k?: number;
+  /** p_spelling_vectors */
+  spelling?: boolean;
 }
 
-const SEARCH_SQL = `select * from public.match_document_chunks($1, $2, $3::extensions.vector, $4, $5, $6, $7)`;
+const SEARCH_SQL = `select * from public.match_document_chunks($1, $2, $3::extensions.vector, $4, $5, $6, $7, $8)`;
 
 function searchParams(tenantId: string, query: string, o: SearchOptions = {}) {
   return [
@@ -201,6 +203,7 @@ function searchParams(tenantId: string, query: string, o: SearchOptions = {}) {
     o.ftWeight ?? 1,
     o.semWeight ?? 1,
     o.k ?? RRF_K,
+    o.spelling ?? false,
   ];
 }
 
@@ -275,9 +278,10 @@ describe('match_document_chunks', () => {
   });
 
   it('finds a paraphrase that full text misses through the vector side alone', async () => {
-    // 'delivered' stems to 'deliv', the chunk's 'delivery' to 'deliveri', and no chunk of tenant A
-    // says 'parcel': full text has nothing, the hashing embedding's shared trigrams do.
-    const query = 'when will my parcel be delivered';
+    // 'deliveryman' is three letters from the chunk's 'deliveri', too far to be taken for a typing
+    // mistake, and no chunk of tenant A says 'parcel': full text has nothing, the hashing
+    // embedding's shared trigrams do.
+    const query = 'is the deliveryman coming with my parcel';
     const textOnly = await search(world.a.tenantId, query, { embedding: false });
     expect(textOnly).toEqual([]);
     // Tenant B has this exact sentence; it must not leak in.
@@ -413,6 +417,33 @@ describe('match_document_chunks', () => {
     const rows = await search(world.a.tenantId, query, o);
     expect(rows.length).toBeGreaterThan(0);
     expectRrf(rows, query, o);
+  });
+
+  it('lets spelling-only vectors count for the words full text did not find', async () => {
+    // The weight the vector side got, read back from a row it ranked: score − 1/(k + ft) = w/(k + sem).
+    const applied = async (query: string, o: SearchOptions) => {
+      const rows = await search(world.a.tenantId, query, o);
+      const row = rows.find((r) => r.semantic_rank !== null && r.full_text_rank !== null);
+      expect(row, query).toBeDefined();
+      const r = row as Match;
+      return (
+        (r.score - 1 / (RRF_K + (r.full_text_rank as number))) *
+        (RRF_K + (r.semantic_rank as number))
+      );
+    };
+    // Every word found: the vectors keep a quarter of their weight.
+    expect(
+      await applied('standard delivery business days', { semWeight: 0.5, spelling: true }),
+    ).toBeCloseTo(0.125, 9);
+    // Two words of four unknown ('zorblat', 'quibbix'): half.
+    expect(
+      await applied('standard delivery zorblat quibbix', { semWeight: 0.5, spelling: true }),
+    ).toBeCloseTo(0.25, 9);
+    // Vectors that know meaning keep their whole weight, whatever full text found.
+    expect(await applied('standard delivery business days', { semWeight: 0.5 })).toBeCloseTo(
+      0.5,
+      9,
+    );
   });
 
   it('works without an embedding, on full text alone', async () => {

@@ -229,6 +229,22 @@ describe('BM25 ranking', () => {
     expect(configs).toEqual({ de: 'german', es: 'spanish', fr: 'french' });
   });
 
+  it('takes a word with a slip of the finger for the tenant’s own word', async () => {
+    // Two letters swapped, one edit at six letters…
+    expect((await fullText(world.a.tenantId, 'engarving'))[0]?.title).toBe('Personalisation');
+    expect((await fullText(world.a.tenantId, 'warehuose'))[0]?.title).toBe('Orders');
+    // …and two letters missing from a word of eight.
+    expect((await fullText(world.a.tenantId, 'engravng'))[0]?.title).toBe('Personalisation');
+  });
+
+  it('does not respell short words, nor look beyond the tenant’s own words', async () => {
+    // At four letters one edit turns a word into another ('knif' is a letter from 'knife').
+    expect(await fullText(world.a.tenantId, 'knif')).toEqual([]);
+    // 'style' is tenant B's word: tenant A's misspelling of it finds nothing, tenant B's finds it.
+    expect(await fullText(world.a.tenantId, 'styel')).toEqual([]);
+    expect((await fullText(world.b.tenantId, 'styel'))[0]?.title).toBe('Engraving');
+  });
+
   it('breaks ties by document order and chunk position, not by random ids', async () => {
     const rows = await fullText(world.a.tenantId, 'warehouse', 12);
     // Twelve chunks of one document tie on every word; they come back in their own order.

@@ -74,13 +74,16 @@ async function rankedDocuments(
   const [vector] = mode === 'full text' ? [null] : await embedder.embed([question]);
   const rows = await db.asService((sql) =>
     sql.query<{ document_id: string }>(
-      `select document_id from public.match_document_chunks($1, $2, $3::extensions.vector, 30, $4, $5)`,
+      `select document_id
+         from public.match_document_chunks($1, $2, $3::extensions.vector, 30, $4, $5,
+                                           p_spelling_vectors => $6)`,
       [
         tenantId,
         question,
         vector ? toSql(vector) : null,
         mode === 'vector' ? 0 : 1,
         mode === 'hybrid' ? semanticWeight(embedder) : 1,
+        mode === 'hybrid' && embedder.spellingOnly === true,
       ],
     ),
   );

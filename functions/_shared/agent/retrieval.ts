@@ -38,10 +38,18 @@ export async function retrievePassages(
   return sql.query<Passage>(
     `select m.chunk_id, m.document_id, m.title, m.heading, m.content, m.score, m.full_text_rank,
             m.semantic_rank, m.similarity, d.source_url
-       from public.match_document_chunks($1, $2, $3::extensions.vector, $4, 1, $5) m
+       from public.match_document_chunks($1, $2, $3::extensions.vector, $4, 1, $5,
+                                         p_spelling_vectors => $6) m
        join public.documents d on d.id = m.document_id
       order by m.score desc, m.full_text_rank nulls last, m.semantic_rank nulls last`,
-    [tenantId, question, embedding ? toSql(embedding) : null, count, semanticWeight(embedder)],
+    [
+      tenantId,
+      question,
+      embedding ? toSql(embedding) : null,
+      count,
+      semanticWeight(embedder),
+      embedder.spellingOnly === true,
+    ],
   );
 }
 

@@ -10,4 +10,9 @@ export interface Embedder {
    * embedder that knows no meaning, only spelling, earns less.
    */
   readonly semanticWeight?: number;
+  /**
+   * Its vectors encode spelling, not meaning: in hybrid search they count for the question's words
+   * full text did not find (other spellings, inflections, languages) rather than all of them.
+   */
+  readonly spellingOnly?: boolean;
 }

@@ -146,6 +146,7 @@ export function createHashingEmbedder(): Embedder {
   return {
     model: 'parley-hashing-384',
     semanticWeight: SEMANTIC_WEIGHT,
+    spellingOnly: true,
     embed: (texts) => Promise.resolve(texts.map(hashingEmbedding)),
   };
 }

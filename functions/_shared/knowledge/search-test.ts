@@ -63,7 +63,7 @@ export async function searchTest(
     return sql.query<Omit<RankedPassage, 'rank' | 'full_text_score' | 'semantic_score'>>(
       `select m.chunk_id, m.document_id, m.title, m.heading, m.content, d.source_url, m.score,
               m.full_text_rank, m.semantic_rank, m.similarity
-         from public.match_document_chunks($1, $2, $3::extensions.vector, $4, 1, $5, $6) m
+         from public.match_document_chunks($1, $2, $3::extensions.vector, $4, 1, $5, $6, $7) m
          join public.documents d on d.id = m.document_id
         order by m.score desc, m.full_text_rank nulls last, m.semantic_rank nulls last`,
       [
@@ -73,20 +73,30 @@ export async function searchTest(
         input.count,
         weight,
         RRF_K,
+        deps.embedder.spellingOnly === true,
       ],
     );
   });
+  // With spelling-only vectors the search scales their weight per question; what it applied is read
+  // back from any passage the vector side ranked (score = 1/(k + ft) + w/(k + sem)).
+  const fullTextScore = (row: (typeof rows)[number]) =>
+    row.full_text_rank === null ? 0 : 1 / (RRF_K + row.full_text_rank);
+  const ranked = rows.find((row) => row.semantic_rank !== null);
+  const applied =
+    ranked && ranked.semantic_rank !== null
+      ? Number(((ranked.score - fullTextScore(ranked)) * (RRF_K + ranked.semantic_rank)).toFixed(6))
+      : weight;
   return {
     query: input.query,
     model: deps.embedder.model,
     full_text_weight: 1,
-    semantic_weight: weight,
+    semantic_weight: applied,
     rrf_k: RRF_K,
     passages: rows.map((row, i) => ({
       ...row,
       rank: i + 1,
-      full_text_score: row.full_text_rank === null ? 0 : 1 / (RRF_K + row.full_text_rank),
-      semantic_score: row.semantic_rank === null ? 0 : weight / (RRF_K + row.semantic_rank),
+      full_text_score: fullTextScore(row),
+      semantic_score: row.semantic_rank === null ? 0 : applied / (RRF_K + row.semantic_rank),
     })),
   };
 }
