@@ -43,7 +43,8 @@ function crashingOnceAtReply(): Db {
     (sql: Sql) =>
       fn({
         query(text, params) {
-          if (!crashed && /insert into public\.messages/.test(text)) {
+          // The statement that stores the reply (private.store_reply keeps the insert's plan).
+          if (!crashed && /private\.store_reply\(|insert into public\.messages/.test(text)) {
             crashed = true;
             return Promise.reject(new Error('worker killed'));
           }
