@@ -34,13 +34,12 @@ export async function retrievePassages(
   count = 5,
 ): Promise<Passage[]> {
   const [embedding] = await embedder.embed([question]);
-  // The citation's URL comes in the same statement: one round trip per search.
+  // The citation's URL comes with each passage: one round trip per search, no join of its own.
   return sql.query<Passage>(
     `select m.chunk_id, m.document_id, m.title, m.heading, m.content, m.score, m.full_text_rank,
-            m.semantic_rank, m.similarity, d.source_url
+            m.semantic_rank, m.similarity, m.source_url
        from public.match_document_chunks($1, $2, $3::extensions.vector, $4, 1, $5,
                                          p_spelling_vectors => $6) m
-       join public.documents d on d.id = m.document_id
       order by m.score desc, m.full_text_rank nulls last, m.semantic_rank nulls last`,
     [
       tenantId,

@@ -61,10 +61,9 @@ export async function searchTest(
       );
     }
     return sql.query<Omit<RankedPassage, 'rank' | 'full_text_score' | 'semantic_score'>>(
-      `select m.chunk_id, m.document_id, m.title, m.heading, m.content, d.source_url, m.score,
+      `select m.chunk_id, m.document_id, m.title, m.heading, m.content, m.source_url, m.score,
               m.full_text_rank, m.semantic_rank, m.similarity
          from public.match_document_chunks($1, $2, $3::extensions.vector, $4, 1, $5, $6, $7) m
-         join public.documents d on d.id = m.document_id
         order by m.score desc, m.full_text_rank nulls last, m.semantic_rank nulls last`,
       [
         input.tenantId,
