@@ -1,5 +1,6 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
 import { type LocalDatabase, openLocalDatabase } from '../../supabase/local/database.ts';
 import { serveDatabase } from '../../supabase/local/database-socket.ts';
 
@@ -112,4 +113,37 @@ it('a client that ends its connection cleanly leaves the session free for in-pro
   ]);
   expect(done).toBe('ran');
   sql = postgres(server.url, { max: 1, prepare: false, onnotice: () => {} });
+});
+
+it('socket statements get their own results while the stack’s in-process transactions run', async () => {
+  // The in-process adapter sends its statements as protocol batches: none of its replies may
+  // reach a socket client, and no client's statement may run with its parameters or vice versa.
+  const db = createPgliteDb(local.pg);
+  let stop = false;
+  const background = (async () => {
+    let n = 0;
+    while (!stop) {
+      const [row] = await db.asService((tx) =>
+        tx.query<{ n: number; tags: string[] }>('select $1::int as n, $2::text[] as tags', [
+          n,
+          ['in-process'],
+        ]),
+      );
+      expect(row).toEqual({ n, tags: ['in-process'] });
+      n++;
+      await sleep(0);
+    }
+    return n;
+  })();
+  for (let i = 0; i < 40; i++) {
+    // Parameters typed by the server: postgres.js describes the statement, then binds.
+    const rows = await sql.unsafe('select $1::int as id, $2::text[] as tags, $3::jsonb as doc', [
+      sql.typed(i, 0),
+      sql.typed([], 0),
+      sql.typed({ i }, 0),
+    ] as never[]);
+    expect([...rows]).toEqual([{ id: i, tags: [], doc: { i } }]);
+  }
+  stop = true;
+  expect(await background).toBeGreaterThan(0);
 });

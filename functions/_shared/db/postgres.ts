@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import type { Db } from './port.ts';
+import type { Db, Sql } from './port.ts';
 import { sessionDb } from './session.ts';
 
 export type PostgresDbOptions = {
@@ -61,18 +61,18 @@ export function createPostgresDb(url: string, options: PostgresDbOptions = {}): 
   const sql = postgres(url, { ...poolerSettings(options), types: { int8, bytea } });
 
   return sessionDb({
-    transaction: async (fn) => {
+    transaction: async (fn, setup) => {
       // Boxed because begin() would otherwise await an array result element by element.
-      const box = await sql.begin(async (tx) => ({
-        value: await fn({
-          query: async <T>(text: string, params: readonly unknown[] = []) => {
-            // OID 0 lets the server infer every parameter's type, as PGlite does, instead of
-            // postgres.js guessing from the JS value (true would be sent as bool, not jsonb).
-            const typed = params.map((p) => sql.typed(p, 0));
-            return [...(await tx.unsafe(text, typed))] as T[];
-          },
-        }),
-      }));
+      const box = await sql.begin(async (tx) => {
+        const query: Sql['query'] = async <T>(text: string, params: readonly unknown[] = []) => {
+          // OID 0 lets the server infer every parameter's type, as PGlite does, instead of
+          // postgres.js guessing from the JS value (true would be sent as bool, not jsonb).
+          const typed = params.map((p) => sql.typed(p, 0));
+          return [...(await tx.unsafe(text, typed))] as T[];
+        };
+        if (setup) await query(setup.text, setup.params);
+        return { value: await fn({ query }) };
+      });
       return box.value;
     },
     close: () => sql.end({ timeout: 5 }),

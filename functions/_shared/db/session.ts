@@ -8,9 +8,18 @@ import {
   type UserRole,
 } from './port.ts';
 
-/** What an adapter supplies: fn inside one transaction, committed on success, rolled back on throw. */
+/** The statement that opens every transaction: the role, the claims and the request. */
+export interface TransactionSetup {
+  text: string;
+  params: readonly string[];
+}
+
+/**
+ * What an adapter supplies: setup then fn inside one transaction, committed on success, rolled
+ * back on throw. An adapter may send setup together with the first statement fn sends.
+ */
 export interface Transactor {
-  transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (sql: Sql) => Promise<T>, setup?: TransactionSetup): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -32,10 +41,9 @@ export function sessionDb(t: Transactor): Db {
     fn: (sql: Sql) => Promise<T>,
     request: RequestInfo | undefined,
   ): Promise<T> =>
-    t.transaction(async (sql) => {
-      const settings = [role, JSON.stringify(claims), request?.method ?? '', request?.path ?? ''];
-      await sql.query(SETUP, settings);
-      return fn(refuseUndefined(sql));
+    t.transaction((sql) => fn(refuseUndefined(sql)), {
+      text: SETUP,
+      params: [role, JSON.stringify(claims), request?.method ?? '', request?.path ?? ''],
     });
 
   return {
