@@ -1,13 +1,14 @@
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
-import type { Db, JwtClaims } from '../../functions/_shared/db/port.ts';
+import type { Db, JwtClaims, Sql } from '../../functions/_shared/db/port.ts';
 import { createPostgresDb } from '../../functions/_shared/db/postgres.ts';
 import {
   createJobRunner,
   DEFAULT_LEASE_SECONDS,
   leaseSecondsFrom,
 } from '../../functions/_shared/jobs/runner.ts';
+import type { Job, JobHandler, JobRun } from '../../functions/_shared/jobs/types.ts';
 import { type LocalDatabase, openLocalDatabase } from '../../supabase/local/database.ts';
 import { createWorld, type World } from '../support/world.ts';
 
@@ -819,6 +820,141 @@ describe('crash recovery: short leases kept alive by a heartbeat', () => {
     );
     expect(done?.result.leaseSeconds).toBeGreaterThan(0);
     expect(done?.result.leaseSeconds).toBeLessThan(10);
+  });
+});
+
+describe('the runner reads ahead and claims the next job with a completion', () => {
+  const quiet = () => {};
+
+  /** A Db that counts the transactions it runs. */
+  function counting() {
+    const counts = { transactions: 0 };
+    const counted: Db = {
+      asUser: (claims, fn, request) => {
+        counts.transactions++;
+        return db.asUser(claims, fn, request);
+      },
+      asService: (fn, request) => {
+        counts.transactions++;
+        return db.asService(fn, request);
+      },
+      close: async () => {},
+    };
+    return { counts, db: counted };
+  }
+
+  /** A handler that completes its job in its own write, as the reply handler does. */
+  function selfCompleting(on: Db, seen: unknown[]): JobHandler {
+    const handler: JobHandler = async (claimed, run) => {
+      seen.push(run?.loaded);
+      await on.asService(async (sql) => {
+        await sql.query('select private.complete_job($1, $2, $3::jsonb)', [
+          claimed.id,
+          run?.worker,
+          { handled: claimed.payload },
+        ]);
+        await run?.claimNext?.(sql);
+      });
+      if (run) run.completed = true;
+      return null;
+    };
+    return Object.assign(handler, {
+      // Read in the claim's transaction: the job is already leased to this runner there.
+      load: async (sql: Sql, claimed: Job) => {
+        const [row] = await sql.query<{ status: string; locked_by: string }>(
+          'select status, locked_by from public.jobs where id = $1',
+          [claimed.id],
+        );
+        return { ...row, payload: claimed.payload };
+      },
+    });
+  }
+
+  it('a handler gets what its load read with the claim, and the next job comes with the completion', async () => {
+    const key = 'conversation:read-ahead';
+    const first = await enqueue('test.ahead', { orderingKey: key, payload: { n: 1 } });
+    const second = await enqueue('test.ahead', { orderingKey: key, payload: { n: 2 } });
+    const { counts, db: counted } = counting();
+    const seen: unknown[] = [];
+    const runner = createJobRunner({
+      db: counted,
+      workerId: 'ahead',
+      log: quiet,
+      handlers: { 'test.ahead': selfCompleting(counted, seen) },
+    });
+    expect(await runner.drain({ orderingKey: key })).toEqual({
+      processed: 2,
+      succeeded: 2,
+      failed: 0,
+    });
+    // The first job's read came with its claim; the second was claimed in the first one's
+    // completion, so its handler read nothing ahead.
+    expect(seen).toEqual([{ status: 'running', locked_by: 'ahead', payload: { n: 1 } }, undefined]);
+    expect(await job(first)).toMatchObject({ status: 'succeeded', result: { handled: { n: 1 } } });
+    expect(await job(second)).toMatchObject({ status: 'succeeded', result: { handled: { n: 2 } } });
+    // Claim with read, first write with the second claim, second write with the look for more.
+    expect(counts.transactions).toBe(3);
+  });
+
+  it('a next job claimed in a write that rolled back stays queued, and is claimed again', async () => {
+    const key = 'conversation:rolled-back';
+    const first = await enqueue('test.rollback', { orderingKey: key, maxAttempts: 1 });
+    const second = await enqueue('test.rollback', { orderingKey: key, payload: { n: 2 } });
+    const handled: number[] = [];
+    const runner = createJobRunner({
+      db,
+      workerId: 'rollback',
+      log: quiet,
+      handlers: {
+        'test.rollback': async (claimed, run) => {
+          handled.push(claimed.id);
+          if (claimed.id === first) {
+            await db.asService(async (sql) => {
+              await run?.claimNext?.(sql);
+              throw new Error('the write failed');
+            });
+          }
+          return { ok: true };
+        },
+      },
+    });
+    expect(await runner.drain({ orderingKey: key })).toEqual({
+      processed: 2,
+      succeeded: 1,
+      failed: 1,
+    });
+    expect(handled).toEqual([first, second]);
+    expect(await job(first)).toMatchObject({ status: 'dead', attempts: 1 });
+    expect(await job(second)).toMatchObject({ status: 'succeeded', attempts: 1 });
+  });
+
+  it('a load that fails leaves the job claimed without it, and the attempt counts', async () => {
+    const id = await enqueue('test.bad_load', { maxAttempts: 1 });
+    const seen: unknown[] = [];
+    const handler: JobHandler = Object.assign(
+      async (_claimed: Job, run?: JobRun) => {
+        seen.push(run?.loaded);
+        throw new Error('the handler read for itself and failed too');
+      },
+      {
+        load: async (sql: Sql) => {
+          await sql.query('select 1 / 0');
+        },
+      },
+    );
+    const runner = createJobRunner({
+      db,
+      workerId: 'bad-load',
+      log: quiet,
+      handlers: { 'test.bad_load': handler },
+    });
+    expect(await runner.drain({ kinds: ['test.bad_load'] })).toEqual({
+      processed: 1,
+      succeeded: 0,
+      failed: 1,
+    });
+    expect(seen).toEqual([undefined]);
+    expect(await job(id)).toMatchObject({ status: 'dead', attempts: 1 });
   });
 });
 

@@ -3,7 +3,7 @@ import { outOfQuotaDraft } from '../billing/quota.ts';
 import type { Sql } from '../db/port.ts';
 import { runFlow } from '../flows/run.ts';
 import { withFlowTools } from '../flows/tool-step.ts';
-import type { Job, JobRun } from '../jobs/types.ts';
+import type { Job, JobHandler, JobRun } from '../jobs/types.ts';
 import { estimateCostUsd, priceOverridesFromEnv } from '../llm/cost.ts';
 import { createLlmProvider, resolveLlmConfig } from '../llm/factory.ts';
 import type { ChatMessage, LlmProvider } from '../llm/types.ts';
@@ -233,9 +233,12 @@ export async function storeReply(
   inReplyTo: string | null = context.message.id,
   completion: ReplyCompletion | null = null,
 ) {
-  const replyId = await deps.db.asService((sql) =>
-    writeReply(sql, context, draft, latencyMs, inReplyTo, completion),
-  );
+  const replyId = await deps.db.asService(async (sql) => {
+    const id = await writeReply(sql, context, draft, latencyMs, inReplyTo, completion);
+    // The runner's next job is claimed with this job's completion: one transaction fewer.
+    if (completion) await completion.run.claimNext?.(sql);
+    return id;
+  });
   if (completion) completion.run.completed = true;
   return replyId;
 }
@@ -475,12 +478,16 @@ async function replyFromFlow(deps: ReplyDeps, context: ReplyContext, started: nu
 }
 
 /** The job handler for kind 'reply'. */
-export function createReplyHandler(baseDeps: ReplyDeps) {
-  return async (job: Job, run?: JobRun) => {
+export function createReplyHandler(baseDeps: ReplyDeps): JobHandler {
+  const handler = async (job: Job, run?: JobRun) => {
     const deps: ReplyDeps = { ...baseDeps, callScope: `job:${job.id}` };
     const started = Date.now();
     const payload = payloadSchema.parse(job.payload);
-    const context = await deps.db.asService((sql) => loadReplyContext(sql, payload.message_id));
+    // Read by the runner with the claim, or here.
+    const context =
+      run?.loaded !== undefined
+        ? (run.loaded as ReplyContext | null)
+        : await deps.db.asService((sql) => loadReplyContext(sql, payload.message_id));
     if (!context) return { skipped: 'message_gone' };
     if (context.existingReplyId)
       return { skipped: 'already_answered', reply_id: context.existingReplyId };
@@ -545,6 +552,11 @@ export function createReplyHandler(baseDeps: ReplyDeps) {
       fallback: draft.fallbackReason,
     });
   };
+  // The context is the handler's first read: the runner reads it in the claim's transaction.
+  return Object.assign(handler, {
+    load: (sql: Sql, job: Job) =>
+      loadReplyContext(sql, payloadSchema.parse(job.payload).message_id),
+  });
 }
 
 export type { Draft };

@@ -1,4 +1,4 @@
-import type { Db } from '../db/port.ts';
+import type { Db, Sql } from '../db/port.ts';
 import type { Job, JobHandler, JobRun } from './types.ts';
 
 // Claims due jobs one at a time and works them: the same loop serves the `worker` function (any
@@ -51,25 +51,49 @@ export function createJobRunner({
 }: JobRunnerOptions) {
   const lease = `${leaseSeconds} seconds`;
 
+  interface Claim {
+    job: Job | null;
+    leaseSeconds: number | null;
+    loaded?: unknown;
+  }
+
   /**
    * The next due job, or when there is none the seconds until the earliest lease in the drain's
    * scope runs out (null when none is held): one statement, so an empty queue costs one round trip.
    */
-  async function claim(
-    options: DrainOptions,
-  ): Promise<{ job: Job | null; leaseSeconds: number | null }> {
-    const [row] = await db.asService((sql) =>
-      sql.query<{ job: Job | null; seconds: number | null }>(
-        // A function, so the statement's plan is kept for the session (private.claim_next_job).
-        'select job, seconds from private.claim_next_job($1, $2::interval, $3::text[], $4)',
-        [workerId, lease, options.kinds ?? null, options.orderingKey ?? null],
-      ),
+  async function claimIn(sql: Sql, options: DrainOptions): Promise<Claim> {
+    const [row] = await sql.query<{ job: Job | null; seconds: number | null }>(
+      // A function, so the statement's plan is kept for the session (private.claim_next_job).
+      'select job, seconds from private.claim_next_job($1, $2::interval, $3::text[], $4)',
+      [workerId, lease, options.kinds ?? null, options.orderingKey ?? null],
     );
     return { job: row?.job ?? null, leaseSeconds: row?.seconds ?? null };
   }
 
-  async function work(job: Job): Promise<boolean> {
+  /** Claims, and reads what the job's handler reads first in the same transaction. */
+  async function claim(options: DrainOptions): Promise<Claim> {
+    try {
+      return await db.asService(async (sql) => {
+        const claimed = await claimIn(sql, options);
+        const load = claimed.job ? handlers[claimed.job.kind]?.load : undefined;
+        if (claimed.job && load) claimed.loaded = await load(sql, claimed.job);
+        return claimed;
+      });
+    } catch (error) {
+      // The claim went with the failed read: claimed again, the handler reads (and fails) itself,
+      // and the attempt is counted.
+      log('could not read ahead for a claimed job; claiming it without', error);
+      return db.asService((sql) => claimIn(sql, options));
+    }
+  }
+
+  /** Works one job; a handler that completed it may have claimed the next one as well. */
+  async function work(
+    { job, loaded }: Claim & { job: Job },
+    claimNext: (sql: Sql) => Promise<Claim | null>,
+  ): Promise<{ ok: boolean; next: Claim | null }> {
     const handler = handlers[job.kind];
+    let next: Claim | null = null;
     const renew = setInterval(
       () => {
         db.asService((sql) =>
@@ -87,9 +111,19 @@ export function createJobRunner({
     );
     try {
       if (!handler) throw new Error(`no handler for job kind "${job.kind}"`);
-      const run: JobRun = { worker: workerId, completed: false };
-      const result = await handler(job, run);
-      if (run.completed) return true;
+      const run: JobRun = {
+        worker: workerId,
+        completed: false,
+        ...(loaded === undefined ? {} : { loaded }),
+        claimNext: async (sql: Sql) => {
+          next = await claimNext(sql);
+        },
+      };
+      const result = await handler(job, run).finally(() => {
+        // A next job is only leased once the write that claimed it committed with the completion.
+        if (!run.completed) next = null;
+      });
+      if (run.completed) return { ok: true, next };
       await db.asService((sql) =>
         sql.query('select private.complete_job($1, $2, $3::jsonb)', [
           job.id,
@@ -97,7 +131,7 @@ export function createJobRunner({
           result ?? null,
         ]),
       );
-      return true;
+      return { ok: true, next: null };
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       log(`job ${job.id} (${job.kind}) failed`, error);
@@ -106,7 +140,7 @@ export function createJobRunner({
           sql.query('select private.fail_job($1, $2, $3)', [job.id, workerId, message]),
         )
         .catch((failError) => log(`could not record the failure of job ${job.id}`, failError));
-      return false;
+      return { ok: false, next };
     } finally {
       clearInterval(renew);
     }
@@ -117,8 +151,12 @@ export function createJobRunner({
       const result: DrainResult = { processed: 0, succeeded: 0, failed: 0 };
       const deadline = Date.now() + (options.maxMs ?? 25_000);
       let waited = false;
-      while (result.processed < (options.maxJobs ?? 50) && Date.now() < deadline) {
-        const { job, leaseSeconds: seconds } = await claim(options);
+      const maxJobs = options.maxJobs ?? 50;
+      let next: Claim | null = null;
+      while (result.processed < maxJobs && Date.now() < deadline) {
+        const claimed: Claim = next ?? (await claim(options));
+        next = null;
+        const { job, leaseSeconds: seconds } = claimed;
         if (!job) {
           // A lease running out soon may belong to a runner that died: its job, and whatever is
           // queued behind it, would otherwise wait for the next scheduled worker run. One wait
@@ -133,8 +171,14 @@ export function createJobRunner({
         }
         waited = false;
         result.processed++;
-        if (await work(job)) result.succeeded++;
+        // Only while this drain would claim again anyway.
+        const mayClaimNext = () => result.processed < maxJobs && Date.now() < deadline;
+        const worked = await work({ ...claimed, job }, async (sql) =>
+          mayClaimNext() ? claimIn(sql, options) : null,
+        );
+        if (worked.ok) result.succeeded++;
         else result.failed++;
+        next = worked.next;
       }
       return result;
     },
