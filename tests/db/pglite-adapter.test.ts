@@ -1,0 +1,87 @@
+import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
+import type { Db } from '../../functions/_shared/db/port.ts';
+
+// The local adapter sends a transaction's statements to PGlite as protocol batches of its own
+// (functions/_shared/db/pglite.ts). What PGlite's own query() and transaction() gave must hold.
+
+let pg: PGlite;
+let db: Db;
+
+beforeAll(async () => {
+  pg = await PGlite.create();
+  await pg.exec(`create role service_role;
+    create table public.probe (id int primary key, doc jsonb, tags text[]);
+    grant all on public.probe to service_role;`);
+  db = createPgliteDb(pg);
+});
+afterAll(() => pg.close());
+
+it('delivers a committed NOTIFY to listeners, and none from a rollback', async () => {
+  const heard: string[] = [];
+  const unlisten = await pg.listen('adapter_probe', (payload) => heard.push(payload));
+  await db.asService((sql) => sql.query(`select pg_notify('adapter_probe', $1)`, ['committed']));
+  await db
+    .asService(async (sql) => {
+      await sql.query(`select pg_notify('adapter_probe', $1)`, ['rolled back']);
+      throw new Error('roll back');
+    })
+    .catch(() => {});
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await unlisten();
+  expect(heard).toEqual(['committed']);
+});
+
+it('runs statements the caller did not wait for in order, and commits them all', async () => {
+  await db.asService(async (sql) => {
+    const writes = [1, 2, 3].map((id) =>
+      sql.query('insert into public.probe (id, doc, tags) values ($1, $2::jsonb, $3::text[])', [
+        id,
+        { id },
+        [`tag${id}`],
+      ]),
+    );
+    await Promise.all(writes);
+  });
+  const rows = await db.asService((sql) =>
+    sql.query<{ id: number; doc: unknown; tags: string[] }>(
+      'select id, doc, tags from public.probe order by id',
+    ),
+  );
+  expect(rows).toEqual([
+    { id: 1, doc: { id: 1 }, tags: ['tag1'] },
+    { id: 2, doc: { id: 2 }, tags: ['tag2'] },
+    { id: 3, doc: { id: 3 }, tags: ['tag3'] },
+  ]);
+});
+
+it('rolls back the whole transaction on a failing statement, whose error keeps its SQLSTATE and text', async () => {
+  const error = await db
+    .asService(async (sql) => {
+      await sql.query('insert into public.probe (id) values ($1)', [10]);
+      await sql.query('insert into public.probe (id) values ($1)', [1]);
+    })
+    .catch((e: unknown) => e as { code?: string; query?: string });
+  expect(error).toMatchObject({
+    code: '23505',
+    query: 'insert into public.probe (id) values ($1)',
+  });
+  const [row] = await db.asService((sql) =>
+    sql.query<{ n: number }>('select count(*)::int as n from public.probe where id = 10'),
+  );
+  expect(row?.n).toBe(0);
+});
+
+it('leaves the session idle after every transaction, including one that sent nothing', async () => {
+  await db.asService(async () => 'nothing sent');
+  await db.asService((sql) => sql.query('select 1'));
+  await db.asService((sql) => sql.query('select 1 / 0')).catch(() => {});
+  expect(pg.isInTransaction()).toBe(false);
+  const [row] = await db.asService((sql) =>
+    sql.query<{ role: string }>(`select current_setting('role') as role`),
+  );
+  expect(row?.role).toBe('service_role');
+  const { rows } = await pg.query<{ role: string }>(`select current_setting('role') as role`);
+  expect(rows[0]?.role).toBe('none');
+});
