@@ -311,6 +311,53 @@ describe('the widget as a visitor first sees it', () => {
     expect(await axeViolations(page, { selector: '#parley-root' })).toEqual([]);
   });
 
+  it('keeps a message written while the conversation is being started, and "+" asks', async () => {
+    const { page } = await ui.newPage();
+    // The session answers only after the visitor has written, and the message is stored only
+    // after the conversation was attached: the log must show it, as sending, all along.
+    let answerSession!: () => void;
+    const sessionHeld = new Promise<void>((resolve) => (answerSession = resolve));
+    let storeMessage!: () => void;
+    const messageHeld = new Promise<void>((resolve) => (storeMessage = resolve));
+    await page.route(/\/functions\/v1\/chat\/sessions/, async (route) => {
+      await sessionHeld;
+      await route.continue();
+    });
+    await page.route(/\/functions\/v1\/chat\/messages$/, async (route) => {
+      if (route.request().method() === 'POST') await messageHeld;
+      await route.continue();
+    });
+    await page.goto(ui.shop.page(shopPage(ui.h, tenant)));
+    const w = widget(page);
+    await w.launcher.click();
+    await w.input.waitFor({ state: 'visible' });
+    await w.input.fill('written early');
+    await w.send.click();
+    await waitForMessage(page, 'user', 'written early');
+    answerSession();
+    // The conversation is stored as it is attached.
+    const id = await latestConversation(page);
+    expect(await w.byRole('user').count()).toBe(1);
+    const confirm = page.locator('[data-parley="confirm-new"]');
+    await w.newConversation.click();
+    await confirm.waitFor();
+    await page.locator('[data-parley="confirm-new-no"]').click();
+    storeMessage();
+    await expect
+      .poll(() =>
+        ui.h.db.asService(async (sql) => {
+          const rows = await sql.query<{ n: number }>(
+            `select count(*)::int as n from public.messages where conversation_id = $1 and role = 'user'`,
+            [id],
+          );
+          return rows[0]?.n;
+        }),
+      )
+      .toBe(1);
+    expect(await w.byRole('user').count()).toBe(1);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+  });
+
   it('"+" asks before leaving a conversation the visitor wrote in', async () => {
     const { page } = await ui.openShop(tenant);
     await openWidget(page);

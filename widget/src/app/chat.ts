@@ -194,11 +194,17 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
   effect(reportRead);
   document.addEventListener('visibilitychange', reportRead);
 
+  // Messages the visitor wrote while their conversation was still being found or started: they
+  // go to the conversation about to be attached, so attaching must not drop them from the log.
+  const awaiting = new Set<string>();
+
   async function attach(conversation: Conversation, fresh: boolean) {
     clearInterval(poller);
     batch(() => {
       state.conversation.value = conversation;
-      state.messages.value = [];
+      state.messages.value = state.messages.value.filter(
+        (m) => m.local && awaiting.has(m.client_msg_id as string),
+      );
       state.typing.value = null;
       state.seen.value = null;
       state.partial.value = null;
@@ -303,7 +309,8 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
     mark({ local: 'sending' });
     for (let attempt = 0; ; attempt++) {
       try {
-        const conversation = await ensureConversation();
+        awaiting.add(id);
+        const conversation = await ensureConversation().finally(() => awaiting.delete(id));
         const { message: stored } = await api.send({
           conversation_id: conversation.id,
           client_msg_id: id,
