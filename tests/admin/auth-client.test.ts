@@ -113,6 +113,17 @@ async function dueSession(revoked: boolean) {
   return { session, b };
 }
 
+/** Auth's answer to a token grant: the n-th session, lasting `seconds` from the (fake) now. */
+const tokenResponse = (n: number, seconds: number, user: { id: string; email: string }) =>
+  Response.json({
+    access_token: `access-${n}`,
+    refresh_token: `refresh-${n}`,
+    token_type: 'bearer',
+    expires_in: seconds,
+    expires_at: Math.floor(Date.now() / 1000) + seconds,
+    user,
+  });
+
 describe('the admin Auth client', () => {
   it('signs in with a password, keeps the session as auth-js does, and signs out everywhere', async () => {
     const email = await newStaff();
@@ -296,15 +307,7 @@ describe('the admin Auth client', () => {
       user_metadata: {},
       app_metadata: {},
     };
-    const token = (n: number) =>
-      Response.json({
-        access_token: `access-${n}`,
-        refresh_token: `refresh-${n}`,
-        token_type: 'bearer',
-        expires_in: 3600,
-        expires_at: Math.floor(Date.now() / 1000) + 3600,
-        user,
-      });
+    const token = (n: number) => tokenResponse(n, 3600, user);
     const events = new EventTarget();
     const items = new Map<string, string>();
     const auth = createAuth({
@@ -342,6 +345,35 @@ describe('the admin Auth client', () => {
     expect(heard).not.toContain('SIGNED_OUT');
     await auth.signOut();
     expect(calls.at(-1)).toBe('logout?scope=global');
+    vi.useRealTimers();
+  });
+
+  it('refreshes when its timer fired before the session was due (the clock was set back)', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    const user = { id: crypto.randomUUID(), email: 'a@b.example' };
+    let refreshes = 0;
+    const token = (n: number) => tokenResponse(n, 40, user);
+    const auth = createAuth({
+      url: 'https://project.example/auth/v1',
+      key: 'publishable',
+      fetch: async (input) => {
+        const path = String(input).replace(/^.*\/auth\/v1\//, '');
+        if (path === 'token?grant_type=refresh_token') return token(++refreshes);
+        return token(0);
+      },
+    });
+    const heard: AuthEvent[] = [];
+    auth.onAuthStateChange((event) => heard.push(event));
+    await auth.signInWithPassword({ email: 'a@b.example', password: 'x' });
+    // The refresh is set for 30 s from now (a quarter of 40 s before expiry). The wall clock
+    // goes back 5 s, so when the timer fires the session is not due yet.
+    vi.setSystemTime(Date.now() - 5_000);
+    await vi.advanceTimersByTimeAsync(30_000);
+    expect(refreshes).toBe(0);
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(refreshes).toBe(1);
+    expect(heard).toContain('TOKEN_REFRESHED');
+    expect((await auth.getSession()).data.session?.refresh_token).toBe('refresh-1');
     vi.useRealTimers();
   });
 

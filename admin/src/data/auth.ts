@@ -211,7 +211,12 @@ export function createAuth(options: AuthOptions) {
     if (!session) return null;
     const other = fromOtherTab();
     if (other) return adopt(other, 'TOKEN_REFRESHED', false);
-    if (!force && !due(session)) return session;
+    if (!force && !due(session)) {
+      // A timer may fire a little early, or the wall clock may have been set back since it was
+      // set: the refresh waits for its time, and is not forgotten.
+      schedule((session.expires_at - margin(session) - now()) * 1000);
+      return session;
+    }
     try {
       const body = await request('POST', 'token?grant_type=refresh_token', {
         refresh_token: session.refresh_token,
