@@ -358,6 +358,44 @@ describe('the widget as a visitor first sees it', () => {
     await page.unrouteAll({ behavior: 'ignoreErrors' });
   });
 
+  it('a message still on its way when the visitor starts anew is stored in, and shown with, its own conversation', async () => {
+    const { page } = await ui.openShop(tenant);
+    await openWidget(page);
+    await sendMessage(page, 'first words');
+    const first = await latestConversation(page);
+    await waitForMessage(page, 'user', 'first words');
+    let storeMessage!: () => void;
+    const messageHeld = new Promise<void>((resolve) => (storeMessage = resolve));
+    await page.route(/\/functions\/v1\/chat\/messages$/, async (route) => {
+      if (route.request().method() === 'POST') await messageHeld;
+      await route.continue();
+    });
+    const w = widget(page);
+    await sendMessage(page, 'still on its way');
+    await w.newConversation.click();
+    await page.locator('[data-parley="confirm-new-yes"]').click();
+    const second = await latestConversation(page, tenant, first);
+    await expect.poll(() => w.byRole('user').count()).toBe(0);
+    const answered = page.waitForResponse(
+      (r) => r.url().endsWith('/chat/messages') && r.request().method() === 'POST',
+    );
+    storeMessage();
+    await answered;
+    const stored = await ui.h.db.asService((sql) =>
+      sql.query<{ conversation_id: string }>(
+        `select conversation_id from public.messages where content = 'still on its way'`,
+      ),
+    );
+    expect(stored).toEqual([{ conversation_id: first }]);
+    // The answer arrived after the new conversation was shown: the new log stays empty.
+    for (let i = 0; i < 5; i++) {
+      await page.waitForTimeout(100);
+      expect(await w.byRole('user').count()).toBe(0);
+    }
+    expect(await latestConversation(page)).toBe(second);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+  });
+
   it('"+" asks before leaving a conversation the visitor wrote in', async () => {
     const { page } = await ui.openShop(tenant);
     await openWidget(page);

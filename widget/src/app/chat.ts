@@ -318,6 +318,8 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
           attachments: message.attachments as never,
           locale: baseLanguage(state.locale.value),
         });
+        // The visitor may have moved to another conversation meanwhile: this one keeps it.
+        if (state.conversation.value?.id !== conversation.id) return;
         const shaped = toMessage(stored);
         if (shaped) receive(shaped);
         else mark({ local: undefined });
