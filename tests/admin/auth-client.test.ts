@@ -20,6 +20,8 @@ beforeAll(async () => {
 afterAll(() => stack?.stop());
 afterEach(() => {
   vi.unstubAllGlobals();
+  // Workers run files one after another: a failed test must not leave the next file's clock fake.
+  vi.useRealTimers();
 });
 
 /** One browser's localStorage: a write in one tab is a `storage` event in every other tab. */

@@ -730,6 +730,15 @@ describe('crash recovery: short leases kept alive by a heartbeat', () => {
     return { started, drain: runner.drain };
   }
 
+  /** A promise and the function that settles it. */
+  function deferred(): { promise: Promise<void>; resolve: () => void } {
+    let resolve: () => void = () => {};
+    const promise = new Promise<void>((settle) => {
+      resolve = settle;
+    });
+    return { promise, resolve };
+  }
+
   it('a job whose runner died is worked by another runner within one lease', async () => {
     const id = await enqueue('test.crash', { orderingKey: 'conversation:crash' });
     const doomed = doomedRunner(1);
@@ -756,10 +765,7 @@ describe('crash recovery: short leases kept alive by a heartbeat', () => {
 
   it('a live runner renews its lease by heartbeat, so a job longer than the lease is not taken over', async () => {
     const id = await enqueue('test.slow', { orderingKey: 'conversation:slow' });
-    let started: () => void = () => {};
-    const running = new Promise<void>((resolve) => {
-      started = resolve;
-    });
+    const { promise: running, resolve: started } = deferred();
     const holder = createJobRunner({
       db,
       workerId: 'holder',
@@ -793,6 +799,54 @@ describe('crash recovery: short leases kept alive by a heartbeat', () => {
       attempts: 1,
       result: { slow: true },
     });
+  });
+
+  it('a drain that finds a live runner on a job stops waiting once that job is done, not at its lease end', async () => {
+    const id = await enqueue('test.quick', { orderingKey: 'conversation:quick' });
+    const { promise: running, resolve: started } = deferred();
+    const { promise: finished, resolve: finish } = deferred();
+    const holder = createJobRunner({
+      db,
+      workerId: 'quick-holder',
+      leaseSeconds: 6,
+      log: quiet,
+      handlers: {
+        'test.quick': async () => {
+          started();
+          await finished;
+          return { quick: true };
+        },
+      },
+    });
+    const holding = holder.drain({ orderingKey: 'conversation:quick' });
+    await running;
+    const slept: number[] = [];
+    const other = createJobRunner({
+      db,
+      workerId: 'quick-other',
+      leaseSeconds: 6,
+      log: quiet,
+      sleep: async (ms) => {
+        slept.push(ms);
+        // The holder finishes while the other drain waits on its lease.
+        finish();
+        await new Promise((resolve) => setTimeout(resolve, ms));
+      },
+      handlers: { 'test.quick': async () => ({ stolen: true }) },
+    });
+    const result = await other.drain({ orderingKey: 'conversation:quick', maxMs: 20_000 });
+    expect(result).toEqual({ processed: 0, succeeded: 0, failed: 0 });
+    expect(await holding).toEqual({ processed: 1, succeeded: 1, failed: 0 });
+    expect(await job(id)).toMatchObject({
+      status: 'succeeded',
+      attempts: 1,
+      result: { quick: true },
+    });
+    // It looked again in short steps and stopped soon after the job was done: a few steps, far
+    // from the six seconds of the lease.
+    expect(slept.length).toBeGreaterThanOrEqual(1);
+    expect(slept.every((ms) => ms <= 250)).toBe(true);
+    expect(slept.reduce((a, b) => a + b, 0)).toBeLessThan(2_000);
   });
 
   it('leases by default are short enough to recover from a crash within 10 seconds', async () => {

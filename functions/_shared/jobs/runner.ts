@@ -16,6 +16,15 @@ export function leaseSecondsFrom(env: Readonly<Record<string, string | undefined
   return Number.isFinite(value) && value >= 1 && value <= 600 ? value : DEFAULT_LEASE_SECONDS;
 }
 
+/**
+ * How often a drain waiting on another runner's lease looks again. Most leases it finds belong
+ * to a live runner finishing a job in milliseconds (a request working its own conversation), so
+ * sleeping out the whole lease would idle the drain for seconds.
+ */
+const LEASE_POLL_MS = 250;
+/** How long past a lease's end the last look comes: the database's clock runs apart from ours. */
+const LEASE_GRACE_MS = 100;
+
 export interface JobRunnerOptions {
   db: Db;
   handlers: Record<string, JobHandler>;
@@ -150,7 +159,8 @@ export function createJobRunner({
     async drain(options: DrainOptions = {}): Promise<DrainResult> {
       const result: DrainResult = { processed: 0, succeeded: 0, failed: 0 };
       const deadline = Date.now() + (options.maxMs ?? 25_000);
-      let waited = false;
+      // When the lease this drain waits on runs out, by this clock; null while not waiting.
+      let waitingFor: number | null = null;
       const maxJobs = options.maxJobs ?? 50;
       let next: Claim | null = null;
       while (result.processed < maxJobs && Date.now() < deadline) {
@@ -158,18 +168,30 @@ export function createJobRunner({
         next = null;
         const { job, leaseSeconds: seconds } = claimed;
         if (!job) {
-          // A lease running out soon may belong to a runner that died: its job, and whatever is
-          // queued behind it, would otherwise wait for the next scheduled worker run. One wait
-          // per dry spell: a lease renewed meanwhile means its runner is alive and on it.
-          if (waited) break;
-          waited = true;
-          if (seconds === null || seconds > leaseSeconds) break;
-          const waitMs = Math.max(0, seconds * 1000) + 100;
-          if (Date.now() + waitMs >= deadline) break;
-          await sleep(waitMs);
+          const expires = seconds === null ? null : Date.now() + Math.max(0, seconds * 1000);
+          if (waitingFor === null) {
+            // A lease running out soon may belong to a runner that died: its job, and whatever
+            // is queued behind it, would otherwise wait for the next scheduled worker run. One
+            // wait per dry spell.
+            if (seconds === null || expires === null || seconds > leaseSeconds) break;
+            if (expires + LEASE_GRACE_MS >= deadline) break;
+            waitingFor = expires;
+          } else if (
+            // The wait ends early when the lease is gone (its job finished: the runner was
+            // alive, usually within milliseconds) or renewed (alive and on it), and after one
+            // look past its end.
+            expires === null ||
+            expires > waitingFor + LEASE_POLL_MS ||
+            Date.now() >= waitingFor + LEASE_GRACE_MS
+          ) {
+            break;
+          }
+          await sleep(
+            Math.min(LEASE_POLL_MS, Math.max(0, waitingFor + LEASE_GRACE_MS - Date.now())),
+          );
           continue;
         }
-        waited = false;
+        waitingFor = null;
         result.processed++;
         // Only while this drain would claim again anyway.
         const mayClaimNext = () => result.processed < maxJobs && Date.now() < deadline;
