@@ -57,6 +57,10 @@ export async function startStack(options: StartStackOptions = {}): Promise<Stack
   const args = [
     'run',
     '--allow-all',
+    // Baseline WebAssembly code only: a test's stack lives seconds, and optimising Postgres'
+    // hot functions in the background cost it more CPU than it won back (a quarter of the
+    // browser and chat tests' time on two cores).
+    '--v8-flags=--liftoff-only',
     'supabase/local/start.ts',
     '--port',
     String(port),
