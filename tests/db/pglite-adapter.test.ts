@@ -85,3 +85,33 @@ it('leaves the session idle after every transaction, including one that sent not
   const { rows } = await pg.query<{ role: string }>(`select current_setting('role') as role`);
   expect(rows[0]?.role).toBe('none');
 });
+
+it('reads a statement’s rows as PGlite’s query() does: nulls, same-named columns, statements without rows', async () => {
+  const statements: [string, unknown[]][] = [
+    // The first statement of a transaction travels with BEGIN and the role setup.
+    [`select g as n, null::text as missing, g::text as n from generate_series(1, $1::int) g`, [3]],
+    ['select 1 as one where false', []],
+    ['insert into public.probe (id) values ($1)', [20]],
+    [
+      'insert into public.probe (id, tags) values ($1, $2::text[]) returning id, doc, tags',
+      [21, ['a', null]],
+    ],
+    ['delete from public.probe where id in (20, 21)', []],
+  ];
+  const ours = await db.asService(async (sql) => {
+    const results: unknown[][] = [];
+    for (const [text, params] of statements) results.push(await sql.query(text, params));
+    return results;
+  });
+  const theirs: unknown[][] = [];
+  await pg.transaction(async (tx) => {
+    for (const [text, params] of statements) theirs.push((await tx.query(text, params)).rows);
+  });
+  expect(ours).toStrictEqual(theirs);
+  expect(ours[0]).toStrictEqual([
+    { n: '1', missing: null },
+    { n: '2', missing: null },
+    { n: '3', missing: null },
+  ]);
+  expect(ours[3]).toStrictEqual([{ id: 21, doc: null, tags: ['a', null] }]);
+});
