@@ -166,6 +166,8 @@ set search_path = ''
 as $$
 declare
   new_id uuid;
+  stored jsonb;
+  note text;
 begin
   perform set_config('realtime.topic', topic, true);
   insert into realtime.messages (payload, event, topic, private, extension)
@@ -173,11 +175,16 @@ begin
     case when payload ? 'id' then payload
          else payload || jsonb_build_object('id', gen_random_uuid()) end,
     event, topic, private, 'broadcast')
-  returning id into new_id;
-  perform pg_notify(
-    'realtime_broadcast',
-    jsonb_build_object('id', new_id, 'topic', topic, 'event', event, 'private', private)::text
-  );
+  returning id, realtime.messages.payload into new_id, stored;
+  -- The row travels in the notification, so the server need not read it back; a payload too
+  -- large for NOTIFY (8000 bytes) is read by its id.
+  note := jsonb_build_object('id', new_id, 'topic', topic, 'event', event, 'private', private,
+                             'payload', stored)::text;
+  if octet_length(note) > 7900 then
+    note := jsonb_build_object('id', new_id, 'topic', topic, 'event', event,
+                               'private', private)::text;
+  end if;
+  perform pg_notify('realtime_broadcast', note);
 exception
   when others then
     -- Like Supabase's realtime.send: a broadcast must never break the caller's transaction.

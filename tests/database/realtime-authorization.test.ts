@@ -386,7 +386,13 @@ describe('broadcasts', () => {
   });
 
   it('realtime.send wakes the Realtime server with pg_notify on commit', async () => {
-    const notes: { id: string; topic: string; event: string; private: boolean }[] = [];
+    const notes: {
+      id: string;
+      topic: string;
+      event: string;
+      private: boolean;
+      payload?: unknown;
+    }[] = [];
     const unlisten = await local.pg.listen('realtime_broadcast', (payload) => {
       notes.push(JSON.parse(payload));
     });
@@ -418,20 +424,51 @@ describe('broadcasts', () => {
           expect.arrayContaining([...messageRows, ...noteRows]),
         );
       });
+      // The row's payload travels with it, so the server need not read it back.
+      const [stored] = await db.asService((sql) =>
+        sql.query<{ payload: Record<string, unknown> }>(
+          'select payload from realtime.messages where id = $1',
+          [messageRows[0]],
+        ),
+      );
+      expect(stored?.payload).toMatchObject({ id: ids.message, content: 'Hi!' });
       expect(notes.find((n) => n.id === messageRows[0])).toEqual({
         id: messageRows[0],
         topic: `conversation:${ids.conversation}`,
         event: 'message_created',
         private: true,
+        payload: stored?.payload,
       });
-      expect(notes.find((n) => n.id === noteRows[0])).toEqual({
+      expect(notes.find((n) => n.id === noteRows[0])).toMatchObject({
         id: noteRows[0],
         topic: `tenant:${w.a.tenantId}:inbox`,
         event: 'message_created',
         private: true,
+        payload: expect.objectContaining({ content: 'note' }),
       });
       expect(notes.filter((n) => n.topic === `conversation:${ids.conversation}`)).toHaveLength(1);
       expect(notes.some((n) => n.event === 'conversation_created')).toBe(true);
+    } finally {
+      await unlisten();
+    }
+  });
+
+  it('a payload too large for NOTIFY is announced by its id and where it goes', async () => {
+    const notes: Record<string, unknown>[] = [];
+    const unlisten = await local.pg.listen('realtime_broadcast', (payload) => {
+      notes.push(JSON.parse(payload));
+    });
+    try {
+      const topic = `tenant:${w.a.tenantId}:inbox`;
+      await db.asService((sql) =>
+        sql.query(`select realtime.send($1::jsonb, 'large', $2, true)`, [
+          { text: 'x'.repeat(9000) },
+          topic,
+        ]),
+      );
+      await vi.waitFor(() => expect(notes.some((n) => n.event === 'large')).toBe(true));
+      const note = notes.find((n) => n.event === 'large');
+      expect(note).toEqual({ id: expect.any(String), topic, event: 'large', private: true });
     } finally {
       await unlisten();
     }

@@ -115,3 +115,82 @@ it('reads a statement’s rows as PGlite’s query() does: nulls, same-named col
   ]);
   expect(ours[3]).toStrictEqual([{ id: 21, doc: null, tags: ['a', null] }]);
 });
+
+const keptStatements = async (text: string) =>
+  (
+    await pg.query<{ name: string }>(
+      'select name from pg_prepared_statements where statement = $1',
+      [text],
+    )
+  ).rows;
+
+it('prepares a statement with parameters once and afterwards only binds it', async () => {
+  const text = 'select id, tags from public.probe where id = $1';
+  for (const id of [1, 2, 3]) {
+    const rows = await db.asService((sql) => sql.query<{ id: number }>(text, [id]));
+    expect(rows).toEqual([{ id, tags: [`tag${id}`] }]);
+  }
+  expect(await keptStatements(text)).toHaveLength(1);
+  // The role setup that opens every transaction is kept too.
+  const setups = await pg.query<{ n: number }>(
+    `select count(*)::int as n from pg_prepared_statements where statement like '%request.jwt.claims%'`,
+  );
+  expect(setups.rows[0]?.n).toBe(1);
+});
+
+it('prepares a statement again after the schema changed under it', async () => {
+  await pg.exec(`create table public.reshaped (id int primary key);
+    insert into public.reshaped values (1);
+    grant all on public.reshaped to service_role;`);
+  const text = 'select * from public.reshaped where id = $1';
+  expect(await db.asService((sql) => sql.query(text, [1]))).toEqual([{ id: 1 }]);
+
+  // As the transaction's first statement it is prepared afresh and run, unnoticed by the caller.
+  await pg.exec(`alter table public.reshaped add column label text default 'one'`);
+  expect(await db.asService((sql) => sql.query(text, [1]))).toEqual([{ id: 1, label: 'one' }]);
+
+  // After another statement of the transaction, that transaction fails, as one whose schema
+  // changed between two statements would; the next one runs.
+  await pg.exec(`alter table public.reshaped add column size int default 2`);
+  const error = await db
+    .asService(async (sql) => {
+      await sql.query('select 1');
+      return sql.query(text, [1]);
+    })
+    .catch((e: unknown) => e as { code?: string });
+  expect(error).toMatchObject({ code: '0A000' });
+  expect(await db.asService((sql) => sql.query(text, [1]))).toEqual([
+    { id: 1, label: 'one', size: 2 },
+  ]);
+  expect(await keptStatements(text)).toHaveLength(1);
+  expect(pg.isInTransaction()).toBe(false);
+});
+
+it('keeps a bounded number of statements, letting the least recently used go', async () => {
+  const often = 'select $1::int as often';
+  const texts = Array.from({ length: 300 }, (_, i) => `select $1::int + ${i} as n`);
+  for (const [i, text] of texts.entries()) {
+    const [row] = await db.asService(async (sql) => {
+      await sql.query(often, [i]);
+      return sql.query<{ n: number }>(text, [1]);
+    });
+    expect(row?.n).toBe(i + 1);
+  }
+  // Closes travel with the next batch.
+  await db.asService((sql) => sql.query(often, [0]));
+  const kept = await pg.query<{ n: number }>(
+    `select count(*)::int as n from pg_prepared_statements where name like 'parley_stmt_%'`,
+  );
+  expect(kept.rows[0]?.n).toBeLessThanOrEqual(256);
+  expect(await keptStatements(often)).toHaveLength(1);
+  expect(await keptStatements(texts[299] as string)).toHaveLength(1);
+  expect(await keptStatements(texts[0] as string)).toHaveLength(0);
+});
+
+it('runs a statement someone else deallocated, preparing it again', async () => {
+  const text = 'select $1::text as said';
+  expect(await db.asService((sql) => sql.query(text, ['one']))).toEqual([{ said: 'one' }]);
+  await pg.exec('deallocate all');
+  expect(await db.asService((sql) => sql.query(text, ['two']))).toEqual([{ said: 'two' }]);
+  expect(await keptStatements(text)).toHaveLength(1);
+});

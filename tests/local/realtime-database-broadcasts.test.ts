@@ -93,4 +93,32 @@ describe('database broadcasts', () => {
       { type: 'broadcast', event: 'message_created', payload: { n: 4 }, meta: { id: 'd' } },
     ]);
   });
+
+  it('delivers a row its notification carries without reading it, in order with rows read by id', async () => {
+    const { pg, reads, notify } = fakeDatabase({
+      big: { topic: 'conversation:1', event: 'message_created', payload: { n: 2 } },
+    });
+    const registry = new ChannelRegistry();
+    const delivered: unknown[] = [];
+    registry.add(reader('realtime:conversation:1', delivered));
+    const stop = await deliverDatabaseBroadcasts(pg as never, registry, () => {});
+    const carried = (id: string, payload: unknown) =>
+      notify(
+        JSON.stringify({ id, topic: 'conversation:1', event: 'typing', private: true, payload }),
+      );
+    carried('a', { n: 1 });
+    // Too large for NOTIFY: only where it goes.
+    notify(JSON.stringify({ id: 'big', topic: 'conversation:1', event: 'x', private: true }));
+    carried('c', null);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    carried('d', { n: 4 });
+    await stop();
+    expect(reads).toEqual([['big']]);
+    expect(delivered).toEqual([
+      { type: 'broadcast', event: 'typing', payload: { n: 1 }, meta: { id: 'a' } },
+      { type: 'broadcast', event: 'message_created', payload: { n: 2 }, meta: { id: 'big' } },
+      { type: 'broadcast', event: 'typing', payload: {}, meta: { id: 'c' } },
+      { type: 'broadcast', event: 'typing', payload: { n: 4 }, meta: { id: 'd' } },
+    ]);
+  });
 });

@@ -168,6 +168,22 @@ describe('private topics', () => {
     });
   });
 
+  it('delivers a message too large to travel in its notification, in order with small ones', async () => {
+    const { client } = await connect('visitorA');
+    const channel = client.channel(conversationTopic(), privateConfig);
+    const received = collect(channel, 'message_created');
+    await subscribed(channel);
+
+    // 5,000 four-byte characters: far over NOTIFY's 8,000 bytes, so the row is read by its id.
+    const large = '🚚'.repeat(2500);
+    await insertMessage('Before.');
+    await insertMessage(large);
+    await insertMessage('After.');
+
+    await until(() => received.length >= 3, 'three messages');
+    expect(received.map((m) => m.payload.content)).toEqual(['Before.', large, 'After.']);
+  });
+
   it('refuses another visitor, and anonymous callers, with Realtime’s reason', async () => {
     for (const actor of ['visitorB', undefined] as const) {
       const { client } = await connect(actor);

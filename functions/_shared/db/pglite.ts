@@ -13,6 +13,12 @@ const serializers = { 114: JSON.stringify, 3802: JSON.stringify };
 // execute), one when it has no parameters, and BEGIN with the setup rides along with the
 // transaction's first statement: n statements take at most 2n + 1 calls instead of 6n + 3. The
 // messages, results, type parsers and errors are PGlite's own.
+//
+// A statement with parameters is also prepared once per instance, under a name of its own, and
+// afterwards only bound and executed: one call instead of two, and Postgres no longer parses,
+// analyses and plans the same text on every use (the transaction's setup included). Prepared
+// statements are how a server-side driver with a statement cache works; the hosted path
+// (postgres.js behind the pooler) keeps unnamed statements, which a pooler requires.
 const { serialize } = protocol;
 const { parseResults, parseDescribeStatementResults } = parse;
 
@@ -108,55 +114,203 @@ function serialized(pg: PipelinedPglite, params: readonly unknown[], oids: reado
   });
 }
 
+/**
+ * The statements one PGlite instance holds prepared: by text, the name and the parameter types
+ * Postgres inferred when it was prepared. Least recently used first, bounded, so texts built per
+ * call cannot fill the session; an evicted or failed statement is closed with the next batch.
+ */
+export class PreparedStatements {
+  readonly #byText = new Map<string, { name: string; oids: number[] }>();
+  #closing: string[] = [];
+  #counter = 0;
+
+  constructor(readonly capacity = 256) {}
+
+  get size() {
+    return this.#byText.size;
+  }
+
+  get(text: string) {
+    const entry = this.#byText.get(text);
+    if (entry) {
+      // Most recently used goes last: Map keeps insertion order.
+      this.#byText.delete(text);
+      this.#byText.set(text, entry);
+    }
+    return entry;
+  }
+
+  /** A fresh name for text (never one used before, so a half-made statement can't collide). */
+  add(text: string, oids: number[]) {
+    const entry = { name: `parley_stmt_${++this.#counter}`, oids };
+    this.#byText.set(text, entry);
+    for (const [oldest, old] of this.#byText) {
+      if (this.#byText.size <= this.capacity) break;
+      this.#byText.delete(oldest);
+      this.#closing.push(old.name);
+    }
+    return entry;
+  }
+
+  /**
+   * Forgets text's statement after an error it may be part of (a changed schema, a statement
+   * something else deallocated): the next use prepares it again. Closing a name Postgres does not
+   * know is not an error.
+   */
+  forget(text: string, name: string) {
+    if (this.#byText.get(text)?.name === name) this.#byText.delete(text);
+    this.#closing.push(name);
+  }
+
+  /** Close messages for the statements let go since the last batch. */
+  takeCloses(): Uint8Array[] {
+    if (this.#closing.length === 0) return [];
+    const names = this.#closing;
+    this.#closing = [];
+    return names.map((name) => serialize.close({ type: 'S', name }));
+  }
+}
+
+const preparedByInstance = new WeakMap<object, PreparedStatements>();
+
+function preparedOf(pg: PipelinedPglite): PreparedStatements {
+  let prepared = preparedByInstance.get(pg);
+  if (!prepared) {
+    prepared = new PreparedStatements();
+    preparedByInstance.set(pg, prepared);
+  }
+  return prepared;
+}
+
+/** A statement whose failure says nothing about the statement: the transaction failed before. */
+const IN_FAILED_TRANSACTION = '25P02';
+
+/**
+ * What a prepared statement can fail with after the schema changed under it, where the same text
+ * prepared again may succeed: its result's columns changed (0A000, "cached plan must not change
+ * result type"), something deallocated it, or what it names is gone or now wants other types.
+ */
+const OUTDATED_STATEMENT = new Set(['0A000', '26000', '42883', '42P01', '42703', '42804', '42725']);
+
 /** One transaction's statements, sent as few protocol calls as PGlite allows. */
 function pipelinedSession(pg: PipelinedPglite, setup: TransactionSetup | null) {
+  const prepared = preparedOf(pg);
   // execProtocolStream, as PGlite's own statements use: it collects the replies for this call
   // alone, where execProtocol would also hand them to a raw-data listener the socket server left.
   const call = (parts: Uint8Array[], syncToFs = false) =>
     pg.execProtocolStream(concat(parts), { syncToFs });
-  // BEGIN and the setup wait for the first statement and go with it. The setup's parameters are
-  // strings, which need no type to be sent.
-  let pending: Uint8Array[] | null = [serialize.query('BEGIN')];
-  if (setup) {
-    pending.push(
-      serialize.parse({ text: setup.text }),
-      serialize.bind({ values: [...setup.params] }),
-      serialize.describe({ type: 'P' }),
+  // The setup's statement, and whether it was kept from an earlier transaction (else it is
+  // prepared in the first batch, and forgotten if that batch fails).
+  let setupStatement: { name: string; kept: boolean } | null = null;
+  /** BEGIN and the setup: they wait for the first statement and go with it. */
+  const opening = (): Uint8Array[] => {
+    const parts = [serialize.query('BEGIN')];
+    if (!setup) return parts;
+    let statement = prepared.get(setup.text);
+    setupStatement = { name: statement?.name ?? '', kept: statement !== undefined };
+    if (!statement) {
+      // Its parameters are strings, which need no type to be sent: prepared along with its use.
+      statement = prepared.add(setup.text, []);
+      setupStatement.name = statement.name;
+      parts.push(serialize.parse({ name: statement.name, text: setup.text }));
+    }
+    parts.push(
+      serialize.bind({ statement: statement.name, values: [...setup.params] }),
       serialize.execute({}),
     );
-  }
+    return parts;
+  };
+  let pending: Uint8Array[] | null = opening();
   let closed = false;
   // A transaction's statements run one after another even when the caller does not wait.
   let queue: Promise<unknown> = Promise.resolve();
 
-  const send = (parts: Uint8Array[]) => {
-    const batch = pending ? [...pending, ...parts] : parts;
+  const send = async (parts: Uint8Array[]) => {
+    const first = pending !== null;
+    const batch = [...prepared.takeCloses(), ...(pending ?? []), ...parts];
     pending = null;
-    return call([...batch, serialize.sync()]);
+    try {
+      return await call([...batch, serialize.sync()]);
+    } catch (error) {
+      if (first && setup && setupStatement && !setupStatement.kept)
+        prepared.forget(setup.text, setupStatement.name);
+      throw error;
+    }
   };
 
-  async function run<R>(text: string, params: readonly unknown[]): Promise<R[]> {
-    if (closed) throw new Error('Transaction is closed');
+  /** The statement prepared under its name, with its parameters' types as Postgres inferred them. */
+  async function statementFor(text: string) {
+    const known = prepared.get(text);
+    if (known) return known;
+    const statement = prepared.add(text, []);
     try {
-      // The parameters' types come from Postgres (one call to describe the statement), as with
-      // PGlite's query(); the unnamed statement then stays for the bind, since no other client
-      // can run between the two calls.
-      let oids: number[] = [];
-      if (params.length > 0) {
-        oids = parseDescribeStatementResults(
-          await send([serialize.parse({ text }), serialize.describe({ type: 'S' })]),
-        );
-      }
-      const execute = [
-        serialize.bind({ values: serialized(pg, params, oids) }),
+      statement.oids = parseDescribeStatementResults(
+        await send([
+          serialize.parse({ name: statement.name, text }),
+          serialize.describe({ type: 'S', name: statement.name }),
+        ]),
+      );
+    } catch (error) {
+      prepared.forget(text, statement.name);
+      throw error;
+    }
+    return statement;
+  }
+
+  /** The statement's rows; prepared statements are forgotten when they fail. */
+  async function execute<R>(text: string, params: readonly unknown[]): Promise<R[]> {
+    if (params.length === 0) {
+      // Mostly one-off statements (DDL, fixtures): parsed unnamed, in one call.
+      const messages = await send([
+        serialize.parse({ text }),
+        serialize.bind({ values: [] }),
         serialize.describe({ type: 'P' }),
         serialize.execute({}),
-      ];
-      const messages = await send(
-        params.length > 0 ? execute : [serialize.parse({ text }), ...execute],
-      );
+      ]);
+      return rowsOf<R>(messages, pg.parsers);
+    }
+    const statement = await statementFor(text);
+    try {
+      const messages = await send([
+        serialize.bind({
+          statement: statement.name,
+          values: serialized(pg, params, statement.oids),
+        }),
+        serialize.describe({ type: 'P' }),
+        serialize.execute({}),
+      ]);
       return rowsOf<R>(messages, pg.parsers);
     } catch (error) {
+      if ((error as { code?: unknown })?.code !== IN_FAILED_TRANSACTION)
+        prepared.forget(text, statement.name);
+      throw error;
+    }
+  }
+
+  async function run<R>(text: string, params: readonly unknown[], again = false): Promise<R[]> {
+    if (closed) throw new Error('Transaction is closed');
+    const first = pending !== null;
+    const kept = params.length > 0 && prepared.get(text) !== undefined;
+    const setupKept = setupStatement?.kept === true;
+    try {
+      return await execute<R>(text, params);
+    } catch (error) {
+      const code = (error as { code?: unknown })?.code;
+      if (
+        first &&
+        !again &&
+        (kept || setupKept) &&
+        typeof code === 'string' &&
+        OUTDATED_STATEMENT.has(code)
+      ) {
+        // A statement kept from before a schema change (or deallocated by someone else) failed
+        // in the transaction's first batch: nothing of the caller's has run, so the transaction
+        // begins again with both prepared afresh, as unnamed statements would have been.
+        if (setup && setupStatement?.kept) prepared.forget(setup.text, setupStatement.name);
+        await call([serialize.query('ROLLBACK')]);
+        pending = opening();
+        return run<R>(text, params, true);
+      }
       return withQuery(error, text, params);
     }
   }

@@ -6,8 +6,10 @@ import type { ChannelRegistry } from './registry.ts';
 // same rows out of the WAL). Delivery happens after commit, in commit order, to the channels of
 // the row's topic and privacy; readers were authorized when they joined.
 //
-// A commit's notifications arrive together: their rows are read with one query, and a row whose
-// topic no joined channel reads (an inbox nobody has open) is not read at all.
+// A notification carries its row (realtime.send puts it there whenever it fits NOTIFY's 8000
+// bytes), so delivering costs no query. Rows too large for that arrive as ids: a commit's
+// notifications arrive together and theirs are read with one query, and a row whose topic no
+// joined channel reads (an inbox nobody has open) is not read at all.
 
 const CHANNEL = 'realtime_broadcast';
 /** How many delivered ids are remembered: far more than can be in flight at once. */
@@ -25,7 +27,13 @@ interface Notification {
   id?: string;
   topic?: string;
   private?: boolean;
+  event?: string | null;
+  /** The row's payload, when it fitted in the notification. */
+  payload?: unknown;
 }
+
+const carriesRow = (note: Notification) =>
+  typeof note.topic === 'string' && note.payload !== undefined;
 
 export async function deliverDatabaseBroadcasts(
   pg: Pick<PGlite, 'listen' | 'query'>,
@@ -46,13 +54,29 @@ export async function deliverDatabaseBroadcasts(
   const deliver = async (notes: Notification[]) => {
     const wanted = notes.filter(read);
     if (wanted.length === 0) return;
-    const { rows } = await pg.query<MessageRow>(
-      'select id::text as id, topic, event, payload, private from realtime.messages where id = any($1::uuid[])',
-      [wanted.map((note) => note.id)],
-    );
-    const byId = new Map(rows.map((row) => [row.id, row]));
-    for (const { id } of wanted) {
-      const row = id === undefined ? undefined : byId.get(id);
+    const unread = wanted.filter((note) => !carriesRow(note));
+    const byId = new Map<string, MessageRow>();
+    if (unread.length > 0) {
+      const { rows } = await pg.query<MessageRow>(
+        'select id::text as id, topic, event, payload, private from realtime.messages where id = any($1::uuid[])',
+        [unread.map((note) => note.id)],
+      );
+      for (const row of rows) byId.set(row.id, row);
+    }
+    for (const note of wanted) {
+      const { id } = note;
+      const row =
+        id === undefined
+          ? undefined
+          : carriesRow(note)
+            ? {
+                id,
+                topic: note.topic as string,
+                event: note.event ?? null,
+                payload: note.payload,
+                private: note.private === true,
+              }
+            : byId.get(id);
       if (!row) continue;
       registry.broadcast(`realtime:${row.topic}`, row.private === true, {
         type: 'broadcast',
