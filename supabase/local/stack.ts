@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { loggable } from '../../functions/_shared/db/loggable.ts';
 import { createPgliteDb } from '../../functions/_shared/db/pglite.ts';
 import { createAuth } from './auth.ts';
+import { startAutovacuum } from './autovacuum.ts';
 import { startCron } from './cron.ts';
 import { type LocalDatabase, openLocalDatabase } from './database.ts';
 import { serveDatabase } from './database-socket.ts';
@@ -98,6 +99,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const demoN8n = createDemoN8n(services);
   const cron = startCron(services);
   const net = startNetDrainer(services);
+  const autovacuum = startAutovacuum(database.pg, log);
 
   return {
     database,
@@ -118,6 +120,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     async stop() {
       await cron.stop();
       await net.stop();
+      await autovacuum.stop();
       await realtime.stop();
       await rest.stop();
       await functions.drain();
