@@ -1,4 +1,5 @@
 import { PGlite } from '@electric-sql/pglite';
+import { vector } from '@electric-sql/pglite/vector';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { autovacuumOnce, startAutovacuum } from '../../supabase/local/autovacuum.ts';
 
@@ -8,8 +9,11 @@ import { autovacuumOnce, startAutovacuum } from '../../supabase/local/autovacuum
 let pg: PGlite;
 
 beforeAll(async () => {
-  pg = await PGlite.create();
+  pg = await PGlite.create({ extensions: { vector } });
   await pg.exec(`
+    create extension vector;
+    create table public.chunks (id int primary key, embedding vector(3));
+    create index on public.chunks using hnsw (embedding vector_cosine_ops);
     create table public.busy (id int primary key, note text);
     create table public.quiet (id int primary key);
     create table public.churned (id int primary key);
@@ -56,6 +60,17 @@ it('vacuums a table whose dead rows pass 50 plus a fifth of it, and quotes its n
   const round = await autovacuumOnce(pg);
   expect(round.vacuumed).toEqual(expect.arrayContaining(['public.churned', 'public.Odd.Name']));
   expect(await stats('churned')).toMatchObject({ dead: 0, tuples: 600 });
+});
+
+it('analyzes a table with a vector index, but leaves its dead rows to searches', async () => {
+  await pg.exec(`insert into public.chunks
+    select g, array[g, 1, 2]::vector(3) from generate_series(1, 300) g`);
+  expect((await autovacuumOnce(pg)).analyzed).toContain('public.chunks');
+  await pg.exec('delete from public.chunks where id <= 200');
+  const round = await autovacuumOnce(pg);
+  expect(round.vacuumed).not.toContain('public.chunks');
+  expect(round.analyzed).toContain('public.chunks');
+  expect(await stats('chunks')).toMatchObject({ analyzed: true, dead: 200 });
 });
 
 it('waits for a transaction someone has open, and runs rounds until stopped', async () => {
