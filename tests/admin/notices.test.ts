@@ -65,13 +65,19 @@ describe('admin notices', () => {
     await poll(() => banner(page).count()).toBe(1);
     await page.locator('[data-admin="dismiss-notice"]').click();
     await poll(() => banner(page).count()).toBe(0);
-    const [row] = await ui.h.db.asService((sql) =>
-      sql.query<{ read_at: string | null }>(
-        `select read_at from public.tenant_notices where tenant_id = $1 and kind = 'quota_reached'`,
-        [tenant.id],
-      ),
-    );
-    expect(row?.read_at).not.toBeNull();
+    // The banner leaves before the write is answered (it comes back if the write fails), so the
+    // stored read mark is waited for, not read once.
+    const readAt = async () => {
+      const [row] = await ui.h.db.asService((sql) =>
+        sql.query<{ read_at: string | null }>(
+          `select read_at from public.tenant_notices where tenant_id = $1 and kind = 'quota_reached'`,
+          [tenant.id],
+        ),
+      );
+      return row?.read_at ?? null;
+    };
+    await poll(readAt).not.toBeNull();
+    expect(await banner(page).count()).toBe(0);
     await page.reload();
     await admin(page).list.waitFor({ state: 'visible', timeout: 15_000 });
     // Only the warning is left unread, and it is shown now that nothing overtakes it.

@@ -312,12 +312,27 @@ async function expectEnabled(locator: Locator, timeoutMs: number) {
 }
 
 /** Types a message in the composer and sends it with the send button; waits for it in the log. */
-export async function sendMessage(page: Page, text: string, via: 'button' | 'enter' = 'button') {
+/** Sends `text` as the visitor and waits until the log shows it, stored or still on its way. */
+export async function writeMessage(page: Page, text: string, via: 'button' | 'enter' = 'button') {
   const w = widget(page);
   await w.input.fill(text);
   if (via === 'button') await w.send.click();
   else await w.input.press('Enter');
   await waitForMessage(page, 'user', text);
+}
+
+/**
+ * Sends `text` as the visitor and waits until the server has stored it. The log shows a message
+ * at once, marked as sending, before its conversation may even exist; what a test does next on
+ * the server side (a reply inserted into the latest conversation) needs the stored one.
+ */
+export async function sendMessage(page: Page, text: string, via: 'button' | 'enter' = 'button') {
+  await writeMessage(page, text, via);
+  await page
+    .locator('[data-parley="message"][data-role="user"]:not([data-local])')
+    .filter({ has: page.locator('[data-parley="content"]', { hasText: text }) })
+    .last()
+    .waitFor({ state: 'visible', timeout: 20_000 });
 }
 
 /** Waits for a message of `role` whose content includes `text`; returns its locator. */

@@ -9,6 +9,7 @@ import {
   shopPage,
   waitForMessage,
   widget,
+  writeMessage,
 } from '../support/browser.ts';
 import { useBrowserHarness } from '../support/browser-harness.ts';
 import { createTenant, type TestTenant } from '../support/chat.ts';
@@ -220,6 +221,53 @@ describe('the widget as a visitor first sees it', () => {
     await expect.poll(() => w.status.textContent()).toBe('בדרך כלל עונים תוך שעה');
   });
 
+  for (const held of ['config', 'sessions']) {
+    it(`${held}: an answer in the old language that arrives after setLocale does not bring it back`, async () => {
+      const { page } = await ui.newPage();
+      // The English request is held until the visitor has switched to Hebrew and the Hebrew
+      // configuration is shown; then it is answered, late.
+      let release!: () => void;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let asked = false;
+      await page.route(new RegExp(`/functions/v1/chat/${held}`), async (route) => {
+        const request = route.request();
+        if (request.url().includes('locale=en') || request.postData()?.includes('"locale":"en"')) {
+          asked = true;
+          await gate;
+        }
+        await route.continue();
+      });
+      await page.goto(ui.shop.page(shopPage(ui.h, localized, { locale: 'en' })));
+      const w = widget(page);
+      await w.launcher.click();
+      await expect.poll(() => asked).toBe(true);
+      await parley(page, "setLocale('he')");
+      await expect.poll(() => w.quickReplies.allTextContents()).toEqual(['איך עובדות החזרות?']);
+      // Not even for a moment: a later answer could put Hebrew back over a flash of English.
+      await inShadow(page, (root) => {
+        const seen = () => {
+          if (root.textContent?.includes('How do returns work?'))
+            (window as unknown as { __english?: boolean }).__english = true;
+        };
+        new MutationObserver(seen).observe(root, {
+          subtree: true,
+          childList: true,
+          characterData: true,
+        });
+      });
+      release();
+      // The visitor still gets a conversation; only the old wording is left behind.
+      await latestConversation(page, localized);
+      await page.waitForLoadState('networkidle');
+      expect(
+        await page.evaluate(() => (window as unknown as { __english?: boolean }).__english),
+      ).toBe(undefined);
+      expect(await w.quickReplies.allTextContents()).toEqual(['איך עובדות החזרות?']);
+      expect(await w.status.textContent()).toBe('בדרך כלל עונים תוך שעה');
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+    });
+  }
+
   it('desktop: a focus ring in the tenant’s color, a 16 px input, the tenant’s font', async () => {
     const { page } = await ui.newPage(DESKTOP);
     await withConfig(page, { font: 'Georgia, serif' });
@@ -371,7 +419,7 @@ describe('the widget as a visitor first sees it', () => {
       await route.continue();
     });
     const w = widget(page);
-    await sendMessage(page, 'still on its way');
+    await writeMessage(page, 'still on its way');
     await w.newConversation.click();
     await page.locator('[data-parley="confirm-new-yes"]').click();
     const second = await latestConversation(page, tenant, first);

@@ -223,9 +223,10 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
     prechat?: Prechat,
     earlier?: string,
   ): Promise<Conversation> {
+    const language = baseLanguage(state.locale.value);
     const result = await api.session({
       key: options.key,
-      locale: baseLanguage(state.locale.value),
+      locale: language,
       page_url: location.href.slice(0, 2048),
       ...(identity ? { visitor: identity } : {}),
       ...(newConversation ? { new_conversation: true } : {}),
@@ -234,7 +235,7 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
     });
     const conversation = toConversation(result?.conversation);
     if (!conversation) throw new ApiError(502, 'bad_response', 'no conversation in the answer');
-    setConfig(result.config);
+    setConfig(result.config, language);
     await attach(conversation, newConversation);
     return conversation;
   }
@@ -276,9 +277,14 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
     proactive: config.proactive,
   });
 
-  function setConfig(value: unknown) {
-    const config = toConfig(value, baseLanguage(state.locale.value));
-    if (config) applyConfig(config);
+  // The server words a configuration in the language it was asked for. An answer that arrives
+  // after setLocale moved on would put the old language back, so only the current one applies;
+  // setLocale has asked for its own.
+  const current = (language: string) => language === baseLanguage(state.locale.value);
+
+  function setConfig(value: unknown, language: string) {
+    const config = toConfig(value, language);
+    if (config && current(language)) applyConfig(config);
   }
 
   function applyConfig(config: PublicConfig) {
@@ -287,13 +293,18 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
     store.set('look', look(config));
   }
 
-  async function loadConfig() {
-    const config = toConfig(
-      await api.config(options.key, baseLanguage(state.locale.value)),
-      baseLanguage(state.locale.value),
-    );
+  let latestConfig: Promise<void> = Promise.resolve();
+  function loadConfig(): Promise<void> {
+    latestConfig = fetchConfig();
+    return latestConfig;
+  }
+  async function fetchConfig(): Promise<void> {
+    const language = baseLanguage(state.locale.value);
+    const config = toConfig(await api.config(options.key, language), language);
     if (!config) return;
     if (config.prechat_form?.enabled === true) await preparePrechat?.();
+    // Superseded by setLocale: whoever waits for this waits for the load that replaced it.
+    if (!current(language)) return latestConfig;
     applyConfig(config);
   }
   // Opening waits for the tenant's current settings, since they decide whether a form comes first.
