@@ -763,6 +763,38 @@ describe('crash recovery: short leases kept alive by a heartbeat', () => {
     });
   });
 
+  it('a late answer while waiting on a dead runner is not taken for a renewed lease', async () => {
+    const id = await enqueue('test.crash', { orderingKey: 'conversation:late' });
+    const doomed = doomedRunner(1);
+    void doomed.drain({ orderingKey: 'conversation:late' });
+    await doomed.started;
+
+    // The survivor's second look at the lease is answered 400 ms late (a busy event loop, a
+    // queued session): the lease then seems to end 400 ms later than it did, though nobody
+    // renewed it.
+    let claims = 0;
+    const lagging: Db = {
+      asUser: (claims, fn, request) => db.asUser(claims, fn, request),
+      asService: async (fn, request) => {
+        const result = await db.asService(fn, request);
+        if (++claims === 2) await new Promise((resolve) => setTimeout(resolve, 400));
+        return result;
+      },
+      close: async () => {},
+    };
+    const survivor = createJobRunner({
+      db: lagging,
+      workerId: 'survivor',
+      leaseSeconds: 1,
+      log: quiet,
+      handlers: { 'test.crash': async () => ({ recovered: true }) },
+    });
+    const result = await survivor.drain({ orderingKey: 'conversation:late', maxMs: 5_000 });
+    expect(claims).toBeGreaterThan(2);
+    expect(result).toEqual({ processed: 1, succeeded: 1, failed: 0 });
+    expect(await job(id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+  });
+
   it('a live runner renews its lease by heartbeat, so a job longer than the lease is not taken over', async () => {
     const id = await enqueue('test.slow', { orderingKey: 'conversation:slow' });
     const { promise: running, resolve: started } = deferred();

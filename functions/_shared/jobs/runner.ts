@@ -164,11 +164,18 @@ export function createJobRunner({
       const maxJobs = options.maxJobs ?? 50;
       let next: Claim | null = null;
       while (result.processed < maxJobs && Date.now() < deadline) {
+        // The database measured the lease against its clock somewhere between asking and the
+        // answer; how long the answer took (a busy event loop, a queued session) is not the
+        // lease's doing.
+        const asked = next ? null : Date.now();
         const claimed: Claim = next ?? (await claim(options));
         next = null;
         const { job, leaseSeconds: seconds } = claimed;
         if (!job) {
-          const expires = seconds === null ? null : Date.now() + Math.max(0, seconds * 1000);
+          const left = seconds === null ? null : Math.max(0, seconds * 1000);
+          // The latest the lease can end, to wait for it; the earliest, to tell it was renewed.
+          const expires = left === null ? null : Date.now() + left;
+          const earliest = left === null ? null : (asked ?? Date.now()) + left;
           if (waitingFor === null) {
             // A lease running out soon may belong to a runner that died: its job, and whatever
             // is queued behind it, would otherwise wait for the next scheduled worker run. One
@@ -180,8 +187,8 @@ export function createJobRunner({
             // The wait ends early when the lease is gone (its job finished: the runner was
             // alive, usually within milliseconds) or renewed (alive and on it), and after one
             // look past its end.
-            expires === null ||
-            expires > waitingFor + LEASE_POLL_MS ||
+            earliest === null ||
+            earliest > waitingFor ||
             Date.now() >= waitingFor + LEASE_GRACE_MS
           ) {
             break;
