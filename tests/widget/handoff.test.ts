@@ -107,4 +107,45 @@ describe('handoff in the widget', () => {
     expect(await w.byRole('user').count()).toBe(0);
     expect(problems).toEqual([]);
   }, 90_000);
+
+  it('a handoff answered after the visitor started anew leaves the new conversation with the bot', async () => {
+    const other = await createTenant(ui.h, { llm: null });
+    const statuses = () =>
+      ui.h.db.asService((sql) =>
+        sql.query<{ status: string }>(
+          'select status from public.conversations where tenant_id = $1 order by created_at',
+          [other.id],
+        ),
+      );
+    const { page, problems } = await ui.openShop(other);
+    const w = widget(page);
+    await openWidget(page);
+    await sendMessage(page, 'Is the blue kettle in stock?');
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let asked = false;
+    await page.route(/\/functions\/v1\/chat\/handoff$/, async (route) => {
+      asked = true;
+      await held;
+      await route.continue();
+    });
+    await w.human.click();
+    await expect.poll(() => asked).toBe(true);
+    await w.newConversation.click();
+    await page.locator('[data-parley="confirm-new-yes"]').click();
+    await expect.poll(async () => (await statuses()).length).toBe(2);
+    await expect.poll(() => w.byRole('user').count()).toBe(0);
+    const answered = page.waitForResponse((r) => r.url().endsWith('/chat/handoff'));
+    release();
+    expect((await answered).status()).toBe(200);
+    await expect
+      .poll(async () => (await statuses()).map((c) => c.status))
+      .toEqual(['handoff', 'bot']);
+    // The new conversation still offers a person and tells of no request.
+    await page.waitForLoadState('networkidle');
+    expect(await w.human.count()).toBe(1);
+    expect(await page.locator('[data-parley="notice"]').count()).toBe(0);
+    expect(problems).toEqual([]);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+  }, 90_000);
 });

@@ -319,9 +319,11 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
     };
     mark({ local: 'sending' });
     for (let attempt = 0; ; attempt++) {
+      let conversationId: string | undefined;
       try {
         awaiting.add(id);
         const conversation = await ensureConversation().finally(() => awaiting.delete(id));
+        conversationId = conversation.id;
         const { message: stored } = await api.send({
           conversation_id: conversation.id,
           client_msg_id: id,
@@ -341,7 +343,11 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
           await new Promise((r) => setTimeout(r, Math.min(1000 * 2 ** attempt, 8000)));
           continue;
         }
-        if (error instanceof ApiError && error.code === 'conversation_resolved')
+        if (
+          error instanceof ApiError &&
+          error.code === 'conversation_resolved' &&
+          conversationId === state.conversation.value?.id
+        )
           setStatus('resolved');
         mark({ local: 'failed', error: error instanceof ApiError ? error.message : String(error) });
         return;
@@ -459,6 +465,8 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
       try {
         const conversation = await ensureConversation();
         const result = await api.handoff(conversation.id);
+        // Answered after the visitor started anew: the new conversation was not handed off.
+        if (state.conversation.value?.id !== conversation.id) return;
         setStatus(result.conversation.status);
         state.notice.value = 'handoffRequested';
       } catch (error) {
