@@ -312,6 +312,24 @@ async function expectEnabled(locator: Locator, timeoutMs: number) {
 }
 
 /** Types a message in the composer and sends it with the send button; waits for it in the log. */
+/**
+ * The visitor's next message meets a passing outage: its first attempt is answered 503 (the
+ * widget tries again a second later); every other request goes through. Returns whether it has
+ * been refused yet.
+ */
+export async function refuseNextSend(page: Page): Promise<() => boolean> {
+  let refused = false;
+  await page.route(/\/functions\/v1\/chat\/messages$/, async (route) => {
+    if (route.request().method() !== 'POST' || refused) return route.continue();
+    refused = true;
+    await route.fulfill({
+      status: 503,
+      json: { error: { code: 'unavailable', message: 'Try again shortly' } },
+    });
+  });
+  return () => refused;
+}
+
 /** Sends `text` as the visitor and waits until the log shows it, stored or still on its way. */
 export async function writeMessage(page: Page, text: string, via: 'button' | 'enter' = 'button') {
   const w = widget(page);

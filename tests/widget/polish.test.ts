@@ -5,6 +5,7 @@ import {
   focusedPart,
   inShadow,
   openWidget,
+  refuseNextSend,
   sendMessage,
   shopPage,
   waitForMessage,
@@ -440,6 +441,30 @@ describe('the widget as a visitor first sees it', () => {
       await page.waitForTimeout(100);
       expect(await w.byRole('user').count()).toBe(0);
     }
+    expect(await latestConversation(page)).toBe(second);
+    await page.unrouteAll({ behavior: 'ignoreErrors' });
+  });
+
+  it('a message being retried when the visitor starts anew is retried into its own conversation', async () => {
+    const { page } = await ui.openShop(tenant);
+    await openWidget(page);
+    await sendMessage(page, 'before the outage');
+    const first = await latestConversation(page);
+    const refused = await refuseNextSend(page);
+    const w = widget(page);
+    await writeMessage(page, 'during the outage');
+    await expect.poll(refused).toBe(true);
+    await w.newConversation.click();
+    await page.locator('[data-parley="confirm-new-yes"]').click();
+    const second = await latestConversation(page, tenant, first);
+    const stored = () =>
+      ui.h.db.asService((sql) =>
+        sql.query<{ conversation_id: string }>(
+          `select conversation_id from public.messages where content = 'during the outage'`,
+        ),
+      );
+    await expect.poll(stored, { timeout: 10_000 }).toEqual([{ conversation_id: first }]);
+    expect(await w.byRole('user').count()).toBe(0);
     expect(await latestConversation(page)).toBe(second);
     await page.unrouteAll({ behavior: 'ignoreErrors' });
   });

@@ -22,6 +22,9 @@ const REFUSALS: Record<string, string> = {
   tenant_suspended: 'unavailable',
 };
 
+/** A session asked for by a visitor who has since logged out or been replaced (reset, identify). */
+class Superseded extends Error {}
+
 interface StoredConversation {
   id: string;
   identifier: string | null;
@@ -68,6 +71,9 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
   });
 
   let starting: Promise<Conversation> | null = null;
+  // Counts the visitors this browser has had: a session answered for an earlier one is not
+  // attached for the next.
+  let visitorEpoch = 0;
   let poller: ReturnType<typeof setInterval> | undefined;
   let typingTimer: ReturnType<typeof setTimeout> | undefined;
   // The visitor's typing, told to staff through the chat function: at most every 3 s while keys
@@ -86,6 +92,7 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
   let identity: Identity | null = host.identity;
 
   const fail = (error: unknown) => {
+    if (error instanceof Superseded) return;
     console.warn('[parley]', error);
     // Refused for who the visitor is or a suspended business, not for a glitch: "try again" would
     // only repeat it.
@@ -224,6 +231,7 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
     earlier?: string,
   ): Promise<Conversation> {
     const language = baseLanguage(state.locale.value);
+    const epoch = visitorEpoch;
     const result = await api.session({
       key: options.key,
       locale: language,
@@ -233,6 +241,8 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
       ...(prechat ? { prechat } : {}),
       ...(earlier ? { conversation_id: earlier } : {}),
     });
+    if (epoch !== visitorEpoch)
+      throw new Superseded('the visitor changed while the session started');
     const conversation = toConversation(result?.conversation);
     if (!conversation) throw new ApiError(502, 'bad_response', 'no conversation in the answer');
     setConfig(result.config, language);
@@ -247,10 +257,16 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
     if (starting) return starting;
     const current = state.conversation.value;
     if (current) return Promise.resolve(current);
-    starting ??= startSession().finally(() => {
-      starting = null;
+    return begin(startSession());
+  }
+
+  /** The session being started; it stops being so when it settles, unless replaced meanwhile. */
+  function begin(session: Promise<Conversation>): Promise<Conversation> {
+    const attempt = session.finally(() => {
+      if (starting === attempt) starting = null;
     });
-    return starting;
+    starting = attempt;
+    return attempt;
   }
 
   async function resume() {
@@ -318,11 +334,20 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
         state.messages.value = mergeMessage(state.messages.value, { ...current, ...patch });
     };
     mark({ local: 'sending' });
+    // Every attempt goes to the conversation the first one found: the visitor may start anew
+    // meanwhile, and a message keeps its conversation. One written before the visitor logged out
+    // (reset, another identity) is not sent at all, so it never reaches the next person's.
+    const epoch = visitorEpoch;
+    let target: Conversation | undefined;
     for (let attempt = 0; ; attempt++) {
+      if (epoch !== visitorEpoch) return;
       let conversationId: string | undefined;
       try {
-        awaiting.add(id);
-        const conversation = await ensureConversation().finally(() => awaiting.delete(id));
+        if (!target) {
+          awaiting.add(id);
+          target = await ensureConversation().finally(() => awaiting.delete(id));
+        }
+        const conversation = target;
         conversationId = conversation.id;
         const { message: stored } = await api.send({
           conversation_id: conversation.id,
@@ -356,6 +381,8 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
   }
 
   async function forget() {
+    visitorEpoch++;
+    starting = null;
     identity = null;
     clearInterval(poller);
     await realtime.leave();
@@ -391,14 +418,13 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
       );
       state.notice.value = null;
       if (starting) return;
-      starting = startSession(true, {
-        fields,
-        ...(fields.name ? { name: fields.name } : {}),
-        ...(fields.email ? { email: fields.email } : {}),
-      }).finally(() => {
-        starting = null;
-      });
-      await starting.catch(fail);
+      await begin(
+        startSession(true, {
+          fields,
+          ...(fields.name ? { name: fields.name } : {}),
+          ...(fields.email ? { email: fields.email } : {}),
+        }),
+      ).catch(fail);
     },
     /** The visitor's earlier conversations, or one of them (for the history chunk). */
     history(conversationId?: string) {
@@ -486,10 +512,7 @@ export function createChat(host: Host, preparePrechat?: () => Promise<void>) {
         });
         return;
       }
-      starting = startSession(true).finally(() => {
-        starting = null;
-      });
-      await starting.catch(fail);
+      await begin(startSession(true)).catch(fail);
     },
     /** Logs the visitor out: another person may use this browser next. */
     async reset() {
